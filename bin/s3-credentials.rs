@@ -1,0 +1,35 @@
+//! `s3-credentials`: parse the command line, run, map errors to exit codes.
+
+use clap::Parser;
+use s3_credentials::cli::{Cli, Command};
+use std::io::Write;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::Policy(scope) => print(&scope.scope().policy_pretty()),
+        Command::Localserver(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| s3_credentials::Error::new(format!("cannot start: {e}")))
+            .and_then(|runtime| runtime.block_on(s3_credentials::server::run(args))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "Error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints to stdout; a reader that went away (`| head`) is not an error.
+fn print(text: &str) -> Result<(), s3_credentials::Error> {
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(s3_credentials::Error::new(format!("cannot write: {e}")))
+        }
+        _ => Ok(()),
+    }
+}

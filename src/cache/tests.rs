@@ -1,0 +1,218 @@
+//! Renewal, single flight and outage paths, on paused tokio time with a
+//! fake STS that counts its calls.
+
+use super::*;
+use crate::sts::BoxFuture;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+struct FakeSts {
+    calls: AtomicUsize,
+    healthy: AtomicBool,
+    lifetime: Duration,
+    latency: Duration,
+}
+
+impl FakeSts {
+    fn new(lifetime_secs: u64, latency: Duration) -> Arc<FakeSts> {
+        Arc::new(FakeSts {
+            calls: AtomicUsize::new(0),
+            healthy: AtomicBool::new(true),
+            lifetime: Duration::from_secs(lifetime_secs),
+            latency,
+        })
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    fn set_healthy(&self, healthy: bool) {
+        self.healthy.store(healthy, Ordering::SeqCst);
+    }
+}
+
+impl Mint for Arc<FakeSts> {
+    fn mint(&self) -> BoxFuture<'_, Result<Credential, Error>> {
+        Box::pin(async move {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+            tokio::time::sleep(self.latency).await;
+            if !self.healthy.load(Ordering::SeqCst) {
+                return Err(Error::new("STS is down"));
+            }
+            Ok(Credential {
+                access_key_id: format!("AKIAFAKE{n}"),
+                secret_access_key: "secret".into(),
+                session_token: "token".into(),
+                expiration: OffsetDateTime::now_utc() + self.lifetime,
+            })
+        })
+    }
+}
+
+fn duration(secs: u64) -> SessionDuration {
+    SessionDuration::from_secs(secs).unwrap()
+}
+
+fn key(held: &Held) -> &str {
+    &held.access_key_id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_first_requests_make_one_sts_call() {
+    let sts = FakeSts::new(3600, Duration::from_millis(50));
+    let cache = Cache::new(Box::new(sts.clone()), duration(3600));
+    let tasks: Vec<_> = (0..1000)
+        .map(|_| {
+            let cache = cache.clone();
+            tokio::spawn(async move { cache.get().await.map(|h| key(&h).to_owned()) })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap(), "AKIAFAKE1");
+    }
+    assert_eq!(sts.calls(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_failures_are_shared_too() {
+    let sts = FakeSts::new(3600, Duration::from_millis(50));
+    sts.set_healthy(false);
+    let cache = Cache::new(Box::new(sts.clone()), duration(3600));
+    let tasks: Vec<_> = (0..200)
+        .map(|_| {
+            let cache = cache.clone();
+            tokio::spawn(async move { cache.get().await.err().map(|e| e.to_string()) })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap().as_deref(), Some("STS is down"));
+    }
+    assert_eq!(sts.calls(), 1);
+}
+
+#[test]
+fn margin_is_half_the_duration_up_to_fifteen_minutes() {
+    assert_eq!(renew_margin(duration(900)), Duration::from_secs(450));
+    assert_eq!(renew_margin(duration(1800)), Duration::from_secs(900));
+    assert_eq!(renew_margin(duration(43200)), Duration::from_secs(900));
+}
+
+#[tokio::test(start_paused = true)]
+async fn served_credentials_always_keep_the_margin_while_sts_is_healthy() {
+    for secs in [900, 3600] {
+        let sts = FakeSts::new(secs, Duration::from_millis(200));
+        let cache = Cache::new(Box::new(sts.clone()), duration(secs));
+        let margin = renew_margin(duration(secs));
+        cache.prime().await.unwrap();
+        let renewer = cache.spawn_renewer();
+        let mut keys = std::collections::BTreeSet::new();
+        // Three whole lifetimes, asking every 5 seconds.
+        for _ in 0..(3 * secs / 5) {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            let held = cache.get().await.unwrap();
+            assert!(
+                held.remaining() >= margin,
+                "{secs}s: {:?} left",
+                held.remaining()
+            );
+            keys.insert(key(&held).to_owned());
+        }
+        renewer.abort();
+        // Each credential is used for lifetime - margin - lead, so a few
+        // renewals happened, each exactly one STS call.
+        let expected = (3 * secs) / (secs - margin.as_secs() - RENEW_LEAD.as_secs());
+        assert!(
+            (expected as usize..=expected as usize + 1).contains(&sts.calls()),
+            "{secs}s: {} calls, expected about {expected}",
+            sts.calls()
+        );
+        assert_eq!(
+            keys.len(),
+            sts.calls(),
+            "every minted credential was served"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_outage_serves_the_held_credential_then_503_then_recovers() {
+    let sts = FakeSts::new(900, Duration::from_millis(100));
+    let cache = Cache::new(Box::new(sts.clone()), duration(900));
+    let first = cache.prime().await.unwrap();
+    sts.set_healthy(false);
+    let renewer = cache.spawn_renewer();
+
+    // Until it expires, the held credential is served though STS fails.
+    while first.remaining() > Duration::from_secs(1) {
+        let held = cache.get().await.expect("held credential is still valid");
+        assert_eq!(key(&held), "AKIAFAKE1");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let calls_during_outage = sts.calls();
+    assert!(calls_during_outage > 2, "the renewer kept retrying");
+
+    // Expired and STS down: every request is refused without an STS call.
+    for _ in 0..100 {
+        assert_eq!(&*cache.get().await.unwrap_err(), "STS is down");
+    }
+    assert!(cache.status().is_err());
+    assert!(
+        sts.calls() <= calls_during_outage + 1,
+        "requests do not call STS"
+    );
+
+    // STS comes back: the renewer recovers by itself within the backoff cap.
+    sts.set_healthy(true);
+    tokio::time::sleep(BACKOFF_CAP + Duration::from_secs(1)).await;
+    let held = cache.status().expect("recovered without a request");
+    assert_ne!(key(&held), "AKIAFAKE1");
+    renewer.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn backoff_is_capped_exponential() {
+    let sts = FakeSts::new(900, Duration::from_millis(1));
+    let cache = Cache::new(Box::new(sts.clone()), duration(900));
+    cache.prime().await.unwrap();
+    sts.set_healthy(false);
+    let renewer = cache.spawn_renewer();
+    // Renewal is due after 420 s; then retries at ~1, 2, 4, 8, 16, 30, 30...
+    tokio::time::sleep(Duration::from_secs(420 + 600)).await;
+    renewer.abort();
+    let retries = sts.calls() - 1;
+    // 600 s of retrying: at least 5 + 540/30, at most 5 + 540/15 + 1.
+    assert!((20..=45).contains(&retries), "{retries} retries");
+}
+
+#[test]
+fn expiration_formats_like_python_isoformat() {
+    let at = time::macros::datetime!(2025-12-16 12:00:00 UTC);
+    assert_eq!(format_expiration(at), "2025-12-16T12:00:00+00:00");
+    let at = time::macros::datetime!(2026-11-23 00:10:35.681965 UTC);
+    assert_eq!(format_expiration(at), "2026-11-23T00:10:35.681965+00:00");
+    let at = time::macros::datetime!(2025-12-16 14:00:00 +02:00);
+    assert_eq!(format_expiration(at), "2025-12-16T12:00:00+00:00");
+    assert_eq!(format_expiration_z(at), "2025-12-16T12:00:00Z");
+}
+
+#[test]
+fn bodies_have_the_documented_keys_in_order() {
+    let c = Credential {
+        access_key_id: "AKIA".into(),
+        secret_access_key: "s\"e".into(),
+        session_token: "t".into(),
+        expiration: time::macros::datetime!(2025-12-16 12:00:00 UTC),
+    };
+    assert_eq!(
+        std::str::from_utf8(&render_process(&c)).unwrap(),
+        "{\n  \"Version\": 1,\n  \"AccessKeyId\": \"AKIA\",\n  \"SecretAccessKey\": \"s\\\"e\",\n  \
+         \"SessionToken\": \"t\",\n  \"Expiration\": \"2025-12-16T12:00:00+00:00\"\n}"
+    );
+    let ecs: serde_json::Value = serde_json::from_slice(&render_ecs(&c)).unwrap();
+    let keys: Vec<_> = ecs.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(
+        keys,
+        ["AccessKeyId", "SecretAccessKey", "Token", "Expiration"]
+    );
+}

@@ -1,0 +1,191 @@
+//! The command line: one clap definition for both binaries, shared with the
+//! generated man pages and shell completions.
+
+use crate::duration::SessionDuration;
+use crate::policy::{Access, Scope, Statement};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// The default TCP port, as in the original.
+pub const DEFAULT_PORT: u16 = 8094;
+
+/// `s3-credentials`: short-lived, bucket-scoped AWS credentials.
+#[derive(Debug, Parser)]
+#[command(name = "s3-credentials", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start a localhost server that serves S3 credentials.
+    ///
+    /// The server answers GET / with JSON temporary credentials that reach
+    /// only BUCKET (or PREFIX in it). They are kept fresh: renewed well
+    /// before they expire.
+    ///
+    /// Example: s3-credentials localserver my-bucket --read-only --duration 1h
+    Localserver(LocalserverArgs),
+    /// Print the session policy that localserver would use.
+    ///
+    /// Takes the same scope options as localserver, so the policy can be
+    /// reviewed before a server is started.
+    Policy(ScopeArgs),
+}
+
+/// Which bucket, and what may be done in it.
+#[derive(Debug, Args)]
+pub struct ScopeArgs {
+    /// The bucket the credentials reach.
+    pub bucket: String,
+    /// Only allow reading from the bucket.
+    #[arg(long, conflicts_with = "write_only")]
+    pub read_only: bool,
+    /// Only allow writing to the bucket.
+    #[arg(long)]
+    pub write_only: bool,
+    /// Restrict to keys starting with this prefix.
+    #[arg(long, default_value = "*")]
+    pub prefix: String,
+    /// JSON statement to add to the policy (repeatable).
+    #[arg(long = "statement", value_name = "JSON")]
+    pub statements: Vec<Statement>,
+}
+
+impl ScopeArgs {
+    /// The policy scope these flags describe.
+    pub fn scope(&self) -> Scope {
+        Scope {
+            bucket: self.bucket.clone(),
+            access: Access::from_flags(self.read_only, self.write_only),
+            prefix: self.prefix.clone(),
+            statements: self.statements.clone(),
+        }
+    }
+}
+
+/// Options of `localserver`.
+#[derive(Debug, Args)]
+pub struct LocalserverArgs {
+    /// Bucket and permissions.
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+    /// How long each credential is valid for, e.g. 15m, 1h, 12h (900s..12h).
+    #[arg(short, long, required = true)]
+    pub duration: SessionDuration,
+    /// TCP port to serve on (0 picks a free one).
+    #[arg(short, long, default_value_t = DEFAULT_PORT)]
+    pub port: u16,
+    /// Host to bind; `localhost` binds 127.0.0.1 and ::1.
+    #[arg(long, default_value = "localhost")]
+    pub host: String,
+    /// Unix socket path [default: $XDG_RUNTIME_DIR/s3-credentials/PORT.sock].
+    #[arg(long, value_name = "PATH", conflicts_with = "no_socket")]
+    pub socket: Option<PathBuf>,
+    /// Serve over TCP only, with no Unix socket.
+    #[arg(long)]
+    pub no_socket: bool,
+    /// Require `Authorization: <token>` from this file on every TCP request.
+    #[arg(long, value_name = "FILE")]
+    pub auth_token_file: Option<PathBuf>,
+    /// Do not log each request.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// AWS connection options.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// How to reach AWS.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AwsArgs {
+    /// Role to assume [default: s3-credentials.AmazonS3FullAccess, created if missing].
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+    /// AWS profile to use.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// AWS region.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Send every AWS call to this endpoint (e.g. a local S3/STS server).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+/// `s3-credentials-fetch`: print the credentials a running localserver serves.
+///
+/// Meant as an AWS profile's `credential_process`:
+/// `credential_process = s3-credentials-fetch`
+#[derive(Debug, Parser)]
+#[command(name = "s3-credentials-fetch", version, about, long_about = None)]
+pub struct FetchCli {
+    /// Port of the localserver; picks its default Unix socket, then TCP.
+    #[arg(short, long, default_value_t = DEFAULT_PORT)]
+    pub port: u16,
+    /// Unix socket to ask.
+    #[arg(long, value_name = "PATH", conflicts_with = "url")]
+    pub socket: Option<PathBuf>,
+    /// URL to ask over TCP, e.g. http://127.0.0.1:8094/
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Seconds to wait for an answer.
+    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = parse_timeout)]
+    pub timeout: std::time::Duration,
+}
+
+fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = s.parse().map_err(|_| "must be a number of seconds")?;
+    if secs.is_finite() && secs > 0.0 && secs <= 3600.0 {
+        Ok(std::time::Duration::from_secs_f64(secs))
+    } else {
+        Err("must be more than 0 and at most 3600 seconds".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definitions_are_consistent() {
+        Cli::command().debug_assert();
+        FetchCli::command().debug_assert();
+    }
+
+    #[test]
+    fn read_only_and_write_only_conflict() {
+        let err = Cli::try_parse_from([
+            "s3-credentials",
+            "policy",
+            "b",
+            "--read-only",
+            "--write-only",
+        ])
+        .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+    }
+
+    #[test]
+    fn duration_is_required_and_checked() {
+        let err = Cli::try_parse_from(["s3-credentials", "localserver", "b"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+        let err =
+            Cli::try_parse_from(["s3-credentials", "localserver", "b", "-d", "5m"]).unwrap_err();
+        assert!(err
+            .to_string()
+            .contains("Duration must be between 15 minutes and 12 hours"));
+    }
+
+    #[test]
+    fn timeout_must_be_positive() {
+        assert!(FetchCli::try_parse_from(["f", "--timeout", "0"]).is_err());
+        assert!(FetchCli::try_parse_from(["f", "--timeout", "nan"]).is_err());
+        let ok = FetchCli::try_parse_from(["f", "--timeout", "0.5"]).unwrap();
+        assert_eq!(ok.timeout, std::time::Duration::from_millis(500));
+    }
+}

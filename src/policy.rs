@@ -1,0 +1,288 @@
+//! The session policy: which S3 actions a minted credential may use.
+//!
+//! This is the one place the policy is built. Its statements are the same
+//! JSON values as the original tool's `policies.py` (0.17) for every mode,
+//! with and without a prefix; `--statement` objects follow them verbatim.
+
+use serde_json::{json, Map, Value};
+use std::fmt;
+use std::str::FromStr;
+
+/// What a credential may do inside its bucket (or prefix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Access {
+    /// Get, list, put and delete.
+    #[default]
+    ReadWrite,
+    /// Get and list only.
+    ReadOnly,
+    /// Put only.
+    WriteOnly,
+}
+
+impl Access {
+    /// From the two mutually exclusive flags (clap refuses both at once).
+    pub fn from_flags(read_only: bool, write_only: bool) -> Access {
+        match (read_only, write_only) {
+            (true, _) => Access::ReadOnly,
+            (_, true) => Access::WriteOnly,
+            _ => Access::ReadWrite,
+        }
+    }
+
+    /// The word the original uses in messages and session names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::ReadWrite => "read-write",
+            Access::ReadOnly => "read-only",
+            Access::WriteOnly => "write-only",
+        }
+    }
+}
+
+impl fmt::Display for Access {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One extra IAM statement from `--statement`: a JSON object with at least
+/// `Effect`, `Action` and `Resource`, kept exactly as given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement(Map<String, Value>);
+
+impl FromStr for Statement {
+    type Err = String;
+
+    /// Validates as the original does, with its messages.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let value: Value = serde_json::from_str(s).map_err(|_| "Invalid JSON string")?;
+        let Value::Object(map) = value else {
+            return Err("JSON must be an object".into());
+        };
+        let missing: Vec<&str> = ["Action", "Effect", "Resource"]
+            .into_iter()
+            .filter(|k| !map.contains_key(*k))
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "Statement JSON missing required keys: {}",
+                missing.join(", ")
+            ));
+        }
+        Ok(Statement(map))
+    }
+}
+
+/// Everything that decides the session policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scope {
+    /// The one bucket the credential reaches.
+    pub bucket: String,
+    /// Read-write, read-only or write-only.
+    pub access: Access,
+    /// Key prefix; `*` (the original's default) means the whole bucket.
+    pub prefix: String,
+    /// Extra statements, appended after the generated ones.
+    pub statements: Vec<Statement>,
+}
+
+impl Scope {
+    /// The session policy document as a JSON value.
+    pub fn policy(&self) -> Value {
+        let mut statements = match self.access {
+            Access::ReadWrite => read_write(&self.bucket, &self.prefix),
+            Access::ReadOnly => read_only(&self.bucket, &self.prefix),
+            Access::WriteOnly => write_only(&self.bucket, &self.prefix),
+        };
+        statements.extend(self.statements.iter().map(|s| Value::Object(s.0.clone())));
+        json!({"Version": "2012-10-17", "Statement": statements})
+    }
+
+    /// The policy as STS is sent it: compact, with no whitespace at all
+    /// (Ceph's STS refuses anything else; it also packs smaller).
+    pub fn policy_compact(&self) -> String {
+        self.policy().to_string()
+    }
+
+    /// The policy for people to read, as the original's `policy` command
+    /// prints it (four-space indent).
+    pub fn policy_pretty(&self) -> String {
+        use serde::Serialize;
+        let mut out = Vec::new();
+        let format = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, format);
+        self.policy()
+            .serialize(&mut ser)
+            .expect("a Value always serialises");
+        String::from_utf8(out).expect("JSON is UTF-8")
+    }
+
+    /// `RoleSessionName`: `s3.{access}.{bucket}`, limited to STS's
+    /// characters (`[\w+=,.@-]`) and 64 characters.
+    pub fn session_name(&self) -> String {
+        format!("s3.{}.{}", self.access, self.bucket)
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .take(64)
+            .collect()
+    }
+}
+
+/// The original appends `*` to a prefix that lacks one (issue #24 there).
+fn with_star(prefix: &str) -> String {
+    if prefix.ends_with('*') {
+        prefix.to_owned()
+    } else {
+        format!("{prefix}*")
+    }
+}
+
+fn bucket_arn(bucket: &str) -> String {
+    format!("arn:aws:s3:::{bucket}")
+}
+
+fn objects_arn(bucket: &str, prefix: &str) -> String {
+    format!("arn:aws:s3:::{bucket}/{prefix}")
+}
+
+fn read_only(bucket: &str, prefix: &str) -> Vec<Value> {
+    let prefix = with_star(prefix);
+    let mut statements = if prefix == "*" {
+        vec![json!({
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+            "Resource": [bucket_arn(bucket)],
+        })]
+    } else {
+        vec![
+            json!({
+                "Effect": "Allow",
+                "Action": ["s3:GetBucketLocation"],
+                "Resource": [bucket_arn(bucket)],
+            }),
+            json!({
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket"],
+                "Resource": [bucket_arn(bucket)],
+                "Condition": {"StringLike": {"s3:prefix": [prefix]}},
+            }),
+        ]
+    };
+    statements.push(json!({
+        "Effect": "Allow",
+        "Action": [
+            "s3:GetObject",
+            "s3:GetObjectAcl",
+            "s3:GetObjectLegalHold",
+            "s3:GetObjectRetention",
+            "s3:GetObjectTagging",
+        ],
+        "Resource": [objects_arn(bucket, &prefix)],
+    }));
+    statements
+}
+
+fn read_write(bucket: &str, prefix: &str) -> Vec<Value> {
+    let mut statements = read_only(bucket, prefix);
+    statements.push(json!({
+        "Effect": "Allow",
+        "Action": ["s3:PutObject", "s3:DeleteObject"],
+        "Resource": [objects_arn(bucket, &with_star(prefix))],
+    }));
+    statements
+}
+
+fn write_only(bucket: &str, prefix: &str) -> Vec<Value> {
+    vec![json!({
+        "Effect": "Allow",
+        "Action": ["s3:PutObject"],
+        "Resource": [objects_arn(bucket, &with_star(prefix))],
+    })]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(access: Access, prefix: &str) -> Scope {
+        Scope {
+            bucket: "b".into(),
+            access,
+            prefix: prefix.into(),
+            statements: vec![],
+        }
+    }
+
+    #[test]
+    fn statement_validation_uses_the_original_messages() {
+        assert_eq!("{".parse::<Statement>().unwrap_err(), "Invalid JSON string");
+        assert_eq!(
+            "[1]".parse::<Statement>().unwrap_err(),
+            "JSON must be an object"
+        );
+        assert_eq!(
+            r#"{"Effect": "Allow"}"#.parse::<Statement>().unwrap_err(),
+            "Statement JSON missing required keys: Action, Resource"
+        );
+        assert!(r#"{"Effect":"Deny","Action":"s3:*","Resource":"*"}"#
+            .parse::<Statement>()
+            .is_ok());
+    }
+
+    #[test]
+    fn compact_policy_has_no_whitespace() {
+        let p = scope(Access::ReadOnly, "a b/").policy_compact();
+        assert!(
+            !p.contains(": ") && !p.contains(", ") && !p.contains('\n'),
+            "{p}"
+        );
+        assert!(
+            p.starts_with(r#"{"Version":"2012-10-17","Statement":["#),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn prefix_conditions_list_but_not_location() {
+        let p = scope(Access::ReadOnly, "reports/").policy();
+        let st = p["Statement"].as_array().unwrap();
+        assert_eq!(st[0]["Action"], json!(["s3:GetBucketLocation"]));
+        assert!(st[0].get("Condition").is_none());
+        assert_eq!(
+            st[1]["Condition"]["StringLike"]["s3:prefix"],
+            json!(["reports/*"])
+        );
+        assert_eq!(st[2]["Resource"], json!(["arn:aws:s3:::b/reports/*"]));
+    }
+
+    #[test]
+    fn extra_statements_come_last_verbatim() {
+        let mut s = scope(Access::WriteOnly, "*");
+        let extra: Statement = r#"{"Resource":"*","Effect":"Deny","Action":"s3:*","Sid":"x"}"#
+            .parse()
+            .unwrap();
+        s.statements.push(extra);
+        let p = s.policy_compact();
+        assert!(
+            p.ends_with(r#"{"Resource":"*","Effect":"Deny","Action":"s3:*","Sid":"x"}]}"#),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn session_name_is_sanitised_and_bounded() {
+        let mut s = scope(Access::ReadOnly, "*");
+        assert_eq!(s.session_name(), "s3.read-only.b");
+        s.bucket = format!("my:bucket/{}", "x".repeat(100));
+        let name = s.session_name();
+        assert_eq!(name.len(), 64);
+        assert!(name.starts_with("s3.read-only.my-bucket-xxx"), "{name}");
+    }
+}

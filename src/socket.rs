@@ -1,0 +1,179 @@
+//! The per-user Unix socket: where it lives, who may create and reach it.
+//!
+//! The directory is the user's own and closed to everyone else (0700), the
+//! socket is 0600 from birth (umask, not chmod afterwards), and every
+//! connection's peer uid must be ours, so loosened modes still leak nothing.
+
+use crate::Error;
+use nix::sys::stat::{umask, Mode};
+use nix::unistd::{geteuid, Uid};
+use std::io::ErrorKind;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use tokio::net::{UnixListener, UnixStream};
+
+/// `$XDG_RUNTIME_DIR/s3-credentials/PORT.sock`, or, where there is no
+/// runtime directory, `/tmp/s3-credentials-UID/PORT.sock`.
+pub fn default_path(port: u16) -> PathBuf {
+    default_dir().join(format!("{port}.sock"))
+}
+
+fn default_dir() -> PathBuf {
+    match directories::BaseDirs::new().and_then(|b| b.runtime_dir().map(Path::to_path_buf)) {
+        Some(runtime) => runtime.join("s3-credentials"),
+        None => std::env::temp_dir().join(format!("s3-credentials-{}", geteuid())),
+    }
+}
+
+/// A bound socket.
+pub struct BoundSocket {
+    /// The listener to accept on.
+    pub listener: UnixListener,
+    /// Its file, removed when dropped.
+    pub file: SocketFile,
+}
+
+/// A socket's path; the file is removed when this is dropped.
+pub struct SocketFile {
+    /// Where it is.
+    pub path: PathBuf,
+}
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Binds the socket at `path` (the default one when `None`). A stale
+/// socket is replaced; a live one is an error.
+pub fn bind(path: Option<PathBuf>, port: u16) -> Result<BoundSocket, Error> {
+    let path = match path {
+        Some(path) => path,
+        None => {
+            let path = default_path(port);
+            ensure_private_dir(path.parent().expect("the default path has a directory"))?;
+            path
+        }
+    };
+    clear_stale(&path)?;
+    // Created 0600 from the start: there is no moment where it is open.
+    let old = umask(Mode::from_bits_truncate(0o177));
+    let bound = UnixListener::bind(&path);
+    umask(old);
+    let listener = bound
+        .map_err(|e| Error::new(format!("could not create socket {}: {e}", path.display())))?;
+    Ok(BoundSocket {
+        listener,
+        file: SocketFile { path },
+    })
+}
+
+/// Creates `dir` 0700, or checks that an existing one is ours and private.
+pub fn ensure_private_dir(dir: &Path) -> Result<(), Error> {
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => return Ok(()),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+        Err(e) => {
+            return Err(Error::new(format!(
+                "could not create socket directory {}: {e}; pass --socket PATH or --no-socket",
+                dir.display()
+            )))
+        }
+    }
+    let meta = std::fs::symlink_metadata(dir)
+        .map_err(|e| Error::new(format!("could not inspect {}: {e}", dir.display())))?;
+    let refuse = |why: String| {
+        Err(Error::new(format!(
+            "refusing socket directory {}: {why}; remove it or pass --socket PATH",
+            dir.display()
+        )))
+    };
+    if !meta.file_type().is_dir() {
+        return refuse("it is not a directory".into());
+    }
+    if Uid::from_raw(meta.uid()) != geteuid() {
+        return refuse(format!("it is owned by uid {}, not by you", meta.uid()));
+    }
+    if meta.mode() & 0o077 != 0 {
+        return refuse(format!(
+            "its mode is {:04o}; others may reach it (want 0700)",
+            meta.mode() & 0o7777
+        ));
+    }
+    Ok(())
+}
+
+/// Removes a socket nobody listens on; refuses to touch a live one or a
+/// file that is not a socket.
+fn clear_stale(path: &Path) -> Result<(), Error> {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    use std::os::unix::fs::FileTypeExt;
+    if !meta.file_type().is_socket() {
+        return Err(Error::new(format!(
+            "{} exists and is not a socket; remove it or pass another --socket",
+            path.display()
+        )));
+    }
+    match std::os::unix::net::UnixStream::connect(path) {
+        Ok(_) => Err(Error::new(format!(
+            "another localserver is already serving on {}",
+            path.display()
+        ))),
+        Err(_) => std::fs::remove_file(path).map_err(|e| {
+            Error::new(format!(
+                "could not remove stale socket {}: {e}",
+                path.display()
+            ))
+        }),
+    }
+}
+
+/// Whether the process at the other end runs as our user.
+pub fn peer_is_us(stream: &UnixStream) -> bool {
+    stream
+        .peer_cred()
+        .is_ok_and(|cred| cred.uid() == geteuid().as_raw())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn private_dir_is_created_0700_and_checked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("s");
+        ensure_private_dir(&dir).unwrap();
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        ensure_private_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let err = ensure_private_dir(&dir).unwrap_err().to_string();
+        assert!(err.contains("its mode is 0755"), "{err}");
+    }
+
+    #[test]
+    fn a_symlink_is_not_a_private_dir() {
+        let tmp = tempfile::tempdir().unwrap();
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(tmp.path(), &link).unwrap();
+        let err = ensure_private_dir(&link).unwrap_err().to_string();
+        assert!(err.contains("not a directory"), "{err}");
+    }
+
+    #[test]
+    fn a_regular_file_is_never_removed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("x.sock");
+        std::fs::write(&file, "data").unwrap();
+        assert!(clear_stale(&file)
+            .unwrap_err()
+            .to_string()
+            .contains("not a socket"));
+        assert!(file.exists());
+    }
+}

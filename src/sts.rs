@@ -1,0 +1,316 @@
+//! Minting: the AWS side of the server. Builds the AWS config, checks the
+//! bucket, finds (or creates) the role once, and mints credentials with
+//! `AssumeRole` and the session policy.
+
+use crate::cli::AwsArgs;
+use crate::duration::SessionDuration;
+use crate::policy::Scope;
+use crate::Error;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_sts::config::{ProvideCredentials, Region};
+use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use time::OffsetDateTime;
+
+/// The role the original creates and assumes when `--role-arn` is not given.
+pub const DEFAULT_ROLE_NAME: &str = "s3-credentials.AmazonS3FullAccess";
+const S3_FULL_ACCESS: &str = "arn:aws:iam::aws:policy/AmazonS3FullAccess";
+
+/// One set of temporary credentials from STS.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credential {
+    /// `AccessKeyId` (not secret).
+    pub access_key_id: String,
+    /// `SecretAccessKey` (secret).
+    pub secret_access_key: String,
+    /// `SessionToken` (secret).
+    pub session_token: String,
+    /// When STS says it stops working.
+    pub expiration: OffsetDateTime,
+}
+
+// Hand-written so that a stray `{:?}` can never print a secret.
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credential")
+            .field("access_key_id", &self.access_key_id)
+            .field("expiration", &self.expiration)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A boxed future, so that `Mint` can be used as a trait object.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Something that mints credentials: STS in production, a fake in tests.
+pub trait Mint: Send + Sync + 'static {
+    /// Mints one new credential (one STS call).
+    fn mint(&self) -> BoxFuture<'_, Result<Credential, Error>>;
+}
+
+/// Loads the AWS config from the default chain and the command line, and
+/// makes sure it holds credentials, so a missing one is reported up front.
+pub async fn load_config(aws: &AwsArgs) -> Result<SdkConfig, Error> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(profile) = &aws.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &aws.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(url) = &aws.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    let mut config = loader.load().await;
+    if config.region().is_none() {
+        // STS and S3 both answer in us-east-1, as boto3 assumes too.
+        config = config
+            .into_builder()
+            .region(Region::from_static("us-east-1"))
+            .build();
+    }
+    check_credentials(&config).await?;
+    Ok(config)
+}
+
+async fn check_credentials(config: &SdkConfig) -> Result<(), Error> {
+    use aws_credential_types::provider::error::CredentialsError;
+    let Some(provider) = config.credentials_provider() else {
+        return Err(no_credentials(""));
+    };
+    match provider.provide_credentials().await {
+        Ok(_) => Ok(()),
+        Err(CredentialsError::CredentialsNotLoaded(_)) => Err(no_credentials("")),
+        // A provider was configured but failed (a profile's
+        // credential_process, SSO): its own words say why.
+        Err(e) => Err(no_credentials(&format!(
+            " ({})",
+            DisplayErrorContext(&e).to_string().replace('\n', " ")
+        ))),
+    }
+}
+
+fn no_credentials(detail: &str) -> Error {
+    Error::new(format!(
+        "no AWS credentials found{detail}. Set AWS_ACCESS_KEY_ID and \
+         AWS_SECRET_ACCESS_KEY, pick a profile with --profile NAME, or run `aws configure`"
+    ))
+}
+
+/// Mints credentials for one scope with `AssumeRole`.
+pub struct Minter {
+    sts: aws_sdk_sts::Client,
+    role_arn: String,
+    session_name: String,
+    policy: String,
+    duration: SessionDuration,
+}
+
+impl Minter {
+    /// Startup steps 2 and 3: check the bucket, then settle the role
+    /// (`--role-arn`, or the original's role, created if missing). Done once.
+    pub async fn prepare(
+        config: &SdkConfig,
+        scope: &Scope,
+        role_arn: Option<&str>,
+        duration: SessionDuration,
+    ) -> Result<Minter, Error> {
+        check_bucket(config, &scope.bucket).await?;
+        let sts = aws_sdk_sts::Client::new(config);
+        let role_arn = match role_arn {
+            Some(arn) => arn.to_owned(),
+            None => ensure_default_role(config, &sts).await?,
+        };
+        Ok(Minter {
+            sts,
+            role_arn,
+            session_name: scope.session_name(),
+            policy: scope.policy_compact(),
+            duration,
+        })
+    }
+
+    async fn assume_role(&self) -> Result<Credential, Error> {
+        let out = self
+            .sts
+            .assume_role()
+            .role_arn(&self.role_arn)
+            .role_session_name(&self.session_name)
+            .policy(&self.policy)
+            .duration_seconds(self.duration.secs() as i32)
+            .send()
+            .await
+            .map_err(|e| assume_role_error(&e, &self.role_arn, self.duration))?;
+        let c = out
+            .credentials()
+            .ok_or_else(|| Error::new("AssumeRole answered without credentials"))?;
+        let expiration = OffsetDateTime::from_unix_timestamp_nanos(c.expiration().as_nanos())
+            .map_err(|_| Error::new("AssumeRole answered with an impossible Expiration"))?;
+        Ok(Credential {
+            access_key_id: c.access_key_id().to_owned(),
+            secret_access_key: c.secret_access_key().to_owned(),
+            session_token: c.session_token().to_owned(),
+            expiration,
+        })
+    }
+}
+
+impl Mint for Minter {
+    fn mint(&self) -> BoxFuture<'_, Result<Credential, Error>> {
+        Box::pin(self.assume_role())
+    }
+}
+
+async fn check_bucket(config: &SdkConfig, bucket: &str) -> Result<(), Error> {
+    let mut s3 = aws_sdk_s3::config::Builder::from(config);
+    // A custom endpoint (moto, MinIO, Ceph) rarely has per-bucket DNS names.
+    if config.endpoint_url().is_some() {
+        s3 = s3.force_path_style(true);
+    }
+    let s3 = aws_sdk_s3::Client::from_conf(s3.build());
+    let Err(err) = s3.head_bucket().bucket(bucket).send().await else {
+        return Ok(());
+    };
+    match http_status(&err) {
+        Some(404) => Err(Error::new(format!("Bucket does not exist: {bucket}"))),
+        Some(403) => Err(Error::new(format!(
+            "Access denied to bucket {bucket}: the AWS identity in use may not read it"
+        ))),
+        _ => Err(Error::new(format!(
+            "could not check bucket {bucket}: {}",
+            describe(&err)
+        ))),
+    }
+}
+
+async fn ensure_default_role(
+    config: &SdkConfig,
+    sts: &aws_sdk_sts::Client,
+) -> Result<String, Error> {
+    let who = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| Error::new(format!("GetCallerIdentity failed: {}", describe(&e))))?;
+    let account = who.account().unwrap_or_default();
+    let iam = aws_sdk_iam::Client::new(config);
+    match iam.get_role().role_name(DEFAULT_ROLE_NAME).send().await {
+        Ok(out) => Ok(out.role().map(|r| r.arn().to_owned()).unwrap_or_default()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_entity_exception()) =>
+        {
+            create_default_role(&iam, account).await
+        }
+        Err(e) => Err(Error::new(format!(
+            "could not look up role {DEFAULT_ROLE_NAME}: {}; pass an existing role with --role-arn",
+            describe(&e)
+        ))),
+    }
+}
+
+async fn create_default_role(iam: &aws_sdk_iam::Client, account: &str) -> Result<String, Error> {
+    let trust = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::{account}:root")},
+            "Action": "sts:AssumeRole",
+        }],
+    });
+    let fail = |what: &str, e: String| {
+        Error::new(format!(
+            "could not {what} role {DEFAULT_ROLE_NAME}: {e}; pass an existing role with --role-arn"
+        ))
+    };
+    let created = iam
+        .create_role()
+        .role_name(DEFAULT_ROLE_NAME)
+        .description(
+            "Role used by the s3-credentials tool to create time-limited credentials \
+             that are restricted to specific buckets",
+        )
+        .assume_role_policy_document(trust.to_string())
+        .max_session_duration(crate::duration::MAX_SECS as i32)
+        .send()
+        .await;
+    let arn = match created {
+        Ok(out) => out.role().map(|r| r.arn().to_owned()).unwrap_or_default(),
+        // Another server created it a moment ago: use theirs.
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_entity_already_exists_exception()) =>
+        {
+            return role_arn(iam).await.map_err(|e| fail("look up", e));
+        }
+        Err(e) => return Err(fail("create", describe(&e))),
+    };
+    iam.attach_role_policy()
+        .role_name(DEFAULT_ROLE_NAME)
+        .policy_arn(S3_FULL_ACCESS)
+        .send()
+        .await
+        .map_err(|e| fail("attach AmazonS3FullAccess to", describe(&e)))?;
+    Ok(arn)
+}
+
+async fn role_arn(iam: &aws_sdk_iam::Client) -> Result<String, String> {
+    let out = iam
+        .get_role()
+        .role_name(DEFAULT_ROLE_NAME)
+        .send()
+        .await
+        .map_err(|e| describe(&e))?;
+    Ok(out.role().map(|r| r.arn().to_owned()).unwrap_or_default())
+}
+
+fn assume_role_error<E>(err: &SdkError<E>, role_arn: &str, duration: SessionDuration) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let message = err.message().unwrap_or_default();
+    let hint = match err.code() {
+        Some("PackedPolicyTooLarge") => {
+            " (the session policy is too large: use fewer or shorter --statement values)"
+        }
+        Some("AccessDenied") => " (the AWS identity in use may not assume this role)",
+        Some("ValidationError") if message.contains("DurationSeconds") => "",
+        _ if http_status(err) != Some(400) => "",
+        // A 400 without a known code: Ceph, for one, says nothing more.
+        _ => " (check --duration against the role's MaxSessionDuration)",
+    };
+    let duration_hint = if message.contains("DurationSeconds") {
+        format!(
+            " --duration {duration}s may exceed the role's MaxSessionDuration; \
+             use a shorter --duration or raise the role's limit."
+        )
+    } else {
+        String::new()
+    };
+    Error::new(format!(
+        "AssumeRole of {role_arn} failed: {}{hint}{duration_hint}",
+        describe(err)
+    ))
+}
+
+fn http_status<E>(err: &SdkError<E>) -> Option<u16> {
+    err.raw_response().map(|r| r.status().as_u16())
+}
+
+/// One line for an SDK error: `Code: message`, or the transport error chain.
+fn describe<E>(err: &SdkError<E>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match (err.code(), err.message()) {
+        (Some(code), Some(msg)) => format!("{code}: {msg}"),
+        (Some(code), None) => code.to_owned(),
+        (None, Some(msg)) => msg.to_owned(),
+        (None, None) => match http_status(err) {
+            Some(status) => format!("HTTP {status} with no error code"),
+            None => DisplayErrorContext(err).to_string().replace('\n', " "),
+        },
+    }
+}

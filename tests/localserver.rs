@@ -1,0 +1,438 @@
+//! `s3-credentials localserver` and `policy`, end to end: the real binary
+//! against moto, checked with raw HTTP, curl and the AWS CLI.
+
+mod support;
+
+use serde_json::Value;
+use std::process::Command;
+use support::*;
+
+fn json(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+#[test]
+fn startup_prints_the_originals_lines() {
+    let moto = Moto::shared();
+    let bucket = moto.bucket("startup");
+    let server = Start::new(moto, &bucket).arg("--read-only").run();
+    let lines = server.stderr_lines();
+    let expected = [
+        "Generating initial credentials...".to_owned(),
+        format!(
+            "Serving read-only credentials for bucket '{bucket}' at http://localhost:{}/",
+            server.port
+        ),
+        "Duration: 900 seconds".to_owned(),
+        format!("Unix socket: {}", server.socket().display()),
+        "Press Ctrl+C to stop".to_owned(),
+    ];
+    assert_eq!(lines, expected);
+}
+
+#[test]
+fn get_serves_credential_process_json() {
+    let moto = Moto::shared();
+    let server = Start::new(moto, &moto.bucket("get")).run();
+    let (status, headers, body) = server.get("/");
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-type"), Some("application/json"));
+    assert_eq!(header(&headers, "cache-control"), Some("no-store"));
+    assert!(header(&headers, "access-control-allow-origin").is_none());
+    let value = json(&body);
+    let keys: Vec<&str> = value
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "Version",
+            "AccessKeyId",
+            "SecretAccessKey",
+            "SessionToken",
+            "Expiration"
+        ]
+    );
+    assert_eq!(value["Version"], 1);
+    assert!(
+        body.starts_with("{\n  \"Version\": 1,\n  \"AccessKeyId\": \""),
+        "{body}"
+    );
+    let expiration = value["Expiration"].as_str().unwrap();
+    let (date, rest) = expiration.split_once('T').unwrap();
+    assert_eq!(date.len(), 10, "{expiration}");
+    assert!(rest.ends_with("+00:00"), "{expiration}");
+    let at =
+        time::OffsetDateTime::parse(expiration, &time::format_description::well_known::Rfc3339)
+            .unwrap();
+    let left = at - time::OffsetDateTime::now_utc();
+    assert!(
+        left > time::Duration::minutes(14) && left <= time::Duration::minutes(15),
+        "{left}"
+    );
+}
+
+#[test]
+fn head_404_and_405() {
+    let moto = Moto::shared();
+    let server = Start::new(moto, &moto.bucket("routes")).run();
+    let head = http(
+        server.addr(),
+        &format!("HEAD / HTTP/1.1\r\nHost: localhost:{}\r\n\r\n", server.port),
+    );
+    assert_eq!(head.0, 200);
+    assert_eq!(header(&head.1, "content-type"), Some("application/json"));
+    assert_eq!(header(&head.1, "cache-control"), Some("no-store"));
+    assert!(
+        header(&head.1, "content-length")
+            .unwrap()
+            .parse::<usize>()
+            .unwrap()
+            > 100
+    );
+    assert_eq!(head.2, "", "HEAD has no body");
+
+    let (status, _, body) = server.get("/nope");
+    assert_eq!((status, body.as_str()), (404, r#"{"error": "Not found"}"#));
+
+    let post = http(
+        server.addr(),
+        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n",
+    );
+    assert_eq!(post.0, 405);
+    assert_eq!(header(&post.1, "allow"), Some("GET, HEAD"));
+    assert!(!post.2.contains("SecretAccessKey"));
+}
+
+#[test]
+fn curl_gets_the_same_credential_and_the_access_log_has_no_secret() {
+    let moto = Moto::shared();
+    let server = Start::new(moto, &moto.bucket("curl")).run();
+    let out = run(Command::new("curl").args(["-sS", "-i", &server.url()]));
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (status, _, body) = parse_response(&text).unwrap();
+    assert_eq!(status, 200);
+    let value = json(&body);
+    let (_, _, again) = server.get("/");
+    assert_eq!(json(&again)["AccessKeyId"], value["AccessKeyId"]);
+    assert!(server.wait_for_stderr("tcp GET / 200", std::time::Duration::from_secs(5)));
+    let log = server.stderr_lines().join("\n");
+    for secret in ["SecretAccessKey", "SessionToken"] {
+        assert!(
+            !log.contains(value[secret].as_str().unwrap()),
+            "{secret} in log"
+        );
+    }
+}
+
+#[test]
+fn quiet_silences_the_access_log() {
+    let moto = Moto::shared();
+    let server = Start::new(moto, &moto.bucket("quiet")).arg("--quiet").run();
+    for _ in 0..3 {
+        assert_eq!(server.get("/").0, 200);
+    }
+    assert_eq!(server.get("/x").0, 404);
+    assert_eq!(
+        server.stderr_lines().last().unwrap(),
+        "Press Ctrl+C to stop"
+    );
+}
+
+#[test]
+fn aws_cli_with_curl_as_credential_process_copies_and_lists() {
+    let moto = Moto::shared();
+    let bucket = moto.bucket("cli");
+    let server = Start::new(moto, &bucket).run();
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("config");
+    std::fs::write(
+        &config,
+        format!(
+            "[profile local]\nregion = us-east-1\ncredential_process = curl -s {}\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    let file = home.path().join("hello.txt");
+    std::fs::write(&file, "hello from the test").unwrap();
+    let aws = |args: &[&str]| {
+        let mut cmd = Command::new(tool("aws"));
+        aws_env(&mut cmd, home.path());
+        cmd.env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env("AWS_CONFIG_FILE", &config)
+            .args(args)
+            .args(["--profile", "local", "--endpoint-url", &moto.url()]);
+        let out = run(&mut cmd);
+        assert!(
+            out.status.success(),
+            "aws {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    aws(&[
+        "s3",
+        "cp",
+        file.to_str().unwrap(),
+        &format!("s3://{bucket}/hello.txt"),
+    ]);
+    let listing = aws(&["s3", "ls", &format!("s3://{bucket}/")]);
+    assert!(listing.contains("hello.txt"), "{listing}");
+    assert!(server.wait_for_stderr("tcp GET / 200", std::time::Duration::from_secs(5)));
+}
+
+#[test]
+fn a_thousand_concurrent_first_requests_make_one_assume_role_call() {
+    let moto = Moto::shared();
+    let bucket = moto.bucket("flight");
+    let server = Start::new(moto, &bucket).arg("--quiet").run();
+    let addr = server.addr();
+    let threads: Vec<_> = (0..250)
+        .map(|_| {
+            std::thread::spawn(move || {
+                (0..4)
+                    .map(|_| {
+                        let (status, _, body) =
+                            http(addr, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+                        assert_eq!(status, 200);
+                        json(&body)["AccessKeyId"].as_str().unwrap().to_owned()
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut keys = std::collections::BTreeSet::new();
+    for thread in threads {
+        keys.extend(thread.join().unwrap());
+    }
+    assert_eq!(keys.len(), 1, "every client got the same credential");
+    assert_eq!(moto.assume_role_calls(&bucket), 1);
+}
+
+#[test]
+fn sigterm_shuts_down_cleanly() {
+    let moto = Moto::shared();
+    let mut server = Start::new(moto, &moto.bucket("term")).run();
+    let socket = server.socket();
+    assert!(socket.exists());
+    let status = server.terminate();
+    assert!(status.success(), "{status}");
+    assert!(server.wait_for_stderr("Shutting down server...", std::time::Duration::from_secs(2)));
+    assert!(!socket.exists(), "the socket is removed");
+}
+
+#[test]
+fn sigint_shuts_down_cleanly() {
+    let moto = Moto::shared();
+    let mut server = Start::new(moto, &moto.bucket("int")).run();
+    signal(&server.child, nix::sys::signal::Signal::SIGINT);
+    let status = wait_timeout(&mut server.child, std::time::Duration::from_secs(10)).unwrap();
+    assert!(status.success(), "{status}");
+    assert_eq!(
+        server.stderr_lines().last().unwrap(),
+        "Shutting down server..."
+    );
+}
+
+fn s3c(args: &[&str], home: &std::path::Path) -> std::process::Output {
+    let mut cmd = Command::new(SERVER);
+    aws_env(&mut cmd, home);
+    run(cmd.args(args))
+}
+
+#[test]
+fn startup_errors_are_one_line_and_exit_1() {
+    let moto = Moto::shared();
+    let home = tempfile::tempdir().unwrap();
+    let url = moto.url();
+    let missing = s3c(
+        &[
+            "localserver",
+            "no-such-bucket-x",
+            "-d",
+            "15m",
+            "-p",
+            "0",
+            "--endpoint-url",
+            &url,
+        ],
+        home.path(),
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&missing.stderr),
+        "Error: Bucket does not exist: no-such-bucket-x\n"
+    );
+
+    let bucket = moto.bucket("errors");
+    let mut cmd = Command::new(SERVER);
+    aws_env(&mut cmd, home.path());
+    cmd.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY");
+    let out = run(cmd.args([
+        "localserver",
+        &bucket,
+        "-d",
+        "1h",
+        "-p",
+        "0",
+        "--endpoint-url",
+        &url,
+    ]));
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("Error: no AWS credentials found"), "{err}");
+    assert!(err.contains("--profile"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn a_busy_port_fails_fast_and_names_the_port() {
+    let moto = Moto::shared();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let home = tempfile::tempdir().unwrap();
+    // No AWS call is made: the bucket does not even exist.
+    let out = s3c(
+        &[
+            "localserver",
+            "whatever",
+            "-d",
+            "1h",
+            "-p",
+            &port,
+            "--endpoint-url",
+            &moto.url(),
+        ],
+        home.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("port {port} is already in use")),
+        "{err}"
+    );
+    assert!(err.contains("--port"), "{err}");
+}
+
+#[test]
+fn usage_errors_exit_2_with_the_originals_messages() {
+    let home = tempfile::tempdir().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["localserver", "b", "-d", "10"],
+            "Duration must be between 15 minutes and 12 hours",
+        ),
+        (
+            &["localserver", "b", "-d", "13h"],
+            "Duration must be between 15 minutes and 12 hours",
+        ),
+        (
+            &["localserver", "b", "-d", "1d"],
+            "Duration must be of form 3600s or 15m or 2h",
+        ),
+        (&["localserver", "b"], "--duration"),
+        (
+            &[
+                "localserver",
+                "b",
+                "-d",
+                "1h",
+                "--read-only",
+                "--write-only",
+            ],
+            "cannot be used with",
+        ),
+        (
+            &["policy", "b", "--statement", "{nope"],
+            "Invalid JSON string",
+        ),
+        (
+            &["policy", "b", "--statement", "[]"],
+            "JSON must be an object",
+        ),
+        (
+            &["policy", "b", "--statement", r#"{"Effect": "Allow"}"#],
+            "Statement JSON missing required keys: Action, Resource",
+        ),
+        (
+            &["localserver", "b", "-d", "1h", "--port", "70000"],
+            "70000",
+        ),
+        (&["frobnicate"], "unrecognized subcommand"),
+    ];
+    for (args, message) in cases {
+        let out = s3c(args, home.path());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(message), "{args:?}: {err}");
+        assert!(
+            !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+            "{err}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+}
+
+/// Our `policy` output is byte for byte the original 0.17's.
+#[test]
+fn policy_matches_the_original_tool() {
+    let original = tool("s3-credentials");
+    let home = tempfile::tempdir().unwrap();
+    let extra = r#"{"Effect": "Allow", "Action": "textract:*", "Resource": "*"}"#;
+    let flag_sets: &[&[&str]] = &[
+        &[],
+        &["--read-only"],
+        &["--write-only"],
+        &["--prefix", "reports/"],
+        &["--prefix", "reports/*"],
+        &["--read-only", "--prefix", "a/b"],
+        &["--write-only", "--prefix", "logs/"],
+        &["--statement", extra],
+        &[
+            "--read-only",
+            "--prefix",
+            "x/",
+            "--statement",
+            extra,
+            "--statement",
+            extra,
+        ],
+    ];
+    for flags in flag_sets {
+        let mut args = vec!["policy", "my-bucket"];
+        args.extend_from_slice(flags);
+        let ours = s3c(&args, home.path());
+        let theirs = run(Command::new(&original).args(&args));
+        assert!(theirs.status.success(), "original {args:?}: {theirs:?}");
+        assert!(ours.status.success(), "ours {args:?}: {ours:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&ours.stdout),
+            String::from_utf8_lossy(&theirs.stdout),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn policy_survives_a_closed_stdout() {
+    // `| head -c 1`: the reader goes away; no panic, no error.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("'{SERVER}' policy b --statement '{{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}}' | head -c 1"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(out.stdout, b"{");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,0 +1,405 @@
+//! The integration test bed: a real moto server on 127.0.0.1, the real
+//! binaries started against it, and a raw HTTP client for exact requests.
+#![allow(dead_code)] // each test binary uses its own part of this module
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+pub const SERVER: &str = env!("CARGO_BIN_EXE_s3-credentials");
+pub const FETCH: &str = env!("CARGO_BIN_EXE_s3-credentials-fetch");
+
+/// A tool from the test venv (`scripts/test` makes it), else from PATH.
+pub fn tool(name: &str) -> PathBuf {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(".venv/bin")
+        .join(name);
+    if venv.exists() {
+        venv
+    } else {
+        PathBuf::from(name)
+    }
+}
+
+/// A name no other test in this run uses (buckets, files).
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// A free TCP port on 127.0.0.1 (for programs that cannot take port 0).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// moto's server on loopback, shared by the tests of one binary. It is
+/// stopped when the test process exits: its wrapper shell waits on our
+/// stdin pipe, which the kernel closes then.
+pub struct Moto {
+    pub port: u16,
+    pub recording: PathBuf,
+    _stdin: Mutex<ChildStdin>,
+    _child: Mutex<Child>,
+    _dir: tempfile::TempDir,
+}
+
+impl Moto {
+    /// The shared instance, started on first use.
+    pub fn shared() -> &'static Moto {
+        static MOTO: OnceLock<Moto> = OnceLock::new();
+        MOTO.get_or_init(Moto::start)
+    }
+
+    /// A new instance (for tests that stop and restart their backend).
+    pub fn start() -> Moto {
+        let dir = tempfile::tempdir().unwrap();
+        let recording = dir.path().join("recording.jsonl");
+        let port = free_port();
+        let script =
+            format!("\"$0\" -H 127.0.0.1 -p {port} & pid=$!; cat >/dev/null; kill $pid; wait $pid");
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg(tool("moto_server"))
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .env("MOTO_ENABLE_RECORDING", "true")
+            .env("MOTO_RECORDER_FILEPATH", &recording)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("moto_server runs (scripts/test installs it)");
+        let stdin = child.stdin.take().unwrap();
+        let ready = format!("Running on http://127.0.0.1:{port}");
+        wait_for_line(
+            child.stderr.take().unwrap(),
+            &ready,
+            Duration::from_secs(60),
+        )
+        .unwrap_or_else(|lines| panic!("moto did not start: {lines:?}"));
+        Moto {
+            port,
+            recording,
+            _stdin: Mutex::new(stdin),
+            _child: Mutex::new(child),
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Creates a bucket (moto takes unsigned requests) and returns its name.
+    pub fn bucket(&self, prefix: &str) -> String {
+        let name = unique(prefix);
+        let (status, _, _) = http(
+            ([127, 0, 0, 1], self.port).into(),
+            &format!("PUT /{name} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"),
+        );
+        assert_eq!(status, 200, "create bucket {name}");
+        name
+    }
+
+    /// How many AssumeRole calls moto has received for `bucket`'s sessions.
+    pub fn assume_role_calls(&self, bucket: &str) -> usize {
+        let text = std::fs::read_to_string(&self.recording).unwrap_or_default();
+        text.lines()
+            .map(decode_body)
+            .filter(|body| body.contains("Action=AssumeRole") && body.contains(bucket))
+            .count()
+    }
+}
+
+/// The request body of one recording line (moto stores it base64).
+fn decode_body(line: &str) -> String {
+    use base64::Engine;
+    let entry: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+    let body = entry["body"].as_str().unwrap_or_default();
+    if entry["body_encoded"].as_bool() == Some(true) {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    } else {
+        body.to_owned()
+    }
+}
+
+/// Reads lines until one contains `needle`; the lines read so far on
+/// timeout or EOF. The rest of the stream is drained in the background.
+fn wait_for_line<R: Read + Send + 'static>(
+    stream: R,
+    needle: &str,
+    timeout: Duration,
+) -> Result<Vec<String>, Vec<String>> {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let (tx, rx) = mpsc::channel();
+    let needle = needle.to_owned();
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            let found = line.contains(&needle);
+            sink.lock().unwrap().push(line);
+            if found {
+                let _ = tx.send(());
+            }
+        }
+    });
+    let lines = || log.lock().unwrap().clone();
+    rx.recv_timeout(timeout)
+        .map(|()| lines())
+        .map_err(|_| lines())
+}
+
+/// Environment for our binaries: moto's dummy keys, no IMDS, no user config.
+pub fn aws_env(cmd: &mut Command, home: &Path) {
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_RUNTIME_DIR", home)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", home.join("aws-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("aws-credentials"));
+}
+
+/// A running `s3-credentials localserver`.
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+    pub bucket: String,
+    pub home: tempfile::TempDir,
+    /// Everything it has written to stderr so far.
+    pub stderr: Arc<Mutex<Vec<String>>>,
+}
+
+/// Options for starting a server; `args` are added after the defaults.
+pub struct Start<'a> {
+    pub moto: &'a Moto,
+    pub bucket: String,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+}
+
+impl<'a> Start<'a> {
+    pub fn new(moto: &'a Moto, bucket: &str) -> Start<'a> {
+        Start {
+            moto,
+            bucket: bucket.to_owned(),
+            args: vec![],
+            env: vec![],
+        }
+    }
+
+    pub fn arg(mut self, arg: &str) -> Self {
+        self.args.push(arg.to_owned());
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Starts it with `--port 0` and waits for `Press Ctrl+C to stop`.
+    pub fn run(self) -> Server {
+        self.try_run()
+            .unwrap_or_else(|lines| panic!("server did not start: {lines:#?}"))
+    }
+
+    /// Starts it; the stderr lines if it did not get ready.
+    pub fn try_run(self) -> Result<Server, Vec<String>> {
+        let home = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(SERVER);
+        aws_env(&mut cmd, home.path());
+        cmd.args([
+            "localserver",
+            &self.bucket,
+            "--duration",
+            "15m",
+            "--port",
+            "0",
+        ])
+        .args(["--endpoint-url", &self.moto.url()])
+        .args(&self.args)
+        .envs(self.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                let ready = line == "Press Ctrl+C to stop";
+                sink.lock().unwrap().push(line);
+                if ready {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        let lines = || log.lock().unwrap().clone();
+        if rx.recv_timeout(Duration::from_secs(30)).is_err() {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(lines());
+        }
+        let port = lines()
+            .iter()
+            .find_map(|l| l.split("at http://").nth(1))
+            .and_then(|rest| rest.rsplit_once(':'))
+            .and_then(|(_, port)| port.trim_end_matches('/').parse().ok())
+            .expect("the serving line names the port");
+        Ok(Server {
+            child,
+            port,
+            bucket: self.bucket,
+            home,
+            stderr: log,
+        })
+    }
+}
+
+impl Server {
+    pub fn addr(&self) -> SocketAddr {
+        ([127, 0, 0, 1], self.port).into()
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+
+    /// The default socket path (XDG_RUNTIME_DIR is the temp home).
+    pub fn socket(&self) -> PathBuf {
+        self.home
+            .path()
+            .join("s3-credentials")
+            .join(format!("{}.sock", self.port))
+    }
+
+    pub fn stderr_lines(&self) -> Vec<String> {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// `GET path` over TCP with the usual headers.
+    pub fn get(&self, path: &str) -> Reply {
+        http(
+            self.addr(),
+            &format!(
+                "GET {path} HTTP/1.1\r\nHost: localhost:{}\r\n\r\n",
+                self.port
+            ),
+        )
+    }
+
+    /// Sends SIGTERM and waits for the exit (10 s at most).
+    pub fn terminate(&mut self) -> ExitStatus {
+        signal(&self.child, nix::sys::signal::Signal::SIGTERM);
+        wait_timeout(&mut self.child, Duration::from_secs(10)).expect("server exits on SIGTERM")
+    }
+
+    /// Waits until stderr has a line containing `needle`.
+    pub fn wait_for_stderr(&self, needle: &str, timeout: Duration) -> bool {
+        let until = Instant::now() + timeout;
+        while Instant::now() < until {
+            if self.stderr_lines().iter().any(|l| l.contains(needle)) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn signal(child: &Child, sig: nix::sys::signal::Signal) {
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, sig).unwrap();
+}
+
+pub fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let until = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if Instant::now() > until {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Status, headers (lower-case names) and body.
+pub type Reply = (u16, Vec<(String, String)>, String);
+
+/// Sends one raw request (the caller writes every byte, Host included),
+/// half-closes, and reads the whole answer.
+pub fn http(addr: SocketAddr, request: &str) -> Reply {
+    let raw = http_raw(addr, request.as_bytes());
+    parse_response(&raw).unwrap_or_else(|| panic!("not an HTTP response: {raw:?}"))
+}
+
+/// Sends bytes, reads until the server closes or 10 s pass.
+pub fn http_raw(addr: SocketAddr, request: &[u8]) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let _ = stream.write_all(request);
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    String::from_utf8_lossy(&raw).into_owned()
+}
+
+/// Status, headers (lower-case names) and body of the first response.
+pub fn parse_response(raw: &str) -> Option<Reply> {
+    let (head, body) = raw.split_once("\r\n\r\n")?;
+    let mut lines = head.lines();
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    Some((status, headers, body.to_owned()))
+}
+
+pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Runs a command to completion with a time limit.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.stdin(Stdio::null());
+    cmd.output().unwrap()
+}
