@@ -1,0 +1,84 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 's3-credentials' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        's3-credentials'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        's3-credentials' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('localserver', 'localserver', [CompletionResultType]::ParameterValue, 'Start a localhost server that serves S3 credentials')
+            [CompletionResult]::new('policy', 'policy', [CompletionResultType]::ParameterValue, 'Print the session policy that localserver would use')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        's3-credentials;localserver' {
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Restrict to keys starting with this prefix')
+            [CompletionResult]::new('--statement', '--statement', [CompletionResultType]::ParameterName, 'JSON statement to add to the policy (repeatable)')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'How long each credential is valid for, e.g. 15m, 1h, 12h (900s..12h)')
+            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'How long each credential is valid for, e.g. 15m, 1h, 12h (900s..12h)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'TCP port to serve on (0 picks a free one)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'TCP port to serve on (0 picks a free one)')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Host to bind; `localhost` binds 127.0.0.1 and ::1')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'Unix socket path [default: $XDG_RUNTIME_DIR/s3-credentials/PORT.sock]')
+            [CompletionResult]::new('--auth-token-file', '--auth-token-file', [CompletionResultType]::ParameterName, 'Require `Authorization: <token>` from this file on every TCP request')
+            [CompletionResult]::new('--role-arn', '--role-arn', [CompletionResultType]::ParameterName, 'Role to assume [default: s3-credentials.AmazonS3FullAccess, created if missing]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS profile to use')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region')
+            [CompletionResult]::new('--endpoint-url', '--endpoint-url', [CompletionResultType]::ParameterName, 'Send every AWS call to this endpoint (e.g. a local S3/STS server)')
+            [CompletionResult]::new('--read-only', '--read-only', [CompletionResultType]::ParameterName, 'Only allow reading from the bucket')
+            [CompletionResult]::new('--write-only', '--write-only', [CompletionResultType]::ParameterName, 'Only allow writing to the bucket')
+            [CompletionResult]::new('--no-socket', '--no-socket', [CompletionResultType]::ParameterName, 'Serve over TCP only, with no Unix socket')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Do not log each request')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Do not log each request')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        's3-credentials;policy' {
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Restrict to keys starting with this prefix')
+            [CompletionResult]::new('--statement', '--statement', [CompletionResultType]::ParameterName, 'JSON statement to add to the policy (repeatable)')
+            [CompletionResult]::new('--read-only', '--read-only', [CompletionResultType]::ParameterName, 'Only allow reading from the bucket')
+            [CompletionResult]::new('--write-only', '--write-only', [CompletionResultType]::ParameterName, 'Only allow writing to the bucket')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        's3-credentials;help' {
+            [CompletionResult]::new('localserver', 'localserver', [CompletionResultType]::ParameterValue, 'Start a localhost server that serves S3 credentials')
+            [CompletionResult]::new('policy', 'policy', [CompletionResultType]::ParameterValue, 'Print the session policy that localserver would use')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        's3-credentials;help;localserver' {
+            break
+        }
+        's3-credentials;help;policy' {
+            break
+        }
+        's3-credentials;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

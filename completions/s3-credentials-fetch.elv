@@ -1,0 +1,33 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[s3-credentials-fetch] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 's3-credentials-fetch'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'s3-credentials-fetch'= {
+            cand -p 'Port of the localserver; picks its default Unix socket, then TCP'
+            cand --port 'Port of the localserver; picks its default Unix socket, then TCP'
+            cand --socket 'Unix socket to ask'
+            cand --url 'URL to ask over TCP, e.g. http://127.0.0.1:8094/'
+            cand --timeout 'Seconds to wait for an answer'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+    ]
+    $completions[$command]
+}

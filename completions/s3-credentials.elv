@@ -1,0 +1,72 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[s3-credentials] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 's3-credentials'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'s3-credentials'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand localserver 'Start a localhost server that serves S3 credentials'
+            cand policy 'Print the session policy that localserver would use'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'s3-credentials;localserver'= {
+            cand --prefix 'Restrict to keys starting with this prefix'
+            cand --statement 'JSON statement to add to the policy (repeatable)'
+            cand -d 'How long each credential is valid for, e.g. 15m, 1h, 12h (900s..12h)'
+            cand --duration 'How long each credential is valid for, e.g. 15m, 1h, 12h (900s..12h)'
+            cand -p 'TCP port to serve on (0 picks a free one)'
+            cand --port 'TCP port to serve on (0 picks a free one)'
+            cand --host 'Host to bind; `localhost` binds 127.0.0.1 and ::1'
+            cand --socket 'Unix socket path [default: $XDG_RUNTIME_DIR/s3-credentials/PORT.sock]'
+            cand --auth-token-file 'Require `Authorization: <token>` from this file on every TCP request'
+            cand --role-arn 'Role to assume [default: s3-credentials.AmazonS3FullAccess, created if missing]'
+            cand --profile 'AWS profile to use'
+            cand --region 'AWS region'
+            cand --endpoint-url 'Send every AWS call to this endpoint (e.g. a local S3/STS server)'
+            cand --read-only 'Only allow reading from the bucket'
+            cand --write-only 'Only allow writing to the bucket'
+            cand --no-socket 'Serve over TCP only, with no Unix socket'
+            cand -q 'Do not log each request'
+            cand --quiet 'Do not log each request'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'s3-credentials;policy'= {
+            cand --prefix 'Restrict to keys starting with this prefix'
+            cand --statement 'JSON statement to add to the policy (repeatable)'
+            cand --read-only 'Only allow reading from the bucket'
+            cand --write-only 'Only allow writing to the bucket'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'s3-credentials;help'= {
+            cand localserver 'Start a localhost server that serves S3 credentials'
+            cand policy 'Print the session policy that localserver would use'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'s3-credentials;help;localserver'= {
+        }
+        &'s3-credentials;help;policy'= {
+        }
+        &'s3-credentials;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,55 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_s3_credentials_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_s3_credentials_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_s3_credentials_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_s3_credentials_using_subcommand
+    set -l cmd (__fish_s3_credentials_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -s h -l help -d 'Print help'
+complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -s V -l version -d 'Print version'
+complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -f -a "localserver" -d 'Start a localhost server that serves S3 credentials'
+complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -f -a "policy" -d 'Print the session policy that localserver would use'
+complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l prefix -d 'Restrict to keys starting with this prefix' -r
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l statement -d 'JSON statement to add to the policy (repeatable)' -r
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -s d -l duration -d 'How long each credential is valid for, e.g. 15m, 1h, 12h (900s..12h)' -r
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -s p -l port -d 'TCP port to serve on (0 picks a free one)' -r
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l host -d 'Host to bind; `localhost` binds 127.0.0.1 and ::1' -r
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l socket -d 'Unix socket path [default: $XDG_RUNTIME_DIR/s3-credentials/PORT.sock]' -r -F
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l auth-token-file -d 'Require `Authorization: <token>` from this file on every TCP request' -r -F
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l role-arn -d 'Role to assume [default: s3-credentials.AmazonS3FullAccess, created if missing]' -r
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l profile -d 'AWS profile to use' -r
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l region -d 'AWS region' -r
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l endpoint-url -d 'Send every AWS call to this endpoint (e.g. a local S3/STS server)' -r
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l read-only -d 'Only allow reading from the bucket'
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l write-only -d 'Only allow writing to the bucket'
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l no-socket -d 'Serve over TCP only, with no Unix socket'
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -s q -l quiet -d 'Do not log each request'
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand policy" -l prefix -d 'Restrict to keys starting with this prefix' -r
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand policy" -l statement -d 'JSON statement to add to the policy (repeatable)' -r
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand policy" -l read-only -d 'Only allow reading from the bucket'
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand policy" -l write-only -d 'Only allow writing to the bucket'
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand policy" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand help; and not __fish_seen_subcommand_from localserver policy help" -f -a "localserver" -d 'Start a localhost server that serves S3 credentials'
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand help; and not __fish_seen_subcommand_from localserver policy help" -f -a "policy" -d 'Print the session policy that localserver would use'
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand help; and not __fish_seen_subcommand_from localserver policy help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
