@@ -225,12 +225,19 @@ async fn bind_tcp(host: &str, port: u16) -> Result<Vec<TcpListener>, Error> {
 }
 
 fn warn_if_exposed(ip: IpAddr) {
-    if !ip.is_loopback() {
-        log::say(&format!(
+    if let Some(warning) = exposure_warning(ip) {
+        log::say(&warning);
+    }
+}
+
+/// The warning for a listener other machines can reach.
+fn exposure_warning(ip: IpAddr) -> Option<String> {
+    (!ip.is_loopback()).then(|| {
+        format!(
             "Warning: listening on {ip}, not loopback: other machines can fetch these \
              credentials. Use --auth-token-file FILE, or --host localhost."
-        ));
-    }
+        )
+    })
 }
 
 /// Reads the `--auth-token-file`: private to the user, one line.
@@ -568,6 +575,17 @@ mod tests {
             assert!(!host_allowed(bad.as_bytes(), "myhost"), "{bad}");
         }
         assert!(!host_allowed(&[0xff, 0xfe], "myhost"));
+    }
+
+    #[test]
+    fn only_non_loopback_listeners_warn() {
+        assert!(exposure_warning("127.0.0.1".parse().unwrap()).is_none());
+        assert!(exposure_warning("::1".parse().unwrap()).is_none());
+        for ip in ["0.0.0.0", "::", "192.168.1.5"] {
+            let warning = exposure_warning(ip.parse().unwrap()).unwrap();
+            assert!(warning.contains("other machines can fetch"), "{warning}");
+            assert!(warning.contains("--auth-token-file"), "{warning}");
+        }
     }
 
     #[test]

@@ -196,6 +196,8 @@ pub struct Start<'a> {
     pub bucket: String,
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
+    /// Point AWS at moto with `--endpoint-url` (else the caller's env does).
+    pub endpoint_flag: bool,
 }
 
 impl<'a> Start<'a> {
@@ -205,6 +207,7 @@ impl<'a> Start<'a> {
             bucket: bucket.to_owned(),
             args: vec![],
             env: vec![],
+            endpoint_flag: true,
         }
     }
 
@@ -236,13 +239,15 @@ impl<'a> Start<'a> {
             "15m",
             "--port",
             "0",
-        ])
-        .args(["--endpoint-url", &self.moto.url()])
-        .args(&self.args)
-        .envs(self.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        ]);
+        if self.endpoint_flag {
+            cmd.args(["--endpoint-url", &self.moto.url()]);
+        }
+        cmd.args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
         let mut child = cmd.spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
@@ -402,4 +407,127 @@ pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str
 pub fn run(cmd: &mut Command) -> Output {
     cmd.stdin(Stdio::null());
     cmd.output().unwrap()
+}
+
+/// A scriptable STS on loopback: answers `AssumeRole` with credentials that
+/// live `lifetime_secs`, or 503 while `healthy` is false. S3 stays on moto
+/// (`AWS_ENDPOINT_URL_STS` points only STS here), and `--role-arn` spares
+/// the IAM calls. It lets tests see expiry and renewal in seconds.
+pub struct FakeSts {
+    pub port: u16,
+    pub calls: Arc<AtomicUsize>,
+    pub healthy: Arc<std::sync::atomic::AtomicBool>,
+    pub lifetime_secs: Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl FakeSts {
+    pub fn start(lifetime_secs: i64) -> FakeSts {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let sts = FakeSts {
+            port: listener.local_addr().unwrap().port(),
+            calls: Arc::default(),
+            healthy: Arc::new(true.into()),
+            lifetime_secs: Arc::new(lifetime_secs.into()),
+        };
+        let (calls, healthy, lifetime) = (
+            sts.calls.clone(),
+            sts.healthy.clone(),
+            sts.lifetime_secs.clone(),
+        );
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let (calls, healthy, lifetime) = (calls.clone(), healthy.clone(), lifetime.clone());
+                std::thread::spawn(move || {
+                    let _ = answer_sts(stream, &calls, &healthy, &lifetime);
+                });
+            }
+        });
+        sts
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    pub fn set_healthy(&self, healthy: bool) {
+        self.healthy.store(healthy, Ordering::SeqCst);
+    }
+
+    /// Server arguments that send STS here, S3 to moto, and skip IAM.
+    pub fn server<'a>(&self, moto: &'a Moto, bucket: &str) -> Start<'a> {
+        let mut start = Start::new(moto, bucket)
+            .arg("--role-arn")
+            .arg("arn:aws:iam::123456789012:role/test")
+            .env("AWS_ENDPOINT_URL", &moto.url())
+            .env("AWS_ENDPOINT_URL_STS", &self.url());
+        start.endpoint_flag = false;
+        start
+    }
+}
+
+fn answer_sts(
+    stream: TcpStream,
+    calls: &AtomicUsize,
+    healthy: &std::sync::atomic::AtomicBool,
+    lifetime: &std::sync::atomic::AtomicI64,
+) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    loop {
+        let mut length = 0;
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        loop {
+            line.clear();
+            reader.read_line(&mut line)?;
+            if let Some((k, v)) = line.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body)?;
+        let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
+        let (status, xml) = if healthy.load(Ordering::SeqCst) {
+            let expires = time::OffsetDateTime::now_utc()
+                + time::Duration::seconds(lifetime.load(Ordering::SeqCst));
+            let expires = expires
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap();
+            ("200 OK", format!(
+                "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
+                 <AssumeRoleResult><Credentials><AccessKeyId>ASIAFAKE{n}</AccessKeyId>\
+                 <SecretAccessKey>fakesecret{n}</SecretAccessKey><SessionToken>faketoken{n}</SessionToken>\
+                 <Expiration>{expires}</Expiration></Credentials>\
+                 <AssumedRoleUser><AssumedRoleId>AROAFAKE:s</AssumedRoleId>\
+                 <Arn>arn:aws:sts::123456789012:assumed-role/test/s</Arn></AssumedRoleUser>\
+                 </AssumeRoleResult><ResponseMetadata><RequestId>r{n}</RequestId></ResponseMetadata>\
+                 </AssumeRoleResponse>"
+            ))
+        } else {
+            (
+                "503 Service Unavailable",
+                "<ErrorResponse><Error><Type>Receiver</Type>\
+              <Code>ServiceUnavailable</Code><Message>fake STS is down</Message></Error>\
+              <RequestId>down</RequestId></ErrorResponse>"
+                    .to_owned(),
+            )
+        };
+        let mut out = reader.get_ref();
+        write!(
+            out,
+            "HTTP/1.1 {status}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{xml}",
+            xml.len()
+        )?;
+    }
 }
