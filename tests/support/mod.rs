@@ -410,40 +410,74 @@ pub fn run(cmd: &mut Command) -> Output {
 }
 
 /// A scriptable STS on loopback: answers `AssumeRole` with credentials that
-/// live `lifetime_secs`, or 503 while `healthy` is false. S3 stays on moto
-/// (`AWS_ENDPOINT_URL_STS` points only STS here), and `--role-arn` spares
-/// the IAM calls. It lets tests see expiry and renewal in seconds.
+/// live `lifetime_secs`, 503 while not `healthy`, and can be killed (its
+/// port closed: connection refused) and restarted on the same port. S3
+/// stays on moto (`AWS_ENDPOINT_URL_STS` points only STS here), and
+/// `--role-arn` spares the IAM calls. Tests see expiry and renewal in seconds.
 pub struct FakeSts {
     pub port: u16,
     pub calls: Arc<AtomicUsize>,
     pub healthy: Arc<std::sync::atomic::AtomicBool>,
     pub lifetime_secs: Arc<std::sync::atomic::AtomicI64>,
+    alive: Arc<std::sync::atomic::AtomicBool>,
+    accepting: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl FakeSts {
     pub fn start(lifetime_secs: i64) -> FakeSts {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let listener = listen_reusable(0);
         let sts = FakeSts {
             port: listener.local_addr().unwrap().port(),
             calls: Arc::default(),
             healthy: Arc::new(true.into()),
             lifetime_secs: Arc::new(lifetime_secs.into()),
+            alive: Arc::new(true.into()),
+            accepting: Mutex::new(None),
         };
-        let (calls, healthy, lifetime) = (
-            sts.calls.clone(),
-            sts.healthy.clone(),
-            sts.lifetime_secs.clone(),
+        sts.accept_on(listener);
+        sts
+    }
+
+    fn accept_on(&self, listener: TcpListener) {
+        listener.set_nonblocking(true).unwrap();
+        let (calls, healthy, lifetime, alive) = (
+            self.calls.clone(),
+            self.healthy.clone(),
+            self.lifetime_secs.clone(),
+            self.alive.clone(),
         );
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let (calls, healthy, lifetime) = (calls.clone(), healthy.clone(), lifetime.clone());
+        let thread = std::thread::spawn(move || {
+            while alive.load(Ordering::SeqCst) {
+                let Ok((stream, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
+                let (calls, healthy, lifetime, alive) = (
+                    calls.clone(),
+                    healthy.clone(),
+                    lifetime.clone(),
+                    alive.clone(),
+                );
                 std::thread::spawn(move || {
-                    let _ = answer_sts(stream, &calls, &healthy, &lifetime);
+                    let _ = answer_sts(stream, &calls, &healthy, &lifetime, &alive);
                 });
             }
         });
-        sts
+        *self.accepting.lock().unwrap() = Some(thread);
+    }
+
+    /// Closes the port and every open connection, as a dead process would.
+    pub fn kill(&self) {
+        self.alive.store(false, Ordering::SeqCst);
+        if let Some(thread) = self.accepting.lock().unwrap().take() {
+            thread.join().unwrap();
+        }
+    }
+
+    /// Listens again on the same port.
+    pub fn restart(&self) {
+        self.alive.store(true, Ordering::SeqCst);
+        self.accept_on(listen_reusable(self.port));
     }
 
     pub fn url(&self) -> String {
@@ -470,19 +504,52 @@ impl FakeSts {
     }
 }
 
+/// A listener on 127.0.0.1:port with SO_REUSEADDR, so a restart can take
+/// the port back while old connections sit in TIME_WAIT.
+fn listen_reusable(port: u16) -> TcpListener {
+    use nix::sys::socket::{self, sockopt, AddressFamily, Backlog, SockFlag, SockType, SockaddrIn};
+    let fd = socket::socket(
+        AddressFamily::Inet,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .unwrap();
+    socket::setsockopt(&fd, sockopt::ReuseAddr, &true).unwrap();
+    let addr = SockaddrIn::new(127, 0, 0, 1, port);
+    use std::os::fd::AsRawFd;
+    socket::bind(fd.as_raw_fd(), &addr).unwrap();
+    socket::listen(&fd, Backlog::new(128).unwrap()).unwrap();
+    TcpListener::from(fd)
+}
+
 fn answer_sts(
     stream: TcpStream,
     calls: &AtomicUsize,
     healthy: &std::sync::atomic::AtomicBool,
     lifetime: &std::sync::atomic::AtomicI64,
+    alive: &std::sync::atomic::AtomicBool,
 ) -> std::io::Result<()> {
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(Duration::from_millis(20)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
     loop {
         let mut length = 0;
         let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(());
+        // Idle between requests: wake up now and then to die with the port.
+        loop {
+            match reader.read_line(&mut line) {
+                Ok(0) => return Ok(()),
+                Ok(_) => break,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+                Err(e) => return Err(e),
+            }
+            if !alive.load(Ordering::SeqCst) {
+                return Ok(());
+            }
         }
+        stream.set_read_timeout(Some(Duration::from_secs(5)))?;
         loop {
             line.clear();
             reader.read_line(&mut line)?;
@@ -529,5 +596,67 @@ fn answer_sts(
             "HTTP/1.1 {status}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{xml}",
             xml.len()
         )?;
+        stream.set_read_timeout(Some(Duration::from_millis(20)))?;
     }
+}
+
+/// A keep-alive HTTP/1.1 client over any stream: many requests, one
+/// connection, each response read exactly by its Content-Length.
+pub struct KeepAlive<S> {
+    reader: BufReader<S>,
+}
+
+impl<S: Read + Write> KeepAlive<S> {
+    pub fn new(stream: S) -> KeepAlive<S> {
+        KeepAlive {
+            reader: BufReader::new(stream),
+        }
+    }
+
+    /// `GET path`; an error if the connection broke or the answer was cut.
+    pub fn get(&mut self, path: &str) -> std::io::Result<(u16, String)> {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        self.reader.get_mut().write_all(request.as_bytes())?;
+        let mut line = String::new();
+        if self.reader.read_line(&mut line)? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        let status = line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or(std::io::ErrorKind::InvalidData)?;
+        let mut length = None;
+        loop {
+            line.clear();
+            if self.reader.read_line(&mut line)? == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            if line == "\r\n" {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    length = v.trim().parse().ok();
+                }
+            }
+        }
+        let mut body = vec![0; length.ok_or(std::io::ErrorKind::InvalidData)?];
+        self.reader.read_exact(&mut body)?;
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    }
+}
+
+/// A served credential: its key and how long it had left when served.
+pub fn key_and_life(body: &str) -> (String, time::Duration) {
+    let value: serde_json::Value = serde_json::from_str(body).unwrap();
+    let expiration = time::OffsetDateTime::parse(
+        value["Expiration"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    (
+        value["AccessKeyId"].as_str().unwrap().to_owned(),
+        expiration - time::OffsetDateTime::now_utc(),
+    )
 }
