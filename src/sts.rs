@@ -270,29 +270,38 @@ fn assume_role_error<E>(err: &SdkError<E>, role_arn: &str, duration: SessionDura
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let message = err.message().unwrap_or_default();
-    let hint = match err.code() {
-        Some("PackedPolicyTooLarge") => {
-            " (the session policy is too large: use fewer or shorter --statement values)"
+    let about_duration = err.message().is_some_and(|m| m.contains("DurationSeconds"));
+    let hint = match (err.code(), http_status(err)) {
+        (Some("PackedPolicyTooLarge"), _) => {
+            "the session policy is too large: use fewer or shorter --statement values".to_owned()
         }
-        Some("AccessDenied") => " (the AWS identity in use may not assume this role)",
-        Some("ValidationError") if message.contains("DurationSeconds") => "",
-        _ if http_status(err) != Some(400) => "",
-        // A 400 without a known code: Ceph, for one, says nothing more.
-        _ => " (check --duration against the role's MaxSessionDuration)",
+        (Some("MalformedPolicyDocument"), _) => {
+            "STS refused the session policy: check the --statement values".to_owned()
+        }
+        (Some("AccessDenied"), _) => {
+            "the AWS identity in use may not assume this role (see its trust policy)".to_owned()
+        }
+        // AWS says ValidationError about DurationSeconds; Ceph says nothing.
+        (Some("ValidationError"), _) if about_duration => duration_hint(duration),
+        (None, Some(400)) => format!(
+            "{}, or a --statement may be one STS cannot parse",
+            duration_hint(duration)
+        ),
+        _ => String::new(),
     };
-    let duration_hint = if message.contains("DurationSeconds") {
-        format!(
-            " --duration {duration}s may exceed the role's MaxSessionDuration; \
-             use a shorter --duration or raise the role's limit."
-        )
-    } else {
-        String::new()
-    };
-    Error::new(format!(
-        "AssumeRole of {role_arn} failed: {}{hint}{duration_hint}",
-        describe(err)
-    ))
+    let detail = describe(err);
+    match hint.is_empty() {
+        true => Error::new(format!("AssumeRole of {role_arn} failed: {detail}")),
+        false => Error::new(format!("AssumeRole of {role_arn} failed: {detail}; {hint}")),
+    }
+}
+
+fn duration_hint(duration: SessionDuration) -> String {
+    format!(
+        "--duration {duration}s may be longer than the role's MaxSessionDuration \
+         (a new role's default is 1 hour): use a shorter \
+         --duration or raise the role's limit"
+    )
 }
 
 fn http_status<E>(err: &SdkError<E>) -> Option<u16> {

@@ -191,8 +191,9 @@ pub struct Server {
 }
 
 /// Options for starting a server; `args` are added after the defaults.
-pub struct Start<'a> {
-    pub moto: &'a Moto,
+pub struct Start {
+    /// Where AWS is (moto, radosgw).
+    pub endpoint: String,
     pub bucket: String,
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
@@ -200,10 +201,15 @@ pub struct Start<'a> {
     pub endpoint_flag: bool,
 }
 
-impl<'a> Start<'a> {
-    pub fn new(moto: &'a Moto, bucket: &str) -> Start<'a> {
+impl Start {
+    pub fn new(moto: &Moto, bucket: &str) -> Start {
+        Start::at(&moto.url(), bucket)
+    }
+
+    /// A server against any endpoint.
+    pub fn at(endpoint: &str, bucket: &str) -> Start {
         Start {
-            moto,
+            endpoint: endpoint.to_owned(),
             bucket: bucket.to_owned(),
             args: vec![],
             env: vec![],
@@ -232,16 +238,12 @@ impl<'a> Start<'a> {
         let home = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(SERVER);
         aws_env(&mut cmd, home.path());
-        cmd.args([
-            "localserver",
-            &self.bucket,
-            "--duration",
-            "15m",
-            "--port",
-            "0",
-        ]);
+        cmd.args(["localserver", &self.bucket, "--port", "0"]);
+        if !self.args.iter().any(|a| a == "--duration") {
+            cmd.args(["--duration", "15m"]);
+        }
         if self.endpoint_flag {
-            cmd.args(["--endpoint-url", &self.moto.url()]);
+            cmd.args(["--endpoint-url", &self.endpoint]);
         }
         cmd.args(&self.args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
@@ -493,7 +495,7 @@ impl FakeSts {
     }
 
     /// Server arguments that send STS here, S3 to moto, and skip IAM.
-    pub fn server<'a>(&self, moto: &'a Moto, bucket: &str) -> Start<'a> {
+    pub fn server(&self, moto: &Moto, bucket: &str) -> Start {
         let mut start = Start::new(moto, bucket)
             .arg("--role-arn")
             .arg("arn:aws:iam::123456789012:role/test")
