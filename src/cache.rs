@@ -185,16 +185,16 @@ impl Cache {
             }
             match self.mint_after(generation).await {
                 Ok(_) if delay > BACKOFF_FIRST => {
-                    crate::log::line("STS recovered: credentials renewed");
+                    tracing::info!("STS recovered: credentials renewed");
                     delay = BACKOFF_FIRST;
                 }
                 Ok(_) => {}
                 Err(error) => {
                     let wait = jitter(delay);
-                    crate::log::line(&format!(
+                    tracing::warn!(
                         "renewing credentials failed, retrying in {:.1}s: {error}",
                         wait.as_secs_f64()
-                    ));
+                    );
                     tokio::time::sleep(wait).await;
                     delay = (delay * 2).min(BACKOFF_CAP);
                 }
@@ -217,6 +217,11 @@ impl Cache {
         state.generation += 1;
         match minted {
             Ok(credential) => {
+                tracing::debug!(
+                    access_key_id = %credential.access_key_id,
+                    expiration = %format_expiration(credential.expiration),
+                    "minted a credential"
+                );
                 let held = Arc::new(Held::new(&credential, self.margin));
                 state.held = Some(held.clone());
                 state.error = None;

@@ -60,7 +60,7 @@ impl fmt::Display for Transport {
 
 /// Runs `localserver` until SIGINT or SIGTERM.
 pub async fn run(args: LocalserverArgs) -> Result<(), Error> {
-    log::set_quiet(args.quiet);
+    log::init(args.quiet);
     let mut stop_signal = pin!(shutdown_signal()?);
     let startup = start(&args);
     let server = tokio::select! {
@@ -303,7 +303,7 @@ async fn accept_unix(listener: UnixListener, conns: Conns) {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) if socket::peer_is_us(&stream) => conns.serve(stream, Transport::Unix),
                 // Closed unanswered: not one byte for another user.
-                Ok(_) => log::line("refused a Unix socket connection from another user"),
+                Ok(_) => tracing::warn!("refused a Unix socket connection from another user"),
                 Err(e) => accept_failed(e).await,
             },
             _ = until_stopped(&mut stopped) => return,
@@ -320,7 +320,7 @@ async fn until_stopped(stopped: &mut watch::Receiver<bool>) {
 /// Accept errors (out of file descriptors, a reset) never end the server;
 /// a short pause keeps a persistent one from spinning.
 async fn accept_failed(e: std::io::Error) {
-    log::line(&format!("accept failed: {e}"));
+    tracing::warn!("accept failed: {e}");
     tokio::time::sleep(Duration::from_millis(50)).await;
 }
 
@@ -379,15 +379,14 @@ impl App {
     async fn handle(&self, transport: Transport, req: Request<Incoming>) -> Response<Body> {
         let started = Instant::now();
         let response = self.respond(transport, &req).await;
-        if log::access_enabled() {
-            log::line(&format!(
-                "{transport} {} {} {} {}us",
-                req.method(),
-                loggable(req.uri().path()),
-                response.status().as_u16(),
-                started.elapsed().as_micros()
-            ));
-        }
+        tracing::info!(
+            target: "access",
+            "{transport} {} {} {} {}us",
+            req.method(),
+            loggable(req.uri().path()),
+            response.status().as_u16(),
+            started.elapsed().as_micros()
+        );
         response
     }
 

@@ -227,7 +227,11 @@ fn ipv6_loopback_is_served() {
         .arg("--host")
         .arg("::1")
         .run();
-    assert!(server.stderr_lines()[1].ends_with(&format!("at http://[::1]:{}/", server.port)));
+    let lines = server.stderr_lines();
+    assert!(
+        lines[1].ends_with(&format!("at http://[::1]:{}/", server.port)),
+        "{lines:?}"
+    );
     let out =
         run(Command::new("curl").args(["-sS", "-g", &format!("http://[::1]:{}/", server.port)]));
     assert!(String::from_utf8_lossy(&out.stdout).contains("AccessKeyId"));

@@ -436,3 +436,26 @@ fn policy_survives_a_closed_stdout() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn rust_log_raises_verbosity_without_secrets() {
+    let moto = Moto::shared();
+    let server = Start::new(moto, &moto.bucket("rustlog"))
+        .env("RUST_LOG", "s3_credentials=debug,access=off")
+        .run();
+    let (_, _, body) = server.get("/");
+    let value = json(&body);
+    let lines = server.stderr_lines();
+    let minted = lines
+        .iter()
+        .find(|l| l.contains("minted a credential"))
+        .expect("debug line");
+    assert!(
+        minted.contains(value["AccessKeyId"].as_str().unwrap()),
+        "{minted}"
+    );
+    let log = lines.join("\n");
+    assert!(!log.contains(value["SecretAccessKey"].as_str().unwrap()));
+    assert!(!log.contains(value["SessionToken"].as_str().unwrap()));
+    assert!(!log.contains("GET /"), "access=off silences the access log");
+}

@@ -166,8 +166,15 @@ fn wait_for_line<R: Read + Send + 'static>(
         .map_err(|_| lines())
 }
 
-/// Environment for our binaries: moto's dummy keys, no IMDS, no user config.
+/// Environment for our binaries: moto's dummy keys, no IMDS, no user config
+/// (empty config files in `home`, so the SDK has nothing to warn about).
 pub fn aws_env(cmd: &mut Command, home: &Path) {
+    for file in ["aws-config", "aws-credentials"] {
+        let path = home.join(file);
+        if !path.exists() {
+            std::fs::write(path, "").unwrap();
+        }
+    }
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", home)
