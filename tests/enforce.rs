@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock, RwLock, RwLockReadGuard};
 use support::*;
 
 const ENDPOINT: &str = "http://127.0.0.1:7480";
@@ -27,9 +27,16 @@ fn backend() -> PathBuf {
 }
 
 /// The shared radosgw, started and set up on first use, stopped with the
-/// test process (run.sh waits on our stdin pipe).
-fn radosgw() -> &'static Mutex<ChildStdin> {
-    static RGW: OnceLock<Mutex<ChildStdin>> = OnceLock::new();
+/// test process (run.sh waits on our stdin pipe). It reads its clock through
+/// libfaketime from `clock` ("+0" but in the expiry test), so that test can
+/// move time forward instead of waiting out a 15-minute session.
+struct Rgw {
+    _stdin: Mutex<ChildStdin>,
+    clock: PathBuf,
+}
+
+fn radosgw() -> &'static Rgw {
+    static RGW: OnceLock<Rgw> = OnceLock::new();
     RGW.get_or_init(|| {
         let installed = Command::new("sh")
             .args(["-c", "command -v radosgw"])
@@ -37,11 +44,18 @@ fn radosgw() -> &'static Mutex<ChildStdin> {
         assert!(
             installed.is_ok_and(|o| o.status.success()),
             "radosgw is not installed; scripts/test installs it (apt-get install \
-             --no-install-recommends ceph-mon ceph-osd radosgw ceph-common, as root)"
+             --no-install-recommends ceph-mon ceph-osd radosgw ceph-common faketime, as root)"
         );
         let state = std::env::temp_dir().join(format!("s3c-radosgw-{}", std::process::id()));
+        let clock = state.with_extension("clock");
+        std::fs::write(&clock, "+0\n").unwrap();
+        let wrapper: Vec<String> = faketime_env(&clock)
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         let mut child = Command::new(backend().join("run.sh"))
             .arg(&state)
+            .env("RGW_WRAPPER", format!("env {}", wrapper.join(" ")))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -62,8 +76,40 @@ fn radosgw() -> &'static Mutex<ChildStdin> {
         );
         let stdin = child.stdin.take().unwrap();
         std::mem::forget(child); // reaped by init; it stops when stdin closes
-        Mutex::new(stdin)
+        Rgw {
+            _stdin: Mutex::new(stdin),
+            clock,
+        }
     })
+}
+
+/// The environment that makes a process read its clock from `clock`.
+fn faketime_env(clock: &Path) -> Vec<(String, String)> {
+    let lib = ["x86_64-linux-gnu", "aarch64-linux-gnu"]
+        .iter()
+        .map(|arch| PathBuf::from(format!("/usr/lib/{arch}/faketime/libfaketime.so.1")))
+        .find(|p| p.exists())
+        .expect("libfaketime is installed (scripts/test installs the faketime package)");
+    vec![
+        ("LD_PRELOAD".into(), lib.display().to_string()),
+        (
+            "FAKETIME_TIMESTAMP_FILE".into(),
+            clock.display().to_string(),
+        ),
+        ("FAKETIME_CACHE_DURATION".into(), "1".into()),
+    ]
+}
+
+/// Ordinary tests share the clock; the expiry test moves it, alone.
+static CLOCK: RwLock<()> = RwLock::new(());
+
+/// Enters an ordinary test: None when the suite is skipped.
+fn shared() -> Option<RwLockReadGuard<'static, ()>> {
+    if skipped() {
+        return None;
+    }
+    radosgw();
+    Some(CLOCK.read().unwrap_or_else(|e| e.into_inner()))
 }
 
 /// Whether the caller chose to skip this suite (S3C_SKIP_RADOSGW=1).
@@ -76,7 +122,14 @@ fn skipped() -> bool {
 }
 
 fn serve(bucket: &str, flags: &[&str]) -> Result<Server, Vec<String>> {
-    radosgw();
+    serve_with(bucket, flags, &[])
+}
+
+fn serve_with(
+    bucket: &str,
+    flags: &[&str],
+    env: &[(String, String)],
+) -> Result<Server, Vec<String>> {
     let mut start = Start::at(ENDPOINT, bucket)
         .arg("--role-arn")
         .arg(ROLE)
@@ -84,6 +137,9 @@ fn serve(bucket: &str, flags: &[&str]) -> Result<Server, Vec<String>> {
         .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY);
     for flag in flags {
         start = start.arg(flag);
+    }
+    for (k, v) in env {
+        start = start.env(k, v);
     }
     start.try_run()
 }
@@ -122,10 +178,18 @@ impl Try {
 /// Runs the tries with boto3 (all in one process) and the AWS CLI (one
 /// process each); both must match. Returns the observed matrix rows.
 fn check(case: &str, server: &Server, tries: &[Try]) -> Vec<String> {
-    let boto3 = boto3_outcomes(server, tries);
+    check_with(case, server, tries, &[])
+}
+
+/// `check`, with `env` added to every client's environment.
+fn check_with(case: &str, server: &Server, tries: &[Try], env: &[(String, String)]) -> Vec<String> {
+    let ecs = format!("http://127.0.0.1:{}/ecs", server.port);
+    let mut boto3_env = env.to_vec();
+    boto3_env.push(("AWS_CONTAINER_CREDENTIALS_FULL_URI".into(), ecs));
+    let boto3 = boto3_outcomes(tries, &boto3_env);
     let mut rows = Vec::new();
     for (i, attempt) in tries.iter().enumerate() {
-        let cli = aws_cli_outcome(server, attempt, i);
+        let cli = aws_cli_outcome(server, attempt, i, env);
         let name = attempt.name();
         let expected = if attempt.allowed {
             "allowed"
@@ -139,7 +203,9 @@ fn check(case: &str, server: &Server, tries: &[Try]) -> Vec<String> {
     rows
 }
 
-fn boto3_outcomes(server: &Server, tries: &[Try]) -> BTreeMap<String, String> {
+/// boto3's outcomes, with credentials from what `env` says (the container
+/// endpoint, or fixed keys).
+fn boto3_outcomes(tries: &[Try], env: &[(String, String)]) -> BTreeMap<String, String> {
     let ops: Vec<serde_json::Value> = tries
         .iter()
         .map(|t| {
@@ -152,10 +218,7 @@ fn boto3_outcomes(server: &Server, tries: &[Try]) -> BTreeMap<String, String> {
     aws_env(&mut cmd, home.path());
     cmd.env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env(
-            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-            format!("http://127.0.0.1:{}/ecs", server.port),
-        )
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .arg(backend().join("ops.py"))
         .args([ENDPOINT, &serde_json::Value::from(ops).to_string()]);
     let out = run(&mut cmd);
@@ -167,7 +230,7 @@ fn boto3_outcomes(server: &Server, tries: &[Try]) -> BTreeMap<String, String> {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn aws_cli_outcome(server: &Server, attempt: &Try, i: usize) -> String {
+fn aws_cli_outcome(server: &Server, attempt: &Try, i: usize, env: &[(String, String)]) -> String {
     let home = tempfile::tempdir().unwrap();
     let config = home.path().join("config");
     std::fs::write(
@@ -186,6 +249,7 @@ fn aws_cli_outcome(server: &Server, attempt: &Try, i: usize) -> String {
     cmd.env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")
         .env("AWS_CONFIG_FILE", &config)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         // --debug logs the response body: the CLI's own error message
         // handler crashes on radosgw's errors, which carry no Message.
         .args([
@@ -232,9 +296,9 @@ use Op::*;
 
 #[test]
 fn read_write_reaches_its_bucket_only() {
-    if skipped() {
+    let Some(_clock) = shared() else {
         return;
-    }
+    };
     let server = serve("main", &[]).unwrap();
     print_matrix(&check(
         "read-write",
@@ -253,9 +317,9 @@ fn read_write_reaches_its_bucket_only() {
 
 #[test]
 fn read_only_cannot_write_or_delete() {
-    if skipped() {
+    let Some(_clock) = shared() else {
         return;
-    }
+    };
     let server = serve("main", &["--read-only"]).unwrap();
     print_matrix(&check(
         "read-only",
@@ -272,9 +336,9 @@ fn read_only_cannot_write_or_delete() {
 
 #[test]
 fn write_only_cannot_read_or_list() {
-    if skipped() {
+    let Some(_clock) = shared() else {
         return;
-    }
+    };
     let server = serve("main", &["--write-only"]).unwrap();
     print_matrix(&check(
         "write-only",
@@ -291,9 +355,9 @@ fn write_only_cannot_read_or_list() {
 
 #[test]
 fn a_prefix_keeps_each_mode_inside_it() {
-    if skipped() {
+    let Some(_clock) = shared() else {
         return;
-    }
+    };
     let server = serve("main", &["--prefix", "reports/"]).unwrap();
     let mut rows = check(
         "read-write --prefix reports/",
@@ -339,9 +403,9 @@ fn a_prefix_keeps_each_mode_inside_it() {
 
 #[test]
 fn a_statement_beyond_s3_does_not_widen_s3() {
-    if skipped() {
+    let Some(_clock) = shared() else {
         return;
-    }
+    };
     // radosgw parses iam: actions (not sns: or sts:) in session policies.
     let extra = r#"{"Effect":"Allow","Action":["iam:ListRoles","iam:GetRole"],"Resource":"*"}"#;
     let server = serve("main", &["--read-only", "--statement", extra]).unwrap();
@@ -359,9 +423,9 @@ fn a_statement_beyond_s3_does_not_widen_s3() {
 
 #[test]
 fn a_duration_beyond_the_roles_maximum_fails_clearly() {
-    if skipped() {
+    let Some(_clock) = shared() else {
         return;
-    }
+    };
     let started = std::time::Instant::now();
     let lines = serve("main", &["--duration", "2h"])
         .err()
@@ -382,4 +446,113 @@ fn a_duration_beyond_the_roles_maximum_fails_clearly() {
     assert!(!error.contains("panicked") && !error.contains(SECRET_KEY));
     // Within the role's limit, the same server starts.
     assert!(serve("main", &["--duration", "1h"]).is_ok());
+}
+
+/// Moves radosgw's (and the test's processes') clock; back to "+0" on drop,
+/// so a failing assertion leaves the shared clock as it found it.
+struct ClockShift<'a>(&'a Path);
+
+impl ClockShift<'_> {
+    fn to(&self, offset: &str) {
+        std::fs::write(self.0, format!("{offset}\n")).unwrap();
+    }
+}
+
+impl Drop for ClockShift<'_> {
+    fn drop(&mut self) {
+        self.to("+0");
+        // libfaketime caches the offset for a second: wait until radosgw
+        // takes an unfaked client's signature again before others run.
+        polled("radosgw's clock to come back", || {
+            let mut env = vec![
+                ("AWS_ACCESS_KEY_ID".to_owned(), ACCESS_KEY.to_owned()),
+                ("AWS_SECRET_ACCESS_KEY".to_owned(), SECRET_KEY.to_owned()),
+            ];
+            let outcome = boto3_outcomes(&[t(List, "main", "", true)], &env);
+            (outcome["list main/"] == "allowed").then_some(())
+        });
+    }
+}
+
+fn fixed_keys(body: &str) -> Vec<(String, String)> {
+    let c: serde_json::Value = serde_json::from_str(body).unwrap();
+    [
+        ("AWS_ACCESS_KEY_ID", "AccessKeyId"),
+        ("AWS_SECRET_ACCESS_KEY", "SecretAccessKey"),
+        ("AWS_SESSION_TOKEN", "SessionToken"),
+    ]
+    .into_iter()
+    .map(|(var, key)| (var.to_owned(), c[key].as_str().unwrap().to_owned()))
+    .collect()
+}
+
+/// What boto3 gets for one GET with the credential in `body`.
+fn get_with(body: &str, clock: &[(String, String)]) -> String {
+    let mut env = fixed_keys(body);
+    env.extend_from_slice(clock);
+    boto3_outcomes(&[t(Get, "main", "hello.txt", true)], &env)["get main/hello.txt"].clone()
+}
+
+fn polled<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(found) = probe() {
+            return found;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// A credential used after its expiry is refused by radosgw, while the
+/// server has already renewed, so a client that re-fetches keeps working.
+/// Time moves by libfaketime (radosgw, the server and the clients all read
+/// one clock file) instead of waiting out a 15-minute session.
+#[test]
+fn an_expired_credential_is_refused_and_a_refetching_client_keeps_working() {
+    if skipped() {
+        return;
+    }
+    let rgw = radosgw();
+    let _alone = CLOCK.write().unwrap_or_else(|e| e.into_inner());
+    let clock = ClockShift(&rgw.clock);
+    let faked = faketime_env(&rgw.clock);
+    let server = serve_with("main", &["--read-only"], &faked).unwrap();
+    let first = server.get("/").2;
+    assert_eq!(get_with(&first, &faked), "allowed");
+    let first_key = fixed_keys(&first)[0].1.clone();
+
+    // 8 minutes on: past the renewal point of a 15-minute credential
+    // (15 - 7.5 - 0.5), short of its expiry. The jump does not wake the
+    // server's timers; a request does, and the renewer then runs.
+    clock.to("+8m");
+    let second = polled("the server to renew", || {
+        let (_, _, body) = server.get("/");
+        (fixed_keys(&body)[0].1 != first_key).then_some(body)
+    });
+    assert_eq!(get_with(&first, &faked), "allowed", "not expired yet");
+
+    // 16 minutes on: the first credential has expired.
+    clock.to("+16m");
+    let refused = polled("radosgw to see the expiry", || {
+        let outcome = get_with(&first, &faked);
+        (outcome != "allowed").then_some(outcome)
+    });
+    assert_eq!(refused, "refused:AccessDenied");
+    assert_eq!(get_with(&second, &faked), "allowed");
+    // Real clients re-fetch (AWS CLI via s3-credentials-fetch, boto3 via
+    // /ecs) and keep working.
+    print_matrix(&check_with(
+        "expiry: after 16 minutes",
+        &server,
+        &[
+            t(Get, "main", "hello.txt", true),
+            t(Put, "main", "expiry.txt", false),
+        ],
+        &faked,
+    ));
+    drop(clock);
 }
