@@ -464,7 +464,7 @@ impl Drop for ClockShift<'_> {
         // libfaketime caches the offset for a second: wait until radosgw
         // takes an unfaked client's signature again before others run.
         polled("radosgw's clock to come back", || {
-            let mut env = vec![
+            let env = vec![
                 ("AWS_ACCESS_KEY_ID".to_owned(), ACCESS_KEY.to_owned()),
                 ("AWS_SECRET_ACCESS_KEY".to_owned(), SECRET_KEY.to_owned()),
             ];
