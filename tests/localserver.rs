@@ -40,14 +40,8 @@ fn get_serves_credential_process_json() {
     assert_eq!(header(&headers, "cache-control"), Some("no-store"));
     assert!(header(&headers, "access-control-allow-origin").is_none());
     let value = json(&body);
-    let keys: Vec<&str> = value
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
     assert_eq!(
-        keys,
+        json_keys(&body),
         [
             "Version",
             "AccessKeyId",
@@ -148,42 +142,8 @@ fn aws_cli_with_curl_as_credential_process_copies_and_lists() {
     let moto = Moto::shared();
     let bucket = moto.bucket("cli");
     let server = Start::new(moto, &bucket).run();
-    let home = tempfile::tempdir().unwrap();
-    let config = home.path().join("config");
-    std::fs::write(
-        &config,
-        format!(
-            "[profile local]\nregion = us-east-1\ncredential_process = curl -s {}\n",
-            server.url()
-        ),
-    )
-    .unwrap();
-    let file = home.path().join("hello.txt");
-    std::fs::write(&file, "hello from the test").unwrap();
-    let aws = |args: &[&str]| {
-        let mut cmd = Command::new(tool("aws"));
-        aws_env(&mut cmd, home.path());
-        cmd.env_remove("AWS_ACCESS_KEY_ID")
-            .env_remove("AWS_SECRET_ACCESS_KEY")
-            .env("AWS_CONFIG_FILE", &config)
-            .args(args)
-            .args(["--profile", "local", "--endpoint-url", &moto.url()]);
-        let out = run(&mut cmd);
-        assert!(
-            out.status.success(),
-            "aws {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
-    aws(&[
-        "s3",
-        "cp",
-        file.to_str().unwrap(),
-        &format!("s3://{bucket}/hello.txt"),
-    ]);
-    let listing = aws(&["s3", "ls", &format!("s3://{bucket}/")]);
-    assert!(listing.contains("hello.txt"), "{listing}");
+    let cli = AwsCli::new(&format!("curl -s {}", server.url()), &moto.url());
+    cli.copy_and_list(&bucket, "hello.txt");
     assert!(server.wait_for_stderr("tcp GET / 200", std::time::Duration::from_secs(5)));
 }
 

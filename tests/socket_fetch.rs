@@ -49,51 +49,17 @@ fn the_socket_is_private_and_serves_the_same_json_as_tcp() {
 fn aws_cli_with_fetch_as_credential_process_and_no_arguments() {
     let moto = Moto::shared();
     let bucket = moto.bucket("fetchcli");
-    // The default socket of port 8094 in a private XDG_RUNTIME_DIR, so that
-    // `s3-credentials-fetch` with no arguments finds this server without
-    // this test taking TCP port 8094 from the machine.
-    let runtime = tempfile::tempdir().unwrap();
-    let socket = runtime.path().join("s3-credentials/8094.sock");
+    // The default socket of port 8094 in the CLI's XDG_RUNTIME_DIR (a temp
+    // dir), so that `s3-credentials-fetch` with no arguments finds this
+    // server without this test taking TCP port 8094 from the machine.
+    let cli = AwsCli::new(FETCH, &moto.url());
+    let socket = cli.home().join("s3-credentials/8094.sock");
     s3_credentials::socket::ensure_private_dir(socket.parent().unwrap()).unwrap();
     let server = Start::new(moto, &bucket)
         .arg("--socket")
         .arg(socket.to_str().unwrap())
         .run();
-    let config = runtime.path().join("aws-config");
-    let fetch_bin = Path::new(FETCH);
-    std::fs::write(
-        &config,
-        format!(
-            "[profile p]\nregion = us-east-1\ncredential_process = {}\n",
-            fetch_bin.display()
-        ),
-    )
-    .unwrap();
-    let file = runtime.path().join("data.txt");
-    std::fs::write(&file, "payload").unwrap();
-    let aws = |args: &[&str]| {
-        let mut cmd = Command::new(tool("aws"));
-        aws_env(&mut cmd, runtime.path());
-        cmd.env_remove("AWS_ACCESS_KEY_ID")
-            .env_remove("AWS_SECRET_ACCESS_KEY")
-            .env("AWS_CONFIG_FILE", &config)
-            .args(args)
-            .args(["--profile", "p", "--endpoint-url", &moto.url()]);
-        let out = run(&mut cmd);
-        assert!(
-            out.status.success(),
-            "aws {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
-    aws(&[
-        "s3",
-        "cp",
-        file.to_str().unwrap(),
-        &format!("s3://{bucket}/data.txt"),
-    ]);
-    assert!(aws(&["s3", "ls", &format!("s3://{bucket}/")]).contains("data.txt"));
+    cli.copy_and_list(&bucket, "data.txt");
     // It went over the socket, not TCP.
     assert!(server.wait_for_stderr("unix GET / 200", Duration::from_secs(5)));
     assert!(!server.stderr_lines().iter().any(|l| l.contains("tcp GET")));
