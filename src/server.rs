@@ -3,6 +3,7 @@
 
 use crate::cache::{Cache, Held};
 use crate::cli::LocalserverArgs;
+use crate::policy::Scope;
 use crate::socket::{self, BoundSocket, SocketFile};
 use crate::sts::{self, Minter};
 use crate::{log, Error};
@@ -109,22 +110,34 @@ async fn start(args: &LocalserverArgs) -> Result<Running, Error> {
         true => None,
         false => Some(socket::bind(args.socket.clone(), port)?),
     };
-    let config = sts::load_config(&args.aws).await?;
-    let minter =
-        Minter::prepare(&config, &scope, args.aws.role_arn.as_deref(), args.duration).await?;
-    log::say("Generating initial credentials...");
-    let cache = Cache::new(Box::new(minter), args.duration);
-    cache.prime().await?;
-    let renewer = cache.spawn_renewer();
-
-    let app = Arc::new(App {
+    let cache = first_credential(args, &scope).await?;
+    let app = App {
         cache,
         allowed_host: args.host.to_ascii_lowercase(),
         token,
-    });
+    };
+    let running = serve(app, tcp, socket);
+    announce(args, &scope, port, running.socket.as_ref());
+    Ok(running)
+}
+
+/// Steps 1 to 4: AWS config, bucket, role, the first AssumeRole.
+async fn first_credential(args: &LocalserverArgs, scope: &Scope) -> Result<Arc<Cache>, Error> {
+    let config = sts::load_config(&args.aws).await?;
+    let minter =
+        Minter::prepare(&config, scope, args.aws.role_arn.as_deref(), args.duration).await?;
+    log::say("Generating initial credentials...");
+    let cache = Cache::new(Box::new(minter), args.duration);
+    cache.prime().await?;
+    Ok(cache)
+}
+
+/// Starts answering on every listener, and keeping the credential fresh.
+fn serve(app: App, tcp: Vec<TcpListener>, socket: Option<BoundSocket>) -> Running {
+    let renewer = app.cache.spawn_renewer();
     let (stop, stopped) = watch::channel(false);
     let conns = Conns {
-        app,
+        app: Arc::new(app),
         stopped,
         limit: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
         http: http1_builder(),
@@ -136,7 +149,16 @@ async fn start(args: &LocalserverArgs) -> Result<Running, Error> {
         tokio::spawn(accept_unix(listener, conns.clone()));
         file
     });
+    Running {
+        stop,
+        connections: conns.limit,
+        renewer,
+        socket,
+    }
+}
 
+/// The original's lines, and ours for the socket.
+fn announce(args: &LocalserverArgs, scope: &Scope, port: u16, socket: Option<&SocketFile>) {
     log::say(&format!(
         "Serving {} credentials for bucket '{}' at http://{}:{port}/",
         scope.access,
@@ -144,16 +166,10 @@ async fn start(args: &LocalserverArgs) -> Result<Running, Error> {
         url_host(&args.host)
     ));
     log::say(&format!("Duration: {} seconds", args.duration));
-    if let Some(socket) = &socket {
+    if let Some(socket) = socket {
         log::say(&format!("Unix socket: {}", socket.path.display()));
     }
     log::say("Press Ctrl+C to stop");
-    Ok(Running {
-        stop,
-        connections: conns.limit,
-        renewer,
-        socket,
-    })
 }
 
 fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, Error> {
