@@ -20,6 +20,7 @@ use tokio::time::Instant;
 /// Renewal starts this long before the margin is reached, so that even the
 /// credential served while STS answers has the full margin left.
 const RENEW_LEAD: Duration = Duration::from_secs(30);
+const MIN_RENEW_INTERVAL: Duration = Duration::from_secs(1);
 const BACKOFF_FIRST: Duration = Duration::from_secs(1);
 const BACKOFF_CAP: Duration = Duration::from_secs(30);
 
@@ -59,10 +60,12 @@ impl Held {
             .try_into()
             .unwrap_or_default();
         // A credential shorter than the margin (a fake STS, a clock far off)
-        // must not make the renewer spin: give it a quarter of its life.
+        // must not make the renewer spin: give it a quarter of its life, and
+        // never less than a second.
         let renew_in = lifetime
             .saturating_sub(margin + RENEW_LEAD)
-            .max(lifetime / 4);
+            .max(lifetime / 4)
+            .max(MIN_RENEW_INTERVAL);
         Held {
             process_json: render_process(credential),
             ecs_json: render_ecs(credential),

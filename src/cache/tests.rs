@@ -216,3 +216,15 @@ fn bodies_have_the_documented_keys_in_order() {
         ["AccessKeyId", "SecretAccessKey", "Token", "Expiration"]
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_already_expired_credential_does_not_make_the_renewer_spin() {
+    // A clock far ahead of STS's: every credential looks expired on arrival.
+    let sts = FakeSts::new(0, Duration::ZERO);
+    let cache = Cache::new(Box::new(sts.clone()), duration(900));
+    cache.prime().await.unwrap();
+    let renewer = cache.spawn_renewer();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    renewer.abort();
+    assert!(sts.calls() <= 12, "{} STS calls in 10 s", sts.calls());
+}
