@@ -17,7 +17,8 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "Error: {e}");
+            // Through the log's buffer, so it comes after every log line.
+            s3_credentials::log::say(&format!("Error: {e}"));
             ExitCode::FAILURE
         }
     }

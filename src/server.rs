@@ -62,6 +62,7 @@ impl fmt::Display for Transport {
 /// Runs `localserver` until SIGINT or SIGTERM.
 pub async fn run(args: LocalserverArgs) -> Result<(), Error> {
     log::init(args.quiet);
+    log::flush_periodically();
     let mut stop_signal = pin!(shutdown_signal()?);
     let startup = start(&args);
     let server = tokio::select! {
@@ -74,6 +75,7 @@ pub async fn run(args: LocalserverArgs) -> Result<(), Error> {
     stop_signal.await;
     log::say("Shutting down server...");
     server.stop().await;
+    log::flush(); // the access lines of the requests that just finished
     Ok(())
 }
 

@@ -181,9 +181,17 @@ fn sigterm_shuts_down_cleanly() {
     let mut server = Start::new(moto, &moto.bucket("term")).run();
     let socket = server.socket();
     assert!(socket.exists());
+    assert_eq!(server.get("/healthz").0, 200);
     let status = server.terminate();
     assert!(status.success(), "{status}");
     assert!(server.wait_for_stderr("Shutting down server...", std::time::Duration::from_secs(2)));
+    // The access log is buffered, but nothing is lost and the order holds.
+    let lines = server.stderr_lines();
+    let logged = lines
+        .iter()
+        .position(|l| l.contains("tcp GET /healthz 200"));
+    let shutdown = lines.iter().position(|l| l == "Shutting down server...");
+    assert!(logged.is_some() && logged < shutdown, "{lines:?}");
     assert!(!socket.exists(), "the socket is removed");
 }
 
