@@ -242,3 +242,38 @@ fn a_socket_directory_open_to_others_is_refused() {
     assert!(err.starts_with("Error: refusing socket directory"), "{err}");
     assert!(err.contains("0755"), "{err}");
 }
+
+#[test]
+fn without_xdg_runtime_dir_the_socket_falls_back_to_a_private_temp_dir() {
+    let moto = Moto::shared();
+    let tmp = tempfile::tempdir().unwrap();
+    let tmp_path = tmp.path().to_str().unwrap();
+    let server = Start::new(moto, &moto.bucket("noxdg"))
+        .unset("XDG_RUNTIME_DIR")
+        .env("TMPDIR", tmp_path)
+        .run();
+    let uid = nix::unistd::geteuid();
+    let socket = tmp
+        .path()
+        .join(format!("s3-credentials-{uid}/{}.sock", server.port));
+    let announced = format!("Unix socket: {}", socket.display());
+    assert!(
+        server.stderr_lines().contains(&announced),
+        "{:?}",
+        server.stderr_lines()
+    );
+    assert_eq!(mode(socket.parent().unwrap()), 0o700);
+    assert_eq!(mode(&socket), 0o600);
+    // fetch, in the same environment, finds it by port alone.
+    let mut cmd = Command::new(FETCH);
+    aws_env(&mut cmd, server.home.path());
+    cmd.env_remove("XDG_RUNTIME_DIR").env("TMPDIR", tmp_path);
+    let out = run(cmd.args(["--port", &server.port.to_string()]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    access_key(&out.stdout);
+    assert!(server.wait_for_stderr("unix GET / 200", Duration::from_secs(5)));
+}

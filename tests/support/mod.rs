@@ -204,6 +204,8 @@ pub struct Start {
     pub bucket: String,
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
+    /// Variables to remove from its environment.
+    pub unset: Vec<String>,
     /// Point AWS at moto with `--endpoint-url` (else the caller's env does).
     pub endpoint_flag: bool,
 }
@@ -220,12 +222,18 @@ impl Start {
             bucket: bucket.to_owned(),
             args: vec![],
             env: vec![],
+            unset: vec![],
             endpoint_flag: true,
         }
     }
 
     pub fn arg(mut self, arg: &str) -> Self {
         self.args.push(arg.to_owned());
+        self
+    }
+
+    pub fn unset(mut self, key: &str) -> Self {
+        self.unset.push(key.to_owned());
         self
     }
 
@@ -257,6 +265,9 @@ impl Start {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
+        for key in &self.unset {
+            cmd.env_remove(key);
+        }
         let mut child = cmd.spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
