@@ -26,8 +26,8 @@ Register-ArgumentCompleter -Native -CommandName 's3-credentials-fetch' -ScriptBl
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'Unix socket to ask')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'URL to ask over TCP, e.g. http://127.0.0.1:8094/')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for an answer')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break

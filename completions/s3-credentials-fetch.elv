@@ -23,8 +23,8 @@ set edit:completion:arg-completer[s3-credentials-fetch] = {|@words|
             cand --socket 'Unix socket to ask'
             cand --url 'URL to ask over TCP, e.g. http://127.0.0.1:8094/'
             cand --timeout 'Seconds to wait for an answer'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }

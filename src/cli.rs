@@ -117,11 +117,15 @@ pub struct AwsArgs {
 }
 
 /// `s3-credentials-fetch`: print the credentials a running localserver serves.
-///
-/// Meant as an AWS profile's `credential_process`:
-/// `credential_process = s3-credentials-fetch`
 #[derive(Debug, Parser)]
-#[command(name = "s3-credentials-fetch", version, about, long_about = None)]
+#[command(
+    name = "s3-credentials-fetch",
+    version,
+    about = "Print the credentials a running s3-credentials localserver serves",
+    long_about = "Print the credentials a running s3-credentials localserver serves.\n\n\
+        Meant as an AWS profile's credential_process:\n\n    \
+        credential_process = s3-credentials-fetch"
+)]
 pub struct FetchCli {
     /// Port of the localserver; picks its default Unix socket, then TCP.
     #[arg(short, long, default_value_t = DEFAULT_PORT)]

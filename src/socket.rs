@@ -61,8 +61,12 @@ pub fn bind(path: Option<PathBuf>, port: u16) -> Result<BoundSocket, Error> {
     let old = umask(Mode::from_bits_truncate(0o177));
     let bound = UnixListener::bind(&path);
     umask(old);
-    let listener = bound
-        .map_err(|e| Error::new(format!("could not create socket {}: {e}", path.display())))?;
+    let listener = bound.map_err(|e| {
+        Error::new(format!(
+            "could not create socket {}: {e}; pass another --socket PATH, or --no-socket",
+            path.display()
+        ))
+    })?;
     Ok(BoundSocket {
         listener,
         file: SocketFile { path },
