@@ -122,7 +122,7 @@ impl State {
 /// One credential kept fresh from a `Mint`.
 pub struct Cache {
     source: Box<dyn Mint>,
-    margin: Duration,
+    duration: SessionDuration,
     state: RwLock<State>,
     minting: tokio::sync::Mutex<()>,
 }
@@ -132,7 +132,7 @@ impl Cache {
     pub fn new(source: Box<dyn Mint>, duration: SessionDuration) -> Arc<Cache> {
         Arc::new(Cache {
             source,
-            margin: renew_margin(duration),
+            duration,
             state: RwLock::default(),
             minting: tokio::sync::Mutex::new(()),
         })
@@ -225,7 +225,8 @@ impl Cache {
                     expiration = %format_expiration(credential.expiration),
                     "minted a credential"
                 );
-                let held = Arc::new(Held::new(&credential, self.margin));
+                let held = Arc::new(Held::new(&credential, renew_margin(self.duration)));
+                self.warn_if_short(&held);
                 state.held = Some(held.clone());
                 state.error = None;
                 Ok(held)
@@ -235,6 +236,21 @@ impl Cache {
                 state.error = Some(error.clone());
                 Err(error)
             }
+        }
+    }
+
+    /// STS's Expiration is the truth, but one far sooner than the session
+    /// asked for usually means this machine's clock is off.
+    fn warn_if_short(&self, held: &Held) {
+        let asked = self.duration.as_duration();
+        let lives = held.remaining();
+        if lives < asked / 2 {
+            tracing::warn!(
+                "STS's credential expires in {}s though {}s were asked for: \
+                 is this machine's clock right? Renewal follows STS's Expiration",
+                lives.as_secs(),
+                asked.as_secs()
+            );
         }
     }
 

@@ -318,6 +318,8 @@ fn health_is_503_once_the_credential_expired_with_sts_down() {
     let moto = Moto::shared();
     let sts = FakeSts::start(3);
     let server = sts.server(moto, &moto.bucket("health")).run();
+    // 3 s credentials for a 15 m session: the server suspects the clock.
+    assert!(server.wait_for_stderr("is this machine's clock right?", Duration::from_secs(5)));
     let (status, _, body) = server.get("/healthz");
     assert_eq!(status, 200);
     let health: serde_json::Value = serde_json::from_str(&body).unwrap();
