@@ -114,12 +114,14 @@ impl Moto {
         name
     }
 
-    /// How many AssumeRole calls moto has received for `bucket`'s sessions.
+    /// How many AssumeRole calls moto has received for `bucket`'s sessions
+    /// (`RoleSessionName=s3.MODE.BUCKET`, form-encoded).
     pub fn assume_role_calls(&self, bucket: &str) -> usize {
+        let session = format!(".{bucket}&");
         let text = std::fs::read_to_string(&self.recording).unwrap_or_default();
         text.lines()
             .map(decode_body)
-            .filter(|body| body.contains("Action=AssumeRole") && body.contains(bucket))
+            .filter(|body| body.contains("Action=AssumeRole") && body.contains(&session))
             .count()
     }
 }
