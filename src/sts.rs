@@ -323,3 +323,70 @@ where
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_sts::error::ErrorMetadata;
+    use aws_sdk_sts::operation::assume_role::AssumeRoleError;
+    use aws_smithy_runtime_api::http::Response;
+    use aws_smithy_types::body::SdkBody;
+
+    fn failed(status: u16, code: Option<&str>, message: Option<&str>) -> String {
+        let mut meta = ErrorMetadata::builder();
+        if let Some(code) = code {
+            meta = meta.code(code);
+        }
+        if let Some(message) = message {
+            meta = meta.message(message);
+        }
+        let raw = Response::new(status.try_into().unwrap(), SdkBody::empty());
+        let err = SdkError::service_error(AssumeRoleError::generic(meta.build()), raw);
+        let duration = SessionDuration::from_secs(7200).unwrap();
+        assume_role_error(&err, "arn:aws:iam::1:role/r", duration).to_string()
+    }
+
+    #[test]
+    fn aws_refusing_the_duration_names_max_session_duration() {
+        let message =
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.";
+        let error = failed(400, Some("ValidationError"), Some(message));
+        assert!(
+            error.starts_with(
+                "AssumeRole of arn:aws:iam::1:role/r failed: ValidationError: The requested"
+            ),
+            "{error}"
+        );
+        assert!(
+            error.contains("--duration 7200s may be longer than the role's MaxSessionDuration"),
+            "{error}"
+        );
+        assert!(!error.contains("--statement"), "{error}");
+    }
+
+    #[test]
+    fn a_codeless_400_names_both_likely_causes() {
+        let error = failed(400, None, None);
+        assert!(error.contains("HTTP 400 with no error code"), "{error}");
+        assert!(
+            error.contains("MaxSessionDuration") && error.contains("--statement"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn policy_and_permission_errors_say_what_to_change() {
+        let error = failed(400, Some("PackedPolicyTooLarge"), Some("too big"));
+        assert!(
+            error.ends_with("use fewer or shorter --statement values"),
+            "{error}"
+        );
+        let error = failed(403, Some("AccessDenied"), Some("not authorized"));
+        assert!(error.contains("may not assume this role"), "{error}");
+        let error = failed(500, Some("InternalFailure"), Some("oops"));
+        assert_eq!(
+            error,
+            "AssumeRole of arn:aws:iam::1:role/r failed: InternalFailure: oops"
+        );
+    }
+}
