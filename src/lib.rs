@@ -14,6 +14,7 @@ pub mod policy;
 pub mod server;
 pub mod socket;
 pub mod sts;
+pub mod systemd;
 
 use std::fmt;
 

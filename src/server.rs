@@ -6,6 +6,7 @@ use crate::cli::LocalserverArgs;
 use crate::policy::Scope;
 use crate::socket::{self, BoundSocket, SocketFile};
 use crate::sts::{self, Minter};
+use crate::systemd;
 use crate::{log, Error};
 use bytes::Bytes;
 use http_body_util::Full;
@@ -106,12 +107,8 @@ async fn start(args: &LocalserverArgs) -> Result<Running, Error> {
         .as_deref()
         .map(read_token)
         .transpose()?;
-    let tcp = bind_tcp(&args.host, args.port).await?;
+    let (tcp, socket) = listeners(args).await?;
     let port = tcp[0].local_addr().map(|a| a.port()).unwrap_or(args.port);
-    let socket = match args.no_socket {
-        true => None,
-        false => Some(socket::bind(args.socket.clone(), port)?),
-    };
     let cache = first_credential(args, &scope).await?;
     let app = App {
         cache,
@@ -121,6 +118,43 @@ async fn start(args: &LocalserverArgs) -> Result<Running, Error> {
     let running = serve(app, tcp, socket);
     announce(args, &scope, port, running.socket.as_ref());
     Ok(running)
+}
+
+/// The listeners systemd passed, or else TCP (and the socket) bound here.
+async fn listeners(
+    args: &LocalserverArgs,
+) -> Result<(Vec<TcpListener>, Option<BoundSocket>), Error> {
+    if let Some(inherited) = systemd::listeners()? {
+        return adopt(inherited);
+    }
+    let tcp = bind_tcp(&args.host, args.port).await?;
+    let port = tcp[0].local_addr().map(|a| a.port()).unwrap_or(args.port);
+    let socket = match args.no_socket {
+        true => None,
+        false => Some(socket::bind(args.socket.clone(), port)?),
+    };
+    Ok((tcp, socket))
+}
+
+/// Socket activation: serve what systemd bound (one Unix socket at most).
+fn adopt(inherited: systemd::Inherited) -> Result<(Vec<TcpListener>, Option<BoundSocket>), Error> {
+    let mut tcp = Vec::new();
+    for listener in inherited.tcp {
+        if let Ok(addr) = listener.local_addr() {
+            warn_if_exposed(addr.ip());
+        }
+        let listener = TcpListener::from_std(listener)
+            .map_err(|e| Error::new(format!("socket activation: {e}")))?;
+        tcp.push(listener);
+    }
+    let mut unix = inherited.unix.into_iter();
+    let socket = unix.next().map(socket::adopt).transpose()?;
+    if unix.next().is_some() {
+        return Err(Error::new(
+            "socket activation passed more than one Unix socket; the .socket unit needs one",
+        ));
+    }
+    Ok((tcp, socket))
 }
 
 /// Steps 1 to 4: AWS config, bucket, role, the first AssumeRole.

@@ -33,16 +33,35 @@ pub struct BoundSocket {
     pub file: SocketFile,
 }
 
-/// A socket's path; the file is removed when this is dropped.
+/// A socket's path; the file is removed when this is dropped, unless
+/// systemd made it (socket activation), in which case it is systemd's.
 pub struct SocketFile {
     /// Where it is.
     pub path: PathBuf,
+    ours: bool,
 }
 
 impl Drop for SocketFile {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        if self.ours {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
+}
+
+/// Serves a socket systemd bound and passed (socket activation).
+pub fn adopt(listener: std::os::unix::net::UnixListener) -> Result<BoundSocket, Error> {
+    let path = listener
+        .local_addr()
+        .ok()
+        .and_then(|addr| addr.as_pathname().map(Path::to_path_buf))
+        .ok_or_else(|| Error::new("socket activation: the Unix socket has no path"))?;
+    let listener = UnixListener::from_std(listener)
+        .map_err(|e| Error::new(format!("socket activation: {}: {e}", path.display())))?;
+    Ok(BoundSocket {
+        listener,
+        file: SocketFile { path, ours: false },
+    })
 }
 
 /// Binds the socket at `path` (the default one when `None`). A stale
@@ -69,7 +88,7 @@ pub fn bind(path: Option<PathBuf>, port: u16) -> Result<BoundSocket, Error> {
     })?;
     Ok(BoundSocket {
         listener,
-        file: SocketFile { path },
+        file: SocketFile { path, ours: true },
     })
 }
 

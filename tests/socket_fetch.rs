@@ -277,3 +277,51 @@ fn without_xdg_runtime_dir_the_socket_falls_back_to_a_private_temp_dir() {
     access_key(&out.stdout);
     assert!(server.wait_for_stderr("unix GET / 200", Duration::from_secs(5)));
 }
+
+#[test]
+fn socket_activation_serves_what_systemd_passed() {
+    use std::os::fd::OwnedFd;
+    let moto = Moto::shared();
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = tcp.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("activated.sock");
+    let unix = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let mut start = Start::new(moto, &moto.bucket("activated"));
+    start.activation = vec![OwnedFd::from(tcp), OwnedFd::from(unix)];
+    let mut server = start.run();
+    assert_eq!(server.port, port, "serves the passed TCP socket");
+    let announced = format!("Unix socket: {}", path.display());
+    assert!(
+        server.stderr_lines().contains(&announced),
+        "{:?}",
+        server.stderr_lines()
+    );
+    let (status, _, over_tcp) = server.get("/");
+    assert_eq!(status, 200);
+    let over_socket = curl_socket(&path);
+    assert_eq!(
+        access_key(&over_socket.stdout),
+        access_key(over_tcp.as_bytes())
+    );
+    assert!(server.terminate().success());
+    assert!(
+        path.exists(),
+        "systemd's socket file is systemd's to remove"
+    );
+}
+
+#[test]
+fn socket_activation_without_a_tcp_socket_is_refused() {
+    let moto = Moto::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let unix = std::os::unix::net::UnixListener::bind(dir.path().join("only.sock")).unwrap();
+    let mut start = Start::new(moto, &moto.bucket("notcp"));
+    start.activation = vec![std::os::fd::OwnedFd::from(unix)];
+    let lines = start.try_run().err().expect("startup fails");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("Error: socket activation passed no TCP socket"),
+        "{lines:?}"
+    );
+}

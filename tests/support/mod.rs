@@ -210,6 +210,8 @@ pub struct Start {
     pub unset: Vec<String>,
     /// Point AWS at moto with `--endpoint-url` (else the caller's env does).
     pub endpoint_flag: bool,
+    /// Listeners to pass as systemd does (descriptors 3.., LISTEN_FDS).
+    pub activation: Vec<std::os::fd::OwnedFd>,
 }
 
 impl Start {
@@ -226,6 +228,7 @@ impl Start {
             env: vec![],
             unset: vec![],
             endpoint_flag: true,
+            activation: vec![],
         }
     }
 
@@ -253,7 +256,10 @@ impl Start {
     /// Starts it; the stderr lines if it did not get ready.
     pub fn try_run(self) -> Result<Server, Vec<String>> {
         let home = tempfile::tempdir().unwrap();
-        let mut cmd = Command::new(SERVER);
+        let mut cmd = match self.activation.is_empty() {
+            true => Command::new(SERVER),
+            false => socket_activated(&self.activation),
+        };
         aws_env(&mut cmd, home.path());
         cmd.args(["localserver", &self.bucket, "--port", "0"]);
         if !self.args.iter().any(|a| a == "--duration") {
@@ -305,6 +311,36 @@ impl Start {
             stderr: log,
         })
     }
+}
+
+/// A command that runs the server as systemd would on socket activation:
+/// `fds` as descriptors 3.., LISTEN_FDS, and LISTEN_PID set to its own pid
+/// (by a shell that then execs the server).
+fn socket_activated(fds: &[std::os::fd::OwnedFd]) -> Command {
+    use std::os::unix::process::CommandExt;
+    let script = format!(
+        "export LISTEN_PID=$$ LISTEN_FDS={}; exec \"$0\" \"$@\"",
+        fds.len()
+    );
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(script).arg(SERVER);
+    // Out of the way of 3.. first, so no dup2 below overwrites a source.
+    let high: Vec<i32> = fds
+        .iter()
+        .map(|fd| nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(100)).unwrap())
+        .collect();
+    // SAFETY: only dup2, which is async-signal-safe, runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            for (i, fd) in high.iter().enumerate() {
+                if nix::libc::dup2(*fd, 3 + i as i32) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    cmd
 }
 
 impl Server {

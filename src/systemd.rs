@@ -1,0 +1,73 @@
+//! Socket activation: listeners that systemd opened and handed over
+//! (`LISTEN_PID`, `LISTEN_FDS`, descriptors from 3), used instead of binding.
+
+use crate::Error;
+use nix::sys::socket::{getsockname, AddressFamily, SockaddrLike, SockaddrStorage};
+use std::net::TcpListener;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::net::UnixListener;
+
+/// The first passed descriptor, by the protocol (`SD_LISTEN_FDS_START`).
+const FIRST_FD: i32 = 3;
+
+/// What systemd passed: at least one TCP listener, any Unix listeners.
+#[derive(Debug, Default)]
+pub struct Inherited {
+    /// TCP listeners (`ListenStream=127.0.0.1:8094`), non-blocking.
+    pub tcp: Vec<TcpListener>,
+    /// Unix listeners (`ListenStream=%t/s3-credentials/8094.sock`), non-blocking.
+    pub unix: Vec<UnixListener>,
+}
+
+/// The listeners systemd passed to this process, or `None` when it was not
+/// socket-activated.
+pub fn listeners() -> Result<Option<Inherited>, Error> {
+    let for_us = std::env::var("LISTEN_PID")
+        .ok()
+        .and_then(|pid| pid.parse::<u32>().ok())
+        == Some(std::process::id());
+    if !for_us {
+        return Ok(None);
+    }
+    let count: i32 = std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|n| (1..=64).contains(n))
+        .ok_or_else(|| Error::new("socket activation: LISTEN_FDS is not a number of sockets"))?;
+    let mut inherited = Inherited::default();
+    for raw in FIRST_FD..FIRST_FD + count {
+        // SAFETY: LISTEN_PID names this process, so systemd passed these
+        // descriptors to it alone, and nothing else here has taken them.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let family = getsockname::<SockaddrStorage>(fd.as_raw_fd())
+            .ok()
+            .and_then(|addr| addr.family());
+        let adopted = match family {
+            Some(AddressFamily::Inet | AddressFamily::Inet6) => {
+                let listener = TcpListener::from(fd);
+                let set = listener.set_nonblocking(true);
+                inherited.tcp.push(listener);
+                set
+            }
+            Some(AddressFamily::Unix) => {
+                let listener = UnixListener::from(fd);
+                let set = listener.set_nonblocking(true);
+                inherited.unix.push(listener);
+                set
+            }
+            _ => {
+                return Err(Error::new(format!(
+                    "socket activation: descriptor {raw} is not a TCP or Unix stream socket"
+                )))
+            }
+        };
+        adopted.map_err(|e| Error::new(format!("socket activation: descriptor {raw}: {e}")))?;
+    }
+    if inherited.tcp.is_empty() {
+        return Err(Error::new(
+            "socket activation passed no TCP socket: the .socket unit needs \
+             ListenStream=127.0.0.1:PORT",
+        ));
+    }
+    Ok(Some(inherited))
+}
