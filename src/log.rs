@@ -26,8 +26,8 @@ pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
 
 static OUT: Mutex<Option<BufWriter<Stderr>>> = Mutex::new(None);
 
-/// Installs the stderr subscriber; `quiet` silences the access log. Call
-/// `flush_periodically` too, once a runtime runs.
+/// Installs the stderr subscriber and the task that flushes its buffer;
+/// `quiet` silences the access log. Call it inside the tokio runtime.
 pub fn init(quiet: bool) {
     let mut filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
@@ -44,10 +44,7 @@ pub fn init(quiet: bool) {
         .with_ansi(false)
         .with_writer(Buffered)
         .try_init();
-}
-
-/// Flushes the buffer every `FLUSH_EVERY`, until the runtime stops.
-pub fn flush_periodically() {
+    // Every FLUSH_EVERY, until the runtime stops.
     tokio::spawn(async {
         let mut tick = tokio::time::interval(FLUSH_EVERY);
         loop {

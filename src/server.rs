@@ -63,7 +63,6 @@ impl fmt::Display for Transport {
 /// Runs `localserver` until SIGINT or SIGTERM.
 pub async fn run(args: LocalserverArgs) -> Result<(), Error> {
     log::init(args.quiet);
-    log::flush_periodically();
     let mut stop_signal = pin!(shutdown_signal()?);
     let startup = start(&args);
     let server = tokio::select! {
@@ -108,7 +107,7 @@ async fn start(args: &LocalserverArgs) -> Result<Running, Error> {
         .map(read_token)
         .transpose()?;
     let (tcp, socket) = listeners(args).await?;
-    let port = tcp[0].local_addr().map(|a| a.port()).unwrap_or(args.port);
+    let port = bound_port(&tcp, args.port);
     let cache = first_credential(args, &scope).await?;
     let app = App {
         cache,
@@ -128,15 +127,24 @@ async fn listeners(
         return adopt(inherited);
     }
     let tcp = bind_tcp(&args.host, args.port).await?;
-    let port = tcp[0].local_addr().map(|a| a.port()).unwrap_or(args.port);
     let socket = match args.no_socket {
         true => None,
-        false => Some(socket::bind(args.socket.clone(), port)?),
+        false => Some(socket::bind(
+            args.socket.clone(),
+            bound_port(&tcp, args.port),
+        )?),
     };
     Ok((tcp, socket))
 }
 
-/// Socket activation: serve what systemd bound (one Unix socket at most).
+/// The port the listeners really have (`--port 0` or systemd chose it).
+fn bound_port(tcp: &[TcpListener], asked: u16) -> u16 {
+    tcp.first()
+        .and_then(|l| l.local_addr().ok())
+        .map_or(asked, |a| a.port())
+}
+
+/// Socket activation: serve what systemd bound.
 fn adopt(inherited: systemd::Inherited) -> Result<(Vec<TcpListener>, Option<BoundSocket>), Error> {
     let mut tcp = Vec::new();
     for listener in inherited.tcp {
@@ -147,13 +155,7 @@ fn adopt(inherited: systemd::Inherited) -> Result<(Vec<TcpListener>, Option<Boun
             .map_err(|e| Error::new(format!("socket activation: {e}")))?;
         tcp.push(listener);
     }
-    let mut unix = inherited.unix.into_iter();
-    let socket = unix.next().map(socket::adopt).transpose()?;
-    if unix.next().is_some() {
-        return Err(Error::new(
-            "socket activation passed more than one Unix socket; the .socket unit needs one",
-        ));
-    }
+    let socket = inherited.unix.map(socket::adopt).transpose()?;
     Ok((tcp, socket))
 }
 

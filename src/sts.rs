@@ -197,7 +197,7 @@ async fn ensure_default_role(
     let account = who.account().unwrap_or_default();
     let iam = aws_sdk_iam::Client::new(config);
     match iam.get_role().role_name(DEFAULT_ROLE_NAME).send().await {
-        Ok(out) => Ok(out.role().map(|r| r.arn().to_owned()).unwrap_or_default()),
+        Ok(out) => Ok(arn(out.role())),
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_no_such_entity_exception()) =>
@@ -237,7 +237,7 @@ async fn create_default_role(iam: &aws_sdk_iam::Client, account: &str) -> Result
         .send()
         .await;
     let arn = match created {
-        Ok(out) => out.role().map(|r| r.arn().to_owned()).unwrap_or_default(),
+        Ok(out) => arn(out.role()),
         // Another server created it a moment ago: use theirs.
         Err(e)
             if e.as_service_error()
@@ -263,7 +263,12 @@ async fn role_arn(iam: &aws_sdk_iam::Client) -> Result<String, String> {
         .send()
         .await
         .map_err(|e| describe(&e))?;
-    Ok(out.role().map(|r| r.arn().to_owned()).unwrap_or_default())
+    Ok(arn(out.role()))
+}
+
+/// A role's ARN as IAM answered it.
+fn arn(role: Option<&aws_sdk_iam::types::Role>) -> String {
+    role.map(|r| r.arn().to_owned()).unwrap_or_default()
 }
 
 fn assume_role_error<E>(err: &SdkError<E>, role_arn: &str, duration: SessionDuration) -> Error

@@ -10,13 +10,13 @@ use std::os::unix::net::UnixListener;
 /// The first passed descriptor, by the protocol (`SD_LISTEN_FDS_START`).
 const FIRST_FD: i32 = 3;
 
-/// What systemd passed: at least one TCP listener, any Unix listeners.
+/// What systemd passed: at least one TCP listener, at most one Unix one.
 #[derive(Debug, Default)]
 pub struct Inherited {
     /// TCP listeners (`ListenStream=127.0.0.1:8094`), non-blocking.
     pub tcp: Vec<TcpListener>,
-    /// Unix listeners (`ListenStream=%t/s3-credentials/8094.sock`), non-blocking.
-    pub unix: Vec<UnixListener>,
+    /// The Unix listener (`ListenStream=%t/s3-credentials/8094.sock`), non-blocking.
+    pub unix: Option<UnixListener>,
 }
 
 /// The listeners systemd passed to this process, or `None` when it was not
@@ -49,12 +49,15 @@ pub fn listeners() -> Result<Option<Inherited>, Error> {
                 inherited.tcp.push(listener);
                 set
             }
-            Some(AddressFamily::Unix) => {
+            Some(AddressFamily::Unix) if inherited.unix.is_none() => {
                 let listener = UnixListener::from(fd);
                 let set = listener.set_nonblocking(true);
-                inherited.unix.push(listener);
+                inherited.unix = Some(listener);
                 set
             }
+            Some(AddressFamily::Unix) => return Err(Error::new(
+                "socket activation passed more than one Unix socket; the .socket unit needs one",
+            )),
             _ => {
                 return Err(Error::new(format!(
                     "socket activation: descriptor {raw} is not a TCP or Unix stream socket"
