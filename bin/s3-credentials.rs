@@ -2,12 +2,13 @@
 
 use clap::Parser;
 use s3_credentials::cli::{Cli, Command};
+use s3_credentials::server::Stopped;
 use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
-        Command::Policy(scope) => print(&scope.scope().policy_pretty()),
+        Command::Policy(scope) => print(&scope.scope().policy_pretty()).map(|()| Stopped::Cleanly),
         Command::Localserver(args) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -15,7 +16,9 @@ fn main() -> ExitCode {
             .and_then(|runtime| runtime.block_on(s3_credentials::server::run(args))),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Stopped::Cleanly) => ExitCode::SUCCESS,
+        // As a shell reports a process a signal ended.
+        Ok(Stopped::Forced { signal }) => ExitCode::from((128 + signal) as u8),
         Err(e) => {
             // Through the log's buffer, so it comes after every log line.
             s3_credentials::log::say(&format!("Error: {e}"));

@@ -4,6 +4,11 @@
 //! `Expiration`), that only one STS call is ever in flight (single flight,
 //! failures included), and how to back off while STS fails. Each credential
 //! is rendered to its response bodies once, so serving it is a pointer copy.
+//!
+//! Validity is decided against the wall clock ([`Clock`]), never a monotonic
+//! one: a monotonic clock stops while a laptop sleeps, and STS's
+//! `Expiration` does not. The monotonic clock only paces sleeps, in slices
+//! of at most `WAKE_EVERY`, so a resume or a clock jump is seen within one.
 
 use crate::duration::SessionDuration;
 use crate::sts::{Credential, Mint};
@@ -15,7 +20,7 @@ use std::time::Duration;
 use time::format_description::FormatItem;
 use time::macros::format_description;
 use time::OffsetDateTime;
-use tokio::time::Instant;
+use tokio::sync::watch;
 
 /// Renewal starts this long before the margin is reached, so that even the
 /// credential served while STS answers has the full margin left.
@@ -23,12 +28,33 @@ const RENEW_LEAD: Duration = Duration::from_secs(30);
 const MIN_RENEW_INTERVAL: Duration = Duration::from_secs(1);
 const BACKOFF_FIRST: Duration = Duration::from_secs(1);
 const BACKOFF_CAP: Duration = Duration::from_secs(30);
+/// The renewer looks at the wall clock at least this often: after a
+/// suspend or a forward jump it renews within this (plus one STS call).
+const WAKE_EVERY: Duration = Duration::from_secs(20);
+/// The longest a request waits on STS; then it is answered without it (the
+/// held credential while valid, else 503), and the call goes on for others.
+const REQUEST_WAIT: Duration = Duration::from_millis(800);
 
 /// `min(duration / 2, 15 min)`: the least life a served credential has
 /// while STS is healthy. botocore refreshes a credential with less than 15
 /// minutes left, and blocks on one with less than 10.
 pub fn renew_margin(duration: SessionDuration) -> Duration {
     (duration.as_duration() / 2).min(Duration::from_secs(15 * 60))
+}
+
+/// Where "now" comes from: the system's wall clock, or a fake in tests.
+pub trait Clock: Send + Sync + 'static {
+    /// The current wall-clock time.
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// The system's wall clock (`CLOCK_REALTIME`), which counts suspend.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
 }
 
 /// A credential ready to serve.
@@ -39,8 +65,8 @@ pub struct Held {
     pub ecs_json: Bytes,
     /// The credential's access key id (not secret), for logs.
     pub access_key_id: String,
-    expires_at: Instant,
-    renew_at: Instant,
+    expiration: OffsetDateTime,
+    renew_at: OffsetDateTime,
 }
 
 // Hand-written: the bodies hold secrets.
@@ -48,17 +74,14 @@ impl std::fmt::Debug for Held {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Held")
             .field("access_key_id", &self.access_key_id)
-            .field("remaining", &self.remaining())
+            .field("expiration", &self.expiration)
             .finish_non_exhaustive()
     }
 }
 
 impl Held {
-    fn new(credential: &Credential, margin: Duration) -> Held {
-        let now = Instant::now();
-        let lifetime: Duration = (credential.expiration - OffsetDateTime::now_utc())
-            .try_into()
-            .unwrap_or_default();
+    fn new(credential: &Credential, margin: Duration, now: OffsetDateTime) -> Held {
+        let lifetime = to_std(credential.expiration - now);
         // A credential shorter than the margin (a fake STS, a clock far off)
         // must not make the renewer spin: give it a quarter of its life, and
         // never less than a second.
@@ -70,19 +93,31 @@ impl Held {
             process_json: render_process(credential),
             ecs_json: render_ecs(credential),
             access_key_id: credential.access_key_id.clone(),
-            expires_at: now + lifetime,
+            expiration: credential.expiration,
             renew_at: now + renew_in,
         }
     }
 
-    /// How long it stays valid.
-    pub fn remaining(&self) -> Duration {
-        self.expires_at.saturating_duration_since(Instant::now())
+    /// How long it stays valid after `now`.
+    pub fn expires_in(&self, now: OffsetDateTime) -> Duration {
+        to_std(self.expiration - now)
     }
 
-    fn is_valid(&self) -> bool {
-        Instant::now() < self.expires_at
+    fn is_valid(&self, now: OffsetDateTime) -> bool {
+        now < self.expiration
     }
+
+    /// Past its renewal time by more than the lead: the renewer was asleep
+    /// (a suspend) or the clock jumped, and serving it as it is would hand
+    /// out less than the margin.
+    fn is_stale(&self, now: OffsetDateTime) -> bool {
+        now >= self.renew_at + RENEW_LEAD
+    }
+}
+
+/// A signed wall-clock span as a `Duration`, negative as zero.
+fn to_std(span: time::Duration) -> Duration {
+    span.try_into().unwrap_or_default()
 }
 
 #[derive(Default)]
@@ -90,19 +125,21 @@ struct State {
     held: Option<Arc<Held>>,
     /// The last STS failure, cleared by the next success.
     error: Option<Arc<str>>,
-    /// Counts finished STS calls, so single flight can tell a waiter that
-    /// the call it queued behind has already answered.
+    /// Counts finished STS calls, so a waiter can tell which call's result
+    /// it is reading.
     generation: u64,
+    /// An STS call is in flight (single flight).
+    minting: bool,
 }
 
 impl State {
-    fn valid(&self) -> Option<Arc<Held>> {
-        self.held.clone().filter(|h| h.is_valid())
+    fn valid(&self, now: OffsetDateTime) -> Option<Arc<Held>> {
+        self.held.clone().filter(|h| h.is_valid(now))
     }
 
     /// What a client gets: the valid credential, else why there is none.
-    fn outcome(&self) -> Result<Arc<Held>, Arc<str>> {
-        self.valid().ok_or_else(|| {
+    fn outcome(&self, now: OffsetDateTime) -> Result<Arc<Held>, Arc<str>> {
+        self.valid(now).ok_or_else(|| {
             self.error
                 .clone()
                 .unwrap_or_else(|| Arc::from("no valid credential"))
@@ -111,10 +148,13 @@ impl State {
 
     /// How the last STS call went (the renewer must not take a failed
     /// renewal for a success just because the old credential still works).
+    /// A success is what STS just gave, even if this machine's clock calls
+    /// it expired already: STS's clock decides, and nothing newer exists.
     fn last_call(&self) -> Result<Arc<Held>, Arc<str>> {
-        match &self.error {
-            Some(error) => Err(error.clone()),
-            None => self.outcome(),
+        match (&self.error, &self.held) {
+            (Some(error), _) => Err(error.clone()),
+            (None, Some(held)) => Ok(held.clone()),
+            (None, None) => Err(Arc::from("no valid credential")),
         }
     }
 }
@@ -123,49 +163,73 @@ impl State {
 pub struct Cache {
     source: Box<dyn Mint>,
     duration: SessionDuration,
+    clock: Arc<dyn Clock>,
     state: RwLock<State>,
-    minting: tokio::sync::Mutex<()>,
+    /// The generation of the last finished STS call.
+    finished: watch::Sender<u64>,
 }
 
 impl Cache {
     /// A cache that renews `renew_margin(duration)` ahead of expiry.
     pub fn new(source: Box<dyn Mint>, duration: SessionDuration) -> Arc<Cache> {
+        Cache::with_clock(source, duration, Arc::new(SystemClock))
+    }
+
+    /// The same, reading "now" from `clock`.
+    pub fn with_clock(
+        source: Box<dyn Mint>,
+        duration: SessionDuration,
+        clock: Arc<dyn Clock>,
+    ) -> Arc<Cache> {
         Arc::new(Cache {
             source,
             duration,
+            clock,
             state: RwLock::default(),
-            minting: tokio::sync::Mutex::new(()),
+            finished: watch::Sender::new(0),
         })
     }
 
     /// The credential to serve, or why there is none (the last STS error).
-    /// While a valid credential is held this never waits on STS; an expired
-    /// one is renewed by the renewer, so callers only mint when nothing has
-    /// been tried yet.
-    pub async fn get(&self) -> Result<Arc<Held>, Arc<str>> {
-        let generation = {
+    ///
+    /// A valid credential with at least the margin left is served at once.
+    /// One that is expired or stale (a suspend, a clock jump) is renewed on
+    /// the spot, single flight, but a request waits at most `REQUEST_WAIT`
+    /// for that; while STS is failing, requests never call it (the renewer
+    /// retries) and the held credential is served as long as it is valid.
+    pub async fn get(self: &Arc<Self>) -> Result<Arc<Held>, Arc<str>> {
+        let now = self.clock.now();
+        let (held, generation) = {
             let state = self.read();
-            if let Some(held) = state.valid() {
-                return Ok(held);
+            let held = state.valid(now);
+            match (&held, &state.error) {
+                (Some(h), _) if !h.is_stale(now) => return Ok(h.clone()),
+                (Some(h), Some(_)) => return Ok(h.clone()),
+                (None, Some(error)) => return Err(error.clone()),
+                _ => {}
             }
-            if let Some(error) = &state.error {
-                return Err(error.clone());
-            }
-            state.generation
+            (held, state.generation)
         };
-        let minted = self.mint_after(generation).await;
-        minted.or_else(|error| self.read().valid().ok_or(error))
+        let renewed = tokio::time::timeout(REQUEST_WAIT, self.renew_after(generation)).await;
+        let held = held.filter(|h| h.is_valid(self.clock.now()));
+        match renewed {
+            Ok(Ok(fresh)) => Ok(fresh),
+            Ok(Err(error)) => held.ok_or(error),
+            Err(_) => held.ok_or_else(|| Arc::from("STS has not answered yet")),
+        }
     }
 
-    /// The valid credential or the last error, without ever calling STS.
-    pub fn status(&self) -> Result<Arc<Held>, Arc<str>> {
-        self.read().outcome()
+    /// How long the held credential stays valid, or why there is none,
+    /// without ever calling STS.
+    pub fn expires_in(&self) -> Result<Duration, Arc<str>> {
+        let now = self.clock.now();
+        self.read().outcome(now).map(|held| held.expires_in(now))
     }
 
     /// Mints the first credential; startup fails with STS's error.
-    pub async fn prime(&self) -> Result<Arc<Held>, Error> {
+    pub async fn prime(self: &Arc<Self>) -> Result<Arc<Held>, Error> {
         let generation = self.read().generation;
-        self.mint_after(generation)
+        self.renew_after(generation)
             .await
             .map_err(|e| Error::new(e.to_string()))
     }
@@ -176,17 +240,23 @@ impl Cache {
         tokio::spawn(async move { cache.renew_forever().await })
     }
 
-    async fn renew_forever(&self) {
+    async fn renew_forever(self: Arc<Self>) {
         let mut delay = BACKOFF_FIRST;
         loop {
-            let (due, generation) = {
+            let (renew_at, generation) = {
                 let state = self.read();
                 (state.held.as_ref().map(|h| h.renew_at), state.generation)
             };
-            if let Some(due) = due {
-                tokio::time::sleep_until(due).await;
+            // Sleep in slices, re-reading the wall clock after each: the
+            // monotonic sleep does not count a suspend.
+            if let Some(renew_at) = renew_at {
+                let due_in = to_std(renew_at - self.clock.now());
+                if !due_in.is_zero() {
+                    tokio::time::sleep(due_in.min(WAKE_EVERY)).await;
+                    continue;
+                }
             }
-            match self.mint_after(generation).await {
+            match self.renew_after(generation).await {
                 Ok(_) if delay > BACKOFF_FIRST => {
                     tracing::info!("STS recovered: credentials renewed");
                     delay = BACKOFF_FIRST;
@@ -205,18 +275,40 @@ impl Cache {
         }
     }
 
-    /// Single flight: mints unless an STS call finished after the caller
-    /// read `generation`, in which case that call's result is shared.
-    async fn mint_after(&self, generation: u64) -> Result<Arc<Held>, Arc<str>> {
-        let _only_one = self.minting.lock().await;
+    /// The result of the first STS call that finishes after `generation`,
+    /// starting one unless one is in flight (single flight).
+    async fn renew_after(self: &Arc<Self>, generation: u64) -> Result<Arc<Held>, Arc<str>> {
+        let mut finished = self.finished.subscribe();
+        self.start_mint(generation);
+        // The sender lives as long as `self`: this only ends by a change.
+        let _ = finished.wait_for(|done| *done > generation).await;
+        self.read().last_call()
+    }
+
+    /// Spawns one STS call, unless one is in flight or one has finished
+    /// since `generation`. Its own task: a client that stops waiting does
+    /// not cancel the call that others wait on.
+    fn start_mint(self: &Arc<Self>, generation: u64) {
         {
-            let state = self.read();
-            if state.generation != generation {
-                return state.last_call();
+            let mut state = self.write();
+            if state.minting || state.generation > generation {
+                return;
             }
+            state.minting = true;
         }
-        let minted = self.source.mint().await;
-        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        let cache = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut call = Unfinished(Some(&cache));
+            let minted = cache.source.mint().await;
+            call.finish(minted.map_err(|e| e.to_string()));
+        });
+    }
+
+    /// Records an STS call's result and wakes everyone waiting on it.
+    fn record(&self, minted: Result<Credential, String>) {
+        let now = self.clock.now();
+        let mut state = self.write();
+        state.minting = false;
         state.generation += 1;
         match minted {
             Ok(credential) => {
@@ -225,25 +317,22 @@ impl Cache {
                     expiration = %format_expiration(credential.expiration),
                     "minted a credential"
                 );
-                let held = Arc::new(Held::new(&credential, renew_margin(self.duration)));
-                self.warn_if_short(&held);
-                state.held = Some(held.clone());
+                let held = Held::new(&credential, renew_margin(self.duration), now);
+                self.warn_if_short(&held, now);
+                state.held = Some(Arc::new(held));
                 state.error = None;
-                Ok(held)
             }
-            Err(error) => {
-                let error: Arc<str> = Arc::from(error.to_string());
-                state.error = Some(error.clone());
-                Err(error)
-            }
+            Err(error) => state.error = Some(Arc::from(error)),
         }
+        self.finished.send_replace(state.generation);
     }
 
     /// STS's Expiration is the truth, but one far sooner than the session
-    /// asked for usually means this machine's clock is off.
-    fn warn_if_short(&self, held: &Held) {
+    /// asked for, just as it arrives, usually means this machine's clock is
+    /// off (a suspend cannot cause it: the credential was minted after it).
+    fn warn_if_short(&self, held: &Held, now: OffsetDateTime) {
         let asked = self.duration.as_duration();
-        let lives = held.remaining();
+        let lives = held.expires_in(now);
         if lives < asked / 2 {
             tracing::warn!(
                 "STS's credential expires in {}s though {}s were asked for: \
@@ -258,6 +347,28 @@ impl Cache {
         // A panic while holding the lock cannot leave State half-written
         // (every write is a few field stores), so poisoning is ignored.
         self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// An STS call in flight: if it never finishes (its task is dropped or
+/// panics), its waiters still get an answer and the next call can start.
+struct Unfinished<'a>(Option<&'a Cache>);
+
+impl Unfinished<'_> {
+    fn finish(&mut self, minted: Result<Credential, String>) {
+        if let Some(cache) = self.0.take() {
+            cache.record(minted);
+        }
+    }
+}
+
+impl Drop for Unfinished<'_> {
+    fn drop(&mut self) {
+        self.finish(Err("the STS call was cancelled".into()));
     }
 }
 

@@ -2,23 +2,27 @@
 //! the body to stdout, or one line to stderr and a failing exit.
 //!
 //! It runs on every SDK refresh, so it does nothing but that request: a
-//! current-thread runtime, no config files, no retries.
+//! current-thread runtime, no config files, no retries. It speaks HTTP/1
+//! over a stream it opened itself (hyper's connection API), so it knows
+//! exactly which socket answered.
 
 use crate::cli::FetchCli;
 use crate::{socket, Error};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
-use hyper::{StatusCode, Uri};
-use hyper_util::client::legacy::connect::Connect;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper::{Request, StatusCode, Uri};
+use hyper_util::rt::TokioIo;
 use std::fmt;
-use std::io::Write;
+use std::io::{ErrorKind, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpStream, UnixStream};
 
 const START_ONE: &str = "start one with: s3-credentials localserver BUCKET --duration 1h";
+/// No credential body is anywhere near this; a larger answer is not ours.
+const MAX_BODY: usize = 64 * 1024;
 
 /// Where to ask.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,12 +55,12 @@ pub fn run(cli: FetchCli) -> ExitCode {
 }
 
 fn fetch_and_print(cli: FetchCli) -> Result<(), Error> {
-    let target = choose_target(&cli)?;
+    let targets = targets(&cli)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::new(format!("cannot start: {e}")))?;
-    let body = runtime.block_on(fetch(&target, cli.timeout))?;
+    let body = runtime.block_on(fetch_first(&targets, cli.timeout))?;
     let mut stdout = std::io::stdout().lock();
     stdout
         .write_all(&body)
@@ -65,22 +69,25 @@ fn fetch_and_print(cli: FetchCli) -> Result<(), Error> {
         .map_err(|e| Error::new(format!("cannot write the credentials: {e}")))
 }
 
-/// `--socket`, `--url`, or the default socket for `--port` when it exists,
-/// else `http://localhost:PORT/`.
-pub fn choose_target(cli: &FetchCli) -> Result<Target, Error> {
+/// What to try, in order: `--socket`, or `--url`, or else the default
+/// socket for `--port`, then `127.0.0.1:PORT`, then `[::1]:PORT` (literal
+/// addresses: no name is resolved, so nothing can redirect `localhost`).
+pub fn targets(cli: &FetchCli) -> Result<Vec<Target>, Error> {
     if let Some(path) = &cli.socket {
-        return Ok(Target::Socket(path.clone()));
+        return Ok(vec![Target::Socket(path.clone())]);
     }
-    let url = match &cli.url {
-        Some(url) => url.clone(),
-        None => {
-            let path = socket::default_path(cli.port);
-            if path.exists() {
-                return Ok(Target::Socket(path));
-            }
-            format!("http://localhost:{}/", cli.port)
-        }
-    };
+    if let Some(url) = &cli.url {
+        return Ok(vec![Target::Url(parse_url(url)?)]);
+    }
+    let port = cli.port;
+    Ok(vec![
+        Target::Socket(socket::default_path(port)),
+        Target::Url(parse_url(&format!("http://127.0.0.1:{port}/"))?),
+        Target::Url(parse_url(&format!("http://[::1]:{port}/"))?),
+    ])
+}
+
+fn parse_url(url: &str) -> Result<Uri, Error> {
     let uri: Uri = url
         .parse()
         .map_err(|_| Error::new(format!("--url {url} is not a URL")))?;
@@ -89,58 +96,95 @@ pub fn choose_target(cli: &FetchCli) -> Result<Target, Error> {
             "--url {url} must be an http:// URL, e.g. http://127.0.0.1:8094/"
         )));
     }
-    Ok(Target::Url(uri))
+    Ok(uri)
 }
 
-/// GETs the credential body from `target`.
-pub async fn fetch(target: &Target, timeout: Duration) -> Result<Bytes, Error> {
-    let request = async {
-        match target {
-            Target::Socket(path) => {
-                let client = Client::builder(TokioExecutor::new()).build(hyperlocal::UnixConnector);
-                get(client, hyperlocal::Uri::new(path, "/").into()).await
+/// Asks each target in turn, going on only past one nobody listens on.
+pub async fn fetch_first(targets: &[Target], timeout: Duration) -> Result<Bytes, Error> {
+    for target in targets {
+        match tokio::time::timeout(timeout, fetch(target)).await {
+            Err(_) => {
+                return Err(Error::new(format!(
+                    "localserver on {target} did not answer within {:.1}s",
+                    timeout.as_secs_f64()
+                )))
             }
-            Target::Url(uri) => {
-                let client = Client::builder(TokioExecutor::new()).build_http();
-                get(client, uri.clone()).await
-            }
+            Ok(Err(Failure::NobodyThere)) => continue,
+            Ok(Err(Failure::Refused(e))) => return Err(e),
+            Ok(Ok(body)) => return Ok(body),
         }
+    }
+    let tried: Vec<String> = targets.iter().map(Target::to_string).collect();
+    Err(Error::new(format!(
+        "no localserver is running on {}; {START_ONE}",
+        tried.join(" or ")
+    )))
+}
+
+/// Why one target gave no credentials.
+enum Failure {
+    /// Nothing listens there: the next target may be tried.
+    NobodyThere,
+    /// Something answered, or failed in a way that must be reported.
+    Refused(Error),
+}
+
+/// GETs the credential body from one target.
+async fn fetch(target: &Target) -> Result<Bytes, Failure> {
+    let nobody = |e: &std::io::Error| {
+        matches!(
+            e.kind(),
+            ErrorKind::NotFound | ErrorKind::ConnectionRefused | ErrorKind::AddrNotAvailable
+        )
     };
-    let answer = tokio::time::timeout(timeout, request).await.map_err(|_| {
-        Error::new(format!(
-            "localserver on {target} did not answer within {:.1}s",
-            timeout.as_secs_f64()
-        ))
-    })?;
-    match answer {
-        Ok((StatusCode::OK, body)) => Ok(body),
-        Ok((status, body)) => Err(refused(target, status, &body)),
-        Err(GetError::Connect) => Err(Error::new(format!(
-            "no localserver is running on {target}; {START_ONE}"
-        ))),
-        Err(GetError::Other(e)) => Err(Error::new(format!("asking {target} failed: {e}"))),
+    let fail = |e: std::io::Error| match nobody(&e) {
+        true => Failure::NobodyThere,
+        false => Failure::Refused(Error::new(format!("cannot connect to {target}: {e}"))),
+    };
+    let (status, body) = match target {
+        Target::Socket(path) => {
+            let stream = UnixStream::connect(path).await.map_err(fail)?;
+            get(stream, "localhost", "/").await
+        }
+        Target::Url(uri) => {
+            let host = uri.host().unwrap_or_default();
+            let port = uri.port_u16().unwrap_or(80);
+            let ip_or_name = host.trim_start_matches('[').trim_end_matches(']');
+            let stream = TcpStream::connect((ip_or_name, port)).await.map_err(fail)?;
+            let path = uri.path_and_query().map_or("/", |p| p.as_str());
+            let authority = uri.authority().map_or(host, |a| a.as_str());
+            get(stream, authority, path).await
+        }
+    }
+    .map_err(|e| Failure::Refused(Error::new(format!("asking {target} failed: {e}"))))?;
+    match status {
+        StatusCode::OK => Ok(body),
+        _ => Err(Failure::Refused(refused(target, status, &body))),
     }
 }
 
-enum GetError {
-    Connect,
-    Other(String),
-}
-
-async fn get<C>(client: Client<C, Empty<Bytes>>, uri: Uri) -> Result<(StatusCode, Bytes), GetError>
+/// One `GET` over an open stream, the body read up to `MAX_BODY`.
+async fn get<S>(stream: S, host: &str, path: &str) -> Result<(StatusCode, Bytes), String>
 where
-    C: Connect + Clone + Send + Sync + 'static,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let response = client.get(uri).await.map_err(|e| match e.is_connect() {
-        true => GetError::Connect,
-        false => GetError::Other(e.to_string()),
-    })?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(connection);
+    let request = Request::get(path)
+        .header(hyper::header::HOST, host)
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| e.to_string())?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| e.to_string())?;
     let status = response.status();
-    let body = response
-        .into_body()
+    let body = Limited::new(response.into_body(), MAX_BODY)
         .collect()
         .await
-        .map_err(|e| GetError::Other(e.to_string()))?;
+        .map_err(|e| e.to_string())?;
     Ok((status, body.to_bytes()))
 }
 

@@ -8,6 +8,7 @@
 pub mod cache;
 pub mod cli;
 pub mod duration;
+mod error;
 pub mod fetch;
 pub mod log;
 pub mod policy;
@@ -16,23 +17,4 @@ pub mod socket;
 pub mod sts;
 pub mod systemd;
 
-use std::fmt;
-
-/// A failure to report to the user: one line, saying what to do, no secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error(String);
-
-impl Error {
-    /// An error with this message.
-    pub fn new(message: impl Into<String>) -> Error {
-        Error(message.into())
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Error {}
+pub use error::Error;

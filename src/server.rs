@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, UnixListener};
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::{watch, Semaphore};
 
 /// Connections served at once; more are answered 503 and closed.
@@ -60,23 +60,42 @@ impl fmt::Display for Transport {
     }
 }
 
-/// Runs `localserver` until SIGINT or SIGTERM.
-pub async fn run(args: LocalserverArgs) -> Result<(), Error> {
+/// How the server stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// Drained and cleaned up after a stop signal.
+    Cleanly,
+    /// A second signal arrived during the drain: the socket file was
+    /// removed, open connections were not waited for.
+    Forced {
+        /// The second signal's number (the exit status is 128 + it).
+        signal: i32,
+    },
+}
+
+/// Runs `localserver` until SIGINT, SIGTERM, SIGHUP or SIGQUIT.
+pub async fn run(args: LocalserverArgs) -> Result<Stopped, Error> {
     log::init(args.quiet);
-    let mut stop_signal = pin!(shutdown_signal()?);
-    let startup = start(&args);
+    let mut signals = StopSignals::new()?;
     let server = tokio::select! {
-        started = startup => started?,
-        _ = &mut stop_signal => {
+        started = start(&args) => started?,
+        _ = signals.next() => {
             log::say("Shutting down server...");
-            return Ok(());
+            return Ok(Stopped::Cleanly);
         }
     };
-    stop_signal.await;
+    signals.next().await;
     log::say("Shutting down server...");
-    server.stop().await;
+    let stopped = tokio::select! {
+        () = server.stop() => Stopped::Cleanly,
+        // Dropping the drain drops the server: the socket file goes too.
+        signal = signals.next() => Stopped::Forced { signal },
+    };
+    if let Stopped::Forced { .. } = stopped {
+        log::say("Stopped without waiting for open connections");
+    }
     log::flush(); // the access lines of the requests that just finished
-    Ok(())
+    Ok(stopped)
 }
 
 /// A started server: its listeners' tasks and what shutdown must undo.
@@ -210,16 +229,38 @@ fn announce(args: &LocalserverArgs, scope: &Scope, port: u16, socket: Option<&So
     log::say("Press Ctrl+C to stop");
 }
 
-fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, Error> {
-    let listen = |kind| signal(kind).map_err(|e| Error::new(format!("cannot handle signals: {e}")));
-    let mut interrupt = listen(SignalKind::interrupt())?;
-    let mut terminate = listen(SignalKind::terminate())?;
-    Ok(async move {
+/// The signals that stop the server: Ctrl+C, `kill`, a closed terminal or
+/// dropped ssh session (HUP), and Ctrl+\ (QUIT). All of them clean up.
+struct StopSignals {
+    interrupt: Signal,
+    terminate: Signal,
+    hangup: Signal,
+    quit: Signal,
+}
+
+impl StopSignals {
+    fn new() -> Result<StopSignals, Error> {
+        let listen = |kind: SignalKind| {
+            signal(kind).map_err(|e| Error::new(format!("cannot handle signals: {e}")))
+        };
+        Ok(StopSignals {
+            interrupt: listen(SignalKind::interrupt())?,
+            terminate: listen(SignalKind::terminate())?,
+            hangup: listen(SignalKind::hangup())?,
+            quit: listen(SignalKind::quit())?,
+        })
+    }
+
+    /// Waits for the next one; its number.
+    async fn next(&mut self) -> i32 {
+        use nix::libc;
         tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
+            _ = self.interrupt.recv() => libc::SIGINT,
+            _ = self.terminate.recv() => libc::SIGTERM,
+            _ = self.hangup.recv() => libc::SIGHUP,
+            _ = self.quit.recv() => libc::SIGQUIT,
         }
-    })
+    }
 }
 
 /// `[::1]` for an IPv6 literal, the host as given otherwise.
@@ -517,13 +558,10 @@ impl App {
     }
 
     fn health(&self) -> Response<Body> {
-        let (status, body) = match self.cache.status() {
-            Ok(held) => (
+        let (status, body) = match self.cache.expires_in() {
+            Ok(left) => (
                 StatusCode::OK,
-                format!(
-                    r#"{{"status": "ok", "expires_in": {}}}"#,
-                    held.remaining().as_secs()
-                ),
+                format!(r#"{{"status": "ok", "expires_in": {}}}"#, left.as_secs()),
             ),
             Err(why) => (
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -6,17 +6,28 @@ use crate::cli::AwsArgs;
 use crate::duration::SessionDuration;
 use crate::policy::Scope;
 use crate::Error;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_sts::config::{ProvideCredentials, Region};
-use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+use aws_types::service_config::ServiceConfigKey;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 use time::OffsetDateTime;
 
 /// The role the original creates and assumes when `--role-arn` is not given.
 pub const DEFAULT_ROLE_NAME: &str = "s3-credentials.AmazonS3FullAccess";
 const S3_FULL_ACCESS: &str = "arn:aws:iam::aws:policy/AmazonS3FullAccess";
+
+/// How long a connection to an AWS endpoint may take to open.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long one attempt may take: a connection that stalled (Wi-Fi
+/// changed, a VPN dropped) is given up and the call retried on a new one.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(8);
+/// How long one AWS call may take, retries included.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// One set of temporary credentials from STS.
 #[derive(Clone, PartialEq, Eq)]
@@ -53,7 +64,12 @@ pub trait Mint: Send + Sync + 'static {
 /// Loads the AWS config from the default chain and the command line, and
 /// makes sure it holds credentials, so a missing one is reported up front.
 pub async fn load_config(aws: &AwsArgs) -> Result<SdkConfig, Error> {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(CALL_TIMEOUT)
+        .build();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts);
     if let Some(profile) = &aws.profile {
         loader = loader.profile_name(profile);
     }
@@ -80,14 +96,17 @@ async fn check_credentials(config: &SdkConfig) -> Result<(), Error> {
     let Some(provider) = config.credentials_provider() else {
         return Err(no_credentials(""));
     };
-    match provider.provide_credentials().await {
-        Ok(_) => Ok(()),
-        Err(CredentialsError::CredentialsNotLoaded(_)) => Err(no_credentials("")),
+    // A provider may itself call out (SSO, a profile's role): bound it too.
+    let provided = tokio::time::timeout(CALL_TIMEOUT, provider.provide_credentials()).await;
+    match provided {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(CredentialsError::CredentialsNotLoaded(_))) => Err(no_credentials("")),
         // A provider was configured but failed (a profile's
         // credential_process, SSO): its own words say why.
-        Err(e) => Err(no_credentials(&format!(
-            " ({})",
-            DisplayErrorContext(&e).to_string().replace('\n', " ")
+        Ok(Err(e)) => Err(no_credentials(&format!(" ({})", crate::error::chain(&e)))),
+        Err(_) => Err(no_credentials(&format!(
+            " (loading them took over {}s)",
+            CALL_TIMEOUT.as_secs()
         ))),
     }
 }
@@ -102,6 +121,8 @@ fn no_credentials(detail: &str) -> Error {
 /// Mints credentials for one scope with `AssumeRole`.
 pub struct Minter {
     sts: aws_sdk_sts::Client,
+    /// "STS at URL", for messages.
+    sts_endpoint: String,
     role_arn: String,
     session_name: String,
     policy: String,
@@ -125,6 +146,7 @@ impl Minter {
         };
         Ok(Minter {
             sts,
+            sts_endpoint: Service::Sts.endpoint(config),
             role_arn,
             session_name: scope.session_name(),
             policy: scope.policy_compact(),
@@ -142,7 +164,9 @@ impl Minter {
             .duration_seconds(self.duration.secs() as i32)
             .send()
             .await
-            .map_err(|e| assume_role_error(&e, &self.role_arn, self.duration))?;
+            .map_err(|e| {
+                assume_role_error(&e, &self.role_arn, &self.sts_endpoint, self.duration)
+            })?;
         let c = out
             .credentials()
             .ok_or_else(|| Error::new("AssumeRole answered without credentials"))?;
@@ -180,7 +204,7 @@ async fn check_bucket(config: &SdkConfig, bucket: &str) -> Result<(), Error> {
         ))),
         _ => Err(Error::new(format!(
             "could not check bucket {bucket}: {}",
-            describe(&err)
+            describe(&err, &Service::S3.endpoint(config))
         ))),
     }
 }
@@ -189,14 +213,22 @@ async fn ensure_default_role(
     config: &SdkConfig,
     sts: &aws_sdk_sts::Client,
 ) -> Result<String, Error> {
-    let who = sts
-        .get_caller_identity()
+    let who = sts.get_caller_identity().send().await.map_err(|e| {
+        let at = Service::Sts.endpoint(config);
+        Error::new(format!("GetCallerIdentity failed: {}", describe(&e, &at)))
+    })?;
+    let account = who.account().unwrap_or_default();
+    let iam = Iam {
+        client: aws_sdk_iam::Client::new(config),
+        endpoint: Service::Iam.endpoint(config),
+    };
+    match iam
+        .client
+        .get_role()
+        .role_name(DEFAULT_ROLE_NAME)
         .send()
         .await
-        .map_err(|e| Error::new(format!("GetCallerIdentity failed: {}", describe(&e))))?;
-    let account = who.account().unwrap_or_default();
-    let iam = aws_sdk_iam::Client::new(config);
-    match iam.get_role().role_name(DEFAULT_ROLE_NAME).send().await {
+    {
         Ok(out) => Ok(arn(out.role())),
         Err(e)
             if e.as_service_error()
@@ -206,12 +238,18 @@ async fn ensure_default_role(
         }
         Err(e) => Err(Error::new(format!(
             "could not look up role {DEFAULT_ROLE_NAME}: {}; pass an existing role with --role-arn",
-            describe(&e)
+            describe(&e, &iam.endpoint)
         ))),
     }
 }
 
-async fn create_default_role(iam: &aws_sdk_iam::Client, account: &str) -> Result<String, Error> {
+/// The IAM client, and where it sends its calls (for messages).
+struct Iam {
+    client: aws_sdk_iam::Client,
+    endpoint: String,
+}
+
+async fn create_default_role(iam: &Iam, account: &str) -> Result<String, Error> {
     let trust = serde_json::json!({
         "Version": "2012-10-17",
         "Statement": [{
@@ -226,6 +264,7 @@ async fn create_default_role(iam: &aws_sdk_iam::Client, account: &str) -> Result
         ))
     };
     let created = iam
+        .client
         .create_role()
         .role_name(DEFAULT_ROLE_NAME)
         .description(
@@ -245,24 +284,26 @@ async fn create_default_role(iam: &aws_sdk_iam::Client, account: &str) -> Result
         {
             return role_arn(iam).await.map_err(|e| fail("look up", e));
         }
-        Err(e) => return Err(fail("create", describe(&e))),
+        Err(e) => return Err(fail("create", describe(&e, &iam.endpoint))),
     };
-    iam.attach_role_policy()
+    iam.client
+        .attach_role_policy()
         .role_name(DEFAULT_ROLE_NAME)
         .policy_arn(S3_FULL_ACCESS)
         .send()
         .await
-        .map_err(|e| fail("attach AmazonS3FullAccess to", describe(&e)))?;
+        .map_err(|e| fail("attach AmazonS3FullAccess to", describe(&e, &iam.endpoint)))?;
     Ok(arn)
 }
 
-async fn role_arn(iam: &aws_sdk_iam::Client) -> Result<String, String> {
+async fn role_arn(iam: &Iam) -> Result<String, String> {
     let out = iam
+        .client
         .get_role()
         .role_name(DEFAULT_ROLE_NAME)
         .send()
         .await
-        .map_err(|e| describe(&e))?;
+        .map_err(|e| describe(&e, &iam.endpoint))?;
     Ok(arn(out.role()))
 }
 
@@ -271,7 +312,12 @@ fn arn(role: Option<&aws_sdk_iam::types::Role>) -> String {
     role.map(|r| r.arn().to_owned()).unwrap_or_default()
 }
 
-fn assume_role_error<E>(err: &SdkError<E>, role_arn: &str, duration: SessionDuration) -> Error
+fn assume_role_error<E>(
+    err: &SdkError<E>,
+    role_arn: &str,
+    endpoint: &str,
+    duration: SessionDuration,
+) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -294,7 +340,7 @@ where
         ),
         _ => String::new(),
     };
-    let detail = describe(err);
+    let detail = describe(err, endpoint);
     match hint.is_empty() {
         true => Error::new(format!("AssumeRole of {role_arn} failed: {detail}")),
         false => Error::new(format!("AssumeRole of {role_arn} failed: {detail}; {hint}")),
@@ -309,22 +355,93 @@ fn duration_hint(duration: SessionDuration) -> String {
     )
 }
 
+/// An AWS service, as messages name it.
+#[derive(Clone, Copy)]
+enum Service {
+    S3,
+    Sts,
+    Iam,
+}
+
+impl Service {
+    fn id(self) -> &'static str {
+        match self {
+            Service::S3 => "S3",
+            Service::Sts => "STS",
+            Service::Iam => "IAM",
+        }
+    }
+
+    /// `S3 at URL`: where the SDK sends this service's calls, in its order:
+    /// `--endpoint-url`, `AWS_ENDPOINT_URL_<SERVICE>` (or the profile's
+    /// `endpoint_url`), `AWS_ENDPOINT_URL`, else AWS's own endpoint.
+    fn endpoint(self, config: &SdkConfig) -> String {
+        let chosen = config.get_origin("endpoint_url").is_client_config();
+        let own = || {
+            let key = ServiceConfigKey::builder()
+                .service_id(self.id())
+                .env("AWS_ENDPOINT_URL")
+                .profile("endpoint_url")
+                .build()
+                .ok()?;
+            config.service_config()?.load_config(key)
+        };
+        let url = match chosen {
+            true => config.endpoint_url().map(str::to_owned),
+            false => own().or_else(|| config.endpoint_url().map(str::to_owned)),
+        };
+        let url = url.unwrap_or_else(|| {
+            let region = config.region().map_or("us-east-1", |r| r.as_ref());
+            match self {
+                Service::Iam => "https://iam.amazonaws.com".to_owned(),
+                _ => format!(
+                    "https://{}.{region}.amazonaws.com",
+                    self.id().to_lowercase()
+                ),
+            }
+        });
+        format!("{} at {url}", self.id())
+    }
+}
+
 fn http_status<E>(err: &SdkError<E>) -> Option<u16> {
     err.raw_response().map(|r| r.status().as_u16())
 }
 
-/// One line for an SDK error: `Code: message`, or the transport error chain.
-fn describe<E>(err: &SdkError<E>) -> String
+/// One line for an SDK error from the service at `endpoint`: `Code:
+/// message`, or what went wrong on the way there.
+fn describe<E>(err: &SdkError<E>, endpoint: &str) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
+    match err {
+        SdkError::TimeoutError(_) => {
+            return format!(
+                "{endpoint} did not answer within {}s; check the network, or --endpoint-url",
+                CALL_TIMEOUT.as_secs()
+            )
+        }
+        SdkError::DispatchFailure(failure) if failure.is_timeout() => {
+            return format!(
+                "could not connect to {endpoint} within {}s; check the network, or --endpoint-url",
+                CONNECT_TIMEOUT.as_secs()
+            )
+        }
+        SdkError::DispatchFailure(_) => {
+            return format!(
+                "could not reach {endpoint} ({})",
+                crate::error::root_cause(err)
+            )
+        }
+        _ => {}
+    }
     match (err.code(), err.message()) {
         (Some(code), Some(msg)) => format!("{code}: {msg}"),
         (Some(code), None) => code.to_owned(),
         (None, Some(msg)) => msg.to_owned(),
         (None, None) => match http_status(err) {
             Some(status) => format!("HTTP {status} with no error code"),
-            None => DisplayErrorContext(err).to_string().replace('\n', " "),
+            None => crate::error::chain(err),
         },
     }
 }
@@ -348,7 +465,17 @@ mod tests {
         let raw = Response::new(status.try_into().unwrap(), SdkBody::empty());
         let err = SdkError::service_error(AssumeRoleError::generic(meta.build()), raw);
         let duration = SessionDuration::from_secs(7200).unwrap();
-        assume_role_error(&err, "arn:aws:iam::1:role/r", duration).to_string()
+        assume_role_error(&err, "arn:aws:iam::1:role/r", "STS at x", duration).to_string()
+    }
+
+    #[test]
+    fn a_stalled_or_unreachable_endpoint_is_named() {
+        let at = "STS at http://127.0.0.1:9";
+        let stalled: SdkError<AssumeRoleError> = SdkError::timeout_error("no answer");
+        assert_eq!(
+            describe(&stalled, at),
+            "STS at http://127.0.0.1:9 did not answer within 20s; check the network, or --endpoint-url"
+        );
     }
 
     #[test]

@@ -206,3 +206,131 @@ fn sigterm_during_load_finishes_requests_and_cleans_up() {
         }
     }
 }
+
+/// A backend that accepts connections and never answers: STS after the
+/// Wi-Fi changed or a VPN dropped.
+fn silent_backend() -> (std::net::TcpListener, String) {
+    // Never accepted: the kernel completes the handshakes, nobody reads.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    (listener, url)
+}
+
+#[test]
+fn a_backend_that_never_answers_fails_startup_within_the_timeout() {
+    let (_silent, url) = silent_backend();
+    let started = Instant::now();
+    let lines = Start::at(&url, "my-bucket")
+        .try_run()
+        .err()
+        .expect("startup fails");
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(28), "took {took:?}");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let line = &lines[0];
+    assert!(line.starts_with("Error: "), "{line}");
+    assert!(line.contains(&format!("S3 at {url}")), "{line}");
+    assert!(line.contains("within 20s"), "{line}");
+}
+
+#[test]
+fn a_renewal_stalled_mid_run_is_logged_retried_and_recovers() {
+    let moto = Moto::shared();
+    // 25 s credentials: renewal is due after a quarter of that.
+    let sts = FakeSts::start(25);
+    let server = sts.server(moto, &moto.bucket("stall")).run();
+    let (status, _, body) = server.get("/");
+    assert_eq!(status, 200);
+    let (first, life) = key_and_life(&body);
+    sts.stalled.store(true, Ordering::SeqCst);
+
+    // The held credential expires while the renewal hangs: 503 at once.
+    std::thread::sleep(life.unsigned_abs() + Duration::from_millis(100));
+    let asked = Instant::now();
+    let (status, _, body) = server.get("/");
+    assert!(
+        asked.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        asked.elapsed()
+    );
+    assert_eq!(status, 503, "{body}");
+    assert!(!body.contains("fakesecret") && !body.contains(&first));
+
+    // The stalled call times out, is logged, and is retried.
+    assert!(server.wait_for_stderr("renewing credentials failed", Duration::from_secs(30)));
+    let failure = server
+        .stderr_lines()
+        .into_iter()
+        .find(|l| l.contains("renewing credentials failed"))
+        .unwrap();
+    assert!(failure.contains("did not answer within 20s"), "{failure}");
+
+    // The network comes back: the retry succeeds with no request needed.
+    sts.stalled.store(false, Ordering::SeqCst);
+    let body = polled("a renewed credential", Duration::from_secs(40), || {
+        let (status, _, body) = server.get("/");
+        (status == 200).then_some(body)
+    });
+    assert_ne!(key_and_life(&body).0, first);
+}
+
+/// A laptop's suspend and clock jumps, with moto and the server under one
+/// libfaketime clock file and their monotonic clocks left real.
+#[test]
+fn after_a_suspend_the_server_serves_and_renews_by_the_wall_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = dir.path().join("clock");
+    let set = |offset: i64| std::fs::write(&clock, format!("{offset:+}\n")).unwrap();
+    set(0);
+    let faked = faketime_env(&clock);
+    let moto = Moto::start_with(&faked);
+    let bucket = moto.bucket("suspend");
+    let mut start = Start::new(&moto, &bucket);
+    start.env = faked.clone();
+    let server = start.run();
+    let margin = time::Duration::seconds(450); // of --duration 15m
+    let (first, _) = key_and_life(&server.get("/").2);
+    let fake_now = |offset: i64| time::OffsetDateTime::now_utc() + time::Duration::seconds(offset);
+    let expiration = |body: &str| {
+        let value: serde_json::Value = serde_json::from_str(body).unwrap();
+        let at = value["Expiration"].as_str().unwrap().to_owned();
+        time::OffsetDateTime::parse(&at, &time::format_description::well_known::Rfc3339).unwrap()
+    };
+
+    // Two hours asleep: the next request gets a fresh credential, at once.
+    set(7200);
+    let asked = Instant::now();
+    let (status, _, body) = server.get("/");
+    assert!(
+        asked.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        asked.elapsed()
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_ne!(key_and_life(&body).0, first);
+    assert!(expiration(&body) - fake_now(7200) >= margin, "{body}");
+    let (status, _, health) = server.get("/healthz");
+    assert_eq!(status, 200, "{health}");
+    let health: serde_json::Value = serde_json::from_str(&health).unwrap();
+    assert!(health["expires_in"].as_i64().unwrap() >= 450, "{health}");
+
+    // Two more hours, and no request: the renewer sees it on its own.
+    let calls = moto.assume_role_calls(&bucket);
+    assert_eq!(calls, 2);
+    set(14400);
+    polled("a renewal with no request", Duration::from_secs(30), || {
+        (moto.assume_role_calls(&bucket) == 3).then_some(())
+    });
+
+    // The clock set back an hour: no renewal in the next minute, and the
+    // credential held is served all along.
+    set(10800);
+    let held = key_and_life(&server.get("/").2).0;
+    let until = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < until {
+        let (status, _, body) = server.get("/");
+        assert_eq!((status, key_and_life(&body).0), (200, held.clone()));
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    assert_eq!(moto.assume_role_calls(&bucket), 3);
+}

@@ -427,3 +427,65 @@ fn rust_log_raises_verbosity_without_secrets() {
     assert!(!log.contains(value["SessionToken"].as_str().unwrap()));
     assert!(!log.contains("GET /"), "access=off silences the access log");
 }
+
+#[test]
+fn a_closed_terminal_or_sigquit_shuts_down_cleanly() {
+    use nix::sys::signal::Signal;
+    let moto = Moto::shared();
+    for sig in [Signal::SIGHUP, Signal::SIGQUIT] {
+        let mut server = Start::new(moto, &moto.bucket("hup")).run();
+        let socket = server.socket();
+        assert!(socket.exists());
+        signal(&server.child, sig);
+        let status = wait_timeout(&mut server.child, std::time::Duration::from_secs(10)).unwrap();
+        assert_eq!(status.code(), Some(0), "{sig}: {status}");
+        assert!(!socket.exists(), "{sig}: the socket is removed");
+        assert_eq!(
+            server.stderr_lines().last().unwrap(),
+            "Shutting down server...",
+            "{sig}"
+        );
+    }
+}
+
+#[test]
+fn a_second_sigint_exits_at_once_while_a_slow_client_holds_the_drain() {
+    use std::io::Write;
+    use std::time::{Duration, Instant};
+    let moto = Moto::shared();
+    let mut server = Start::new(moto, &moto.bucket("twice")).run();
+    let socket = server.socket();
+    // Half a request: the drain waits for the rest (hyper's header timeout).
+    let mut slow = std::net::TcpStream::connect(server.addr()).unwrap();
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: loc").unwrap();
+    // Ready when the server has read those bytes off its end.
+    let client_port = slow.local_addr().unwrap().port();
+    polled("the server to read", Duration::from_secs(5), || {
+        (unread_by_server(server.port, client_port) == Some(0)).then_some(())
+    });
+    signal(&server.child, nix::sys::signal::Signal::SIGINT);
+    assert!(server.wait_for_stderr("Shutting down server...", Duration::from_secs(5)));
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "the drain waits"
+    );
+    let second = Instant::now();
+    signal(&server.child, nix::sys::signal::Signal::SIGINT);
+    let status = wait_timeout(&mut server.child, Duration::from_secs(2)).expect("exits at once");
+    assert!(second.elapsed() < Duration::from_secs(1));
+    assert_eq!(status.code(), Some(130), "128 + SIGINT");
+    assert!(!socket.exists(), "the socket is removed");
+}
+
+/// The bytes waiting in the server's receive queue on the loopback TCP
+/// connection from `client_port` to `server_port` (from /proc/net/tcp).
+fn unread_by_server(server_port: u16, client_port: u16) -> Option<u32> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    let port = |addr: &str| u16::from_str_radix(addr.rsplit(':').next()?, 16).ok();
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let ours = port(fields.get(1)?)? == server_port && port(fields.get(2)?)? == client_port;
+        let queues = fields.get(4)?.split_once(':')?;
+        ours.then(|| u32::from_str_radix(queues.1, 16).ok())?
+    })
+}

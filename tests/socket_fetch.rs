@@ -325,3 +325,25 @@ fn socket_activation_without_a_tcp_socket_is_refused() {
         "{lines:?}"
     );
 }
+
+#[test]
+fn fetch_goes_past_a_stale_default_socket_to_tcp() {
+    let moto = Moto::shared();
+    let server = Start::new(moto, &moto.bucket("stale"))
+        .arg("--no-socket")
+        .run();
+    // What a killed server leaves: a socket file nobody listens on.
+    let dir = server.home.path().join("s3-credentials");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    drop(std::os::unix::net::UnixListener::bind(server.socket()).unwrap());
+    assert!(server.socket().exists());
+    let out = fetch(server.home.path(), &["--port", &server.port.to_string()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    access_key(&out.stdout);
+    assert!(server.wait_for_stderr("tcp GET / 200", Duration::from_secs(5)));
+}

@@ -65,6 +65,11 @@ impl Moto {
 
     /// A new instance (for tests that stop and restart their backend).
     pub fn start() -> Moto {
+        Moto::start_with(&[])
+    }
+
+    /// A new instance with more environment (libfaketime's, say).
+    pub fn start_with(env: &[(String, String)]) -> Moto {
         let dir = tempfile::tempdir().unwrap();
         let recording = dir.path().join("recording.jsonl");
         let port = free_port();
@@ -77,6 +82,7 @@ impl Moto {
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .env("MOTO_ENABLE_RECORDING", "true")
             .env("MOTO_RECORDER_FILEPATH", &recording)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -476,6 +482,8 @@ pub struct FakeSts {
     pub port: u16,
     pub calls: Arc<AtomicUsize>,
     pub healthy: Arc<std::sync::atomic::AtomicBool>,
+    /// While set, requests are read and never answered: a stalled network.
+    pub stalled: Arc<std::sync::atomic::AtomicBool>,
     pub lifetime_secs: Arc<std::sync::atomic::AtomicI64>,
     alive: Arc<std::sync::atomic::AtomicBool>,
     accepting: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -488,6 +496,7 @@ impl FakeSts {
             port: listener.local_addr().unwrap().port(),
             calls: Arc::default(),
             healthy: Arc::new(true.into()),
+            stalled: Arc::default(),
             lifetime_secs: Arc::new(lifetime_secs.into()),
             alive: Arc::new(true.into()),
             accepting: Mutex::new(None),
@@ -498,11 +507,12 @@ impl FakeSts {
 
     fn accept_on(&self, listener: TcpListener) {
         listener.set_nonblocking(true).unwrap();
-        let (calls, healthy, lifetime, alive) = (
+        let (calls, healthy, lifetime, alive, stalled) = (
             self.calls.clone(),
             self.healthy.clone(),
             self.lifetime_secs.clone(),
             self.alive.clone(),
+            self.stalled.clone(),
         );
         let thread = std::thread::spawn(move || {
             while alive.load(Ordering::SeqCst) {
@@ -510,14 +520,15 @@ impl FakeSts {
                     std::thread::sleep(Duration::from_millis(5));
                     continue;
                 };
-                let (calls, healthy, lifetime, alive) = (
-                    calls.clone(),
-                    healthy.clone(),
-                    lifetime.clone(),
-                    alive.clone(),
-                );
+                let sts = Answering {
+                    calls: calls.clone(),
+                    healthy: healthy.clone(),
+                    lifetime: lifetime.clone(),
+                    alive: alive.clone(),
+                    stalled: stalled.clone(),
+                };
                 std::thread::spawn(move || {
-                    let _ = answer_sts(stream, &calls, &healthy, &lifetime, &alive);
+                    let _ = answer_sts(stream, &sts);
                 });
             }
         });
@@ -581,13 +592,23 @@ fn listen_reusable(port: u16) -> TcpListener {
     TcpListener::from(fd)
 }
 
-fn answer_sts(
-    stream: TcpStream,
-    calls: &AtomicUsize,
-    healthy: &std::sync::atomic::AtomicBool,
-    lifetime: &std::sync::atomic::AtomicI64,
-    alive: &std::sync::atomic::AtomicBool,
-) -> std::io::Result<()> {
+/// What one connection of the fake STS shares with the test.
+struct Answering {
+    calls: Arc<AtomicUsize>,
+    healthy: Arc<std::sync::atomic::AtomicBool>,
+    lifetime: Arc<std::sync::atomic::AtomicI64>,
+    alive: Arc<std::sync::atomic::AtomicBool>,
+    stalled: Arc<std::sync::atomic::AtomicBool>,
+}
+
+fn answer_sts(stream: TcpStream, sts: &Answering) -> std::io::Result<()> {
+    let Answering {
+        calls,
+        healthy,
+        lifetime,
+        alive,
+        stalled,
+    } = sts;
     stream.set_nonblocking(false)?;
     stream.set_read_timeout(Some(Duration::from_millis(20)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
@@ -622,6 +643,9 @@ fn answer_sts(
         }
         let mut body = vec![0; length];
         reader.read_exact(&mut body)?;
+        while stalled.load(Ordering::SeqCst) && alive.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
         let (status, xml) = if healthy.load(Ordering::SeqCst) {
             let expires = time::OffsetDateTime::now_utc()
@@ -776,4 +800,36 @@ impl AwsCli {
 pub fn json_keys(body: &str) -> Vec<String> {
     let value: serde_json::Value = serde_json::from_str(body).unwrap();
     value.as_object().unwrap().keys().cloned().collect()
+}
+
+/// Calls `probe` every 50 ms until it gives a value; panics after `limit`.
+pub fn polled<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
+    let until = Instant::now() + limit;
+    loop {
+        if let Some(found) = probe() {
+            return found;
+        }
+        assert!(Instant::now() < until, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The environment that makes a process read its wall clock from `clock`
+/// (libfaketime, re-read on every call) while its monotonic clock stays
+/// real: what a suspended laptop's processes see.
+pub fn faketime_env(clock: &Path) -> Vec<(String, String)> {
+    let lib = ["x86_64-linux-gnu", "aarch64-linux-gnu"]
+        .iter()
+        .map(|arch| PathBuf::from(format!("/usr/lib/{arch}/faketime/libfaketime.so.1")))
+        .find(|p| p.exists())
+        .expect("libfaketime is installed (scripts/test installs the faketime package)");
+    [
+        ("LD_PRELOAD", lib.display().to_string()),
+        ("FAKETIME_TIMESTAMP_FILE", clock.display().to_string()),
+        ("FAKETIME_NO_CACHE", "1".into()),
+        ("FAKETIME_DONT_FAKE_MONOTONIC", "1".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
 }

@@ -1,0 +1,112 @@
+//! The one error type users see, and how a cause chain becomes one line.
+//!
+//! Every message is built from `Display`, never `Debug`: the AWS SDK's
+//! `Debug` output is a page of nested structs, and may echo request data.
+
+use std::fmt;
+
+/// A failure to report to the user: one line, saying what to do, no secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error(String);
+
+impl Error {
+    /// An error with this message.
+    pub fn new(message: impl Into<String>) -> Error {
+        Error(message.into())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// `outer: inner: innermost`, from each cause's `Display`, one line, with a
+/// cause that only repeats the one before it left out.
+pub(crate) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cause = Some(err);
+    while let Some(err) = cause {
+        let text = one_line(&err.to_string());
+        if !text.is_empty() && !parts.last().is_some_and(|last| last.contains(&text)) {
+            parts.push(text);
+        }
+        cause = err.source();
+    }
+    parts.join(": ")
+}
+
+/// The innermost cause's words, as a reason in parentheses reads them:
+/// `Connection refused (os error 111)` becomes `connection refused`.
+pub(crate) fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut root = err;
+    while let Some(next) = root.source() {
+        root = next;
+    }
+    let text = one_line(&root.to_string());
+    let text = match text.rfind(" (os error ") {
+        Some(at) if text.ends_with(')') => text[..at].to_owned(),
+        _ => text,
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) if chars.clone().next().is_some_and(char::is_lowercase) => {
+            first.to_lowercase().chain(chars).collect()
+        }
+        _ => text,
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl fmt::Display for Layer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|l| l as _)
+        }
+    }
+
+    fn layers(texts: &[&'static str]) -> Layer {
+        texts
+            .iter()
+            .rev()
+            .fold(None, |inner, text| Some(Layer(text, inner.map(Box::new))))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_chain_is_one_line_without_repeats() {
+        let err = layers(&[
+            "dispatch failure",
+            "io error",
+            "io error",
+            "tcp\nconnect error",
+        ]);
+        assert_eq!(chain(&err), "dispatch failure: io error: tcp connect error");
+    }
+
+    #[test]
+    fn the_root_cause_reads_as_a_reason() {
+        let err = layers(&["dispatch failure", "Connection refused (os error 111)"]);
+        assert_eq!(root_cause(&err), "connection refused");
+        let err = layers(&["x", "DNS error"]);
+        assert_eq!(root_cause(&err), "DNS error");
+    }
+}
