@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use s3_credentials::cli::{Cli, Command};
-use s3_credentials::server::Stopped;
+use s3_credentials::localserver::Stopped;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -13,7 +13,7 @@ fn main() -> ExitCode {
             .enable_all()
             .build()
             .map_err(|e| s3_credentials::Error::new(format!("cannot start: {e}")))
-            .and_then(|runtime| runtime.block_on(s3_credentials::server::run(args))),
+            .and_then(|runtime| runtime.block_on(s3_credentials::localserver::run(args))),
     };
     match result {
         Ok(Stopped::Cleanly) => ExitCode::SUCCESS,

@@ -25,6 +25,7 @@ Register-ArgumentCompleter -Native -CommandName 's3-credentials-fetch' -ScriptBl
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port of the localserver; picks its default Unix socket, then TCP')
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'Unix socket to ask')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'URL to ask over TCP, e.g. http://127.0.0.1:8094/')
+            [CompletionResult]::new('--server-uid', '--server-uid', [CompletionResultType]::ParameterName, 'The uid the server must run as [default: your own]; a server run by anyone else is refused')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for an answer')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

@@ -23,7 +23,7 @@ _s3__credentials__fetch() {
 
     case "${cmd}" in
         s3__credentials__fetch)
-            opts="-p -h -V --port --socket --url --timeout --help --version"
+            opts="-p -h -V --port --socket --url --server-uid --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -42,6 +42,10 @@ _s3__credentials__fetch() {
                     return 0
                     ;;
                 --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server-uid)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -10,15 +10,13 @@
 //! `Expiration` does not. The monotonic clock only paces sleeps, in slices
 //! of at most `WAKE_EVERY`, so a resume or a clock jump is seen within one.
 
+use crate::body::{format_expiration, render_ecs, render_process};
 use crate::duration::SessionDuration;
 use crate::sts::{Credential, Mint};
 use crate::Error;
 use bytes::Bytes;
-use serde::Serialize;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-use time::format_description::FormatItem;
-use time::macros::format_description;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
@@ -375,69 +373,6 @@ impl Drop for Unfinished<'_> {
 /// Full jitter over the upper half: clients of one STS never retry in step.
 fn jitter(delay: Duration) -> Duration {
     delay / 2 + delay.mul_f64(fastrand::f64() / 2.0)
-}
-
-/// `2025-12-16T12:00:00+00:00`, with `.ffffff` when STS gives sub-seconds:
-/// what the original prints (Python's `isoformat()`).
-pub fn format_expiration(at: OffsetDateTime) -> String {
-    const WHOLE: &[FormatItem<'_>] =
-        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]+00:00");
-    const MICROS: &[FormatItem<'_>] = format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]+00:00"
-    );
-    let at = at.to_offset(time::UtcOffset::UTC);
-    let format = if at.microsecond() == 0 { WHOLE } else { MICROS };
-    at.format(format).expect("a UTC date formats")
-}
-
-/// `2025-12-16T12:00:00Z`: the container endpoint's format, which every SDK
-/// parses (the Rust SDK refuses offsets there).
-fn format_expiration_z(at: OffsetDateTime) -> String {
-    const Z: &[FormatItem<'_>] =
-        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    at.to_offset(time::UtcOffset::UTC)
-        .format(Z)
-        .expect("a UTC date formats")
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct ProcessBody<'a> {
-    version: u8,
-    access_key_id: &'a str,
-    secret_access_key: &'a str,
-    session_token: &'a str,
-    expiration: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct EcsBody<'a> {
-    access_key_id: &'a str,
-    secret_access_key: &'a str,
-    token: &'a str,
-    expiration: String,
-}
-
-fn render_process(c: &Credential) -> Bytes {
-    let body = ProcessBody {
-        version: 1,
-        access_key_id: &c.access_key_id,
-        secret_access_key: &c.secret_access_key,
-        session_token: &c.session_token,
-        expiration: format_expiration(c.expiration),
-    };
-    Bytes::from(serde_json::to_vec_pretty(&body).expect("strings serialise"))
-}
-
-fn render_ecs(c: &Credential) -> Bytes {
-    let body = EcsBody {
-        access_key_id: &c.access_key_id,
-        secret_access_key: &c.secret_access_key,
-        token: &c.session_token,
-        expiration: format_expiration_z(c.expiration),
-    };
-    Bytes::from(serde_json::to_vec_pretty(&body).expect("strings serialise"))
 }
 
 #[cfg(test)]

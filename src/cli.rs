@@ -136,6 +136,10 @@ pub struct FetchCli {
     /// URL to ask over TCP, e.g. http://127.0.0.1:8094/
     #[arg(long)]
     pub url: Option<String>,
+    /// The uid the server must run as [default: your own]; a server run by
+    /// anyone else is refused.
+    #[arg(long, value_name = "UID")]
+    pub server_uid: Option<u32>,
     /// Seconds to wait for an answer.
     #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = parse_timeout)]
     pub timeout: std::time::Duration,

@@ -7,7 +7,7 @@
 //! exactly which socket answered.
 
 use crate::cli::FetchCli;
-use crate::{socket, Error};
+use crate::{body, peer, socket, Error};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper::{Request, StatusCode, Uri};
@@ -27,8 +27,14 @@ const MAX_BODY: usize = 64 * 1024;
 /// Where to ask.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    /// A Unix socket path.
-    Socket(PathBuf),
+    /// A Unix socket path; `default` when it is the default one, whose
+    /// directory must then be ours and closed to others.
+    Socket {
+        /// Where it is.
+        path: PathBuf,
+        /// The default socket for a port (not `--socket`).
+        default: bool,
+    },
     /// An `http://` URL.
     Url(Uri),
 }
@@ -36,7 +42,7 @@ pub enum Target {
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Target::Socket(path) => write!(f, "{}", path.display()),
+            Target::Socket { path, .. } => write!(f, "{}", path.display()),
             Target::Url(uri) => write!(f, "{uri}"),
         }
     }
@@ -60,7 +66,10 @@ fn fetch_and_print(cli: FetchCli) -> Result<(), Error> {
         .enable_all()
         .build()
         .map_err(|e| Error::new(format!("cannot start: {e}")))?;
-    let body = runtime.block_on(fetch_first(&targets, cli.timeout))?;
+    let server_uid = cli
+        .server_uid
+        .unwrap_or_else(|| nix::unistd::geteuid().as_raw());
+    let body = runtime.block_on(fetch_first(&targets, server_uid, cli.timeout))?;
     let mut stdout = std::io::stdout().lock();
     stdout
         .write_all(&body)
@@ -74,14 +83,21 @@ fn fetch_and_print(cli: FetchCli) -> Result<(), Error> {
 /// addresses: no name is resolved, so nothing can redirect `localhost`).
 pub fn targets(cli: &FetchCli) -> Result<Vec<Target>, Error> {
     if let Some(path) = &cli.socket {
-        return Ok(vec![Target::Socket(path.clone())]);
+        let path = path.clone();
+        return Ok(vec![Target::Socket {
+            path,
+            default: false,
+        }]);
     }
     if let Some(url) = &cli.url {
         return Ok(vec![Target::Url(parse_url(url)?)]);
     }
     let port = cli.port;
     Ok(vec![
-        Target::Socket(socket::default_path(port)),
+        Target::Socket {
+            path: socket::default_path(port),
+            default: true,
+        },
         Target::Url(parse_url(&format!("http://127.0.0.1:{port}/"))?),
         Target::Url(parse_url(&format!("http://[::1]:{port}/"))?),
     ])
@@ -99,10 +115,17 @@ fn parse_url(url: &str) -> Result<Uri, Error> {
     Ok(uri)
 }
 
-/// Asks each target in turn, going on only past one nobody listens on.
-pub async fn fetch_first(targets: &[Target], timeout: Duration) -> Result<Bytes, Error> {
+/// Asks each target in turn, going on only past one nobody listens on: a
+/// target that fails a check is an error, never a reason to try another.
+/// `server_uid` is who the server must run as.
+pub async fn fetch_first(
+    targets: &[Target],
+    server_uid: u32,
+    timeout: Duration,
+) -> Result<Bytes, Error> {
     for target in targets {
-        match tokio::time::timeout(timeout, fetch(target)).await {
+        let trusted = Trusted { target, server_uid };
+        match tokio::time::timeout(timeout, trusted.fetch()).await {
             Err(_) => {
                 return Err(Error::new(format!(
                     "localserver on {target} did not answer within {:.1}s",
@@ -129,37 +152,117 @@ enum Failure {
     Refused(Error),
 }
 
-/// GETs the credential body from one target.
-async fn fetch(target: &Target) -> Result<Bytes, Failure> {
-    let nobody = |e: &std::io::Error| {
-        matches!(
-            e.kind(),
-            ErrorKind::NotFound | ErrorKind::ConnectionRefused | ErrorKind::AddrNotAvailable
-        )
-    };
-    let fail = |e: std::io::Error| match nobody(&e) {
-        true => Failure::NobodyThere,
-        false => Failure::Refused(Error::new(format!("cannot connect to {target}: {e}"))),
-    };
-    let (status, body) = match target {
-        Target::Socket(path) => {
-            let stream = UnixStream::connect(path).await.map_err(fail)?;
-            get(stream, "localhost", "/").await
+/// One target, and who must be serving it.
+struct Trusted<'a> {
+    target: &'a Target,
+    server_uid: u32,
+}
+
+impl Trusted<'_> {
+    /// GETs the credential body, having checked who serves it, and checks
+    /// the answer before anyone sees it.
+    async fn fetch(&self) -> Result<Bytes, Failure> {
+        let (status, body) = match self.target {
+            Target::Socket { path, default } => {
+                if *default {
+                    self.check_dir(path)?;
+                }
+                let stream = UnixStream::connect(path)
+                    .await
+                    .map_err(|e| self.unreached(e))?;
+                let uid = peer::unix_peer_uid(&stream).map_err(|e| self.refuse(e.to_string()))?;
+                if uid != self.server_uid {
+                    return Err(
+                        self.refuse(format!("the server runs as uid {uid}, {}", self.not_as()))
+                    );
+                }
+                get(stream, "localhost", "/").await
+            }
+            Target::Url(uri) => {
+                let host = uri.host().unwrap_or_default();
+                let port = uri.port_u16().unwrap_or(80);
+                let ip_or_name = host.trim_start_matches('[').trim_end_matches(']');
+                let stream = TcpStream::connect((ip_or_name, port))
+                    .await
+                    .map_err(|e| self.unreached(e))?;
+                self.check_port_owner(&stream)?;
+                let path = uri.path_and_query().map_or("/", |p| p.as_str());
+                let authority = uri.authority().map_or(host, |a| a.as_str());
+                get(stream, authority, path).await
+            }
         }
-        Target::Url(uri) => {
-            let host = uri.host().unwrap_or_default();
-            let port = uri.port_u16().unwrap_or(80);
-            let ip_or_name = host.trim_start_matches('[').trim_end_matches(']');
-            let stream = TcpStream::connect((ip_or_name, port)).await.map_err(fail)?;
-            let path = uri.path_and_query().map_or("/", |p| p.as_str());
-            let authority = uri.authority().map_or(host, |a| a.as_str());
-            get(stream, authority, path).await
+        .map_err(|e| Failure::Refused(Error::new(format!("asking {} failed: {e}", self.target))))?;
+        if status != StatusCode::OK {
+            return Err(Failure::Refused(refused(self.target, status, &body)));
+        }
+        body::check_process_body(&body)
+            .map_err(|why| self.refuse(format!("its answer is not credentials: {why}")))?;
+        Ok(body)
+    }
+
+    /// The default socket's directory must be ours and private, or the
+    /// socket in it may be anyone's. No directory: nobody is serving there.
+    fn check_dir(&self, path: &std::path::Path) -> Result<(), Failure> {
+        let dir = path.parent().unwrap_or(path);
+        match std::fs::symlink_metadata(dir) {
+            Err(e) if e.kind() == ErrorKind::NotFound => return Err(Failure::NobodyThere),
+            _ => {}
+        }
+        socket::check_private_dir(dir).map_err(|why| {
+            Failure::Refused(Error::new(format!(
+                "refusing {}: {why}; remove it, or pass --socket PATH or --url URL",
+                dir.display()
+            )))
+        })
+    }
+
+    /// On loopback, the listening port must be held by the server's uid.
+    /// Where the system cannot tell (another OS, a remote host), go ahead.
+    fn check_port_owner(&self, stream: &TcpStream) -> Result<(), Failure> {
+        let Ok(addr) = stream.peer_addr() else {
+            return Ok(());
+        };
+        if !addr.ip().is_loopback() {
+            return Ok(());
+        }
+        let uids = peer::tcp_listener_uids(addr).unwrap_or_default();
+        match uids.into_iter().find(|uid| *uid != self.server_uid) {
+            Some(uid) => Err(self.refuse(format!(
+                "port {} is held by uid {uid}, {}",
+                addr.port(),
+                self.not_by()
+            ))),
+            None => Ok(()),
         }
     }
-    .map_err(|e| Failure::Refused(Error::new(format!("asking {target} failed: {e}"))))?;
-    match status {
-        StatusCode::OK => Ok(body),
-        _ => Err(Failure::Refused(refused(target, status, &body))),
+
+    fn not_as(&self) -> String {
+        match self.server_uid == nix::unistd::geteuid().as_raw() {
+            true => "not as you".into(),
+            false => format!("not as uid {} (--server-uid)", self.server_uid),
+        }
+    }
+
+    fn not_by(&self) -> String {
+        self.not_as().replacen(" as ", " by ", 1)
+    }
+
+    fn refuse(&self, why: String) -> Failure {
+        Failure::Refused(Error::new(format!("refusing {}: {why}", self.target)))
+    }
+
+    /// A connection that failed: nobody there (try the next target), or a
+    /// failure to report.
+    fn unreached(&self, e: std::io::Error) -> Failure {
+        match e.kind() {
+            ErrorKind::NotFound | ErrorKind::ConnectionRefused | ErrorKind::AddrNotAvailable => {
+                Failure::NobodyThere
+            }
+            _ => Failure::Refused(Error::new(format!(
+                "cannot connect to {}: {e}",
+                self.target
+            ))),
+        }
     }
 }
 

@@ -5,16 +5,20 @@
 //! [`server`]. [`fetch`] is the client; it shares only [`cli`] and
 //! [`socket`]'s path rules with the server.
 
+pub mod body;
 pub mod cache;
 pub mod cli;
 pub mod duration;
 mod error;
 pub mod fetch;
+pub mod localserver;
 pub mod log;
+pub mod peer;
 pub mod policy;
 pub mod server;
 pub mod socket;
 pub mod sts;
 pub mod systemd;
+pub mod token;
 
 pub use error::Error;

@@ -6,13 +6,18 @@
 //! turns the access log (target `access`) off. The original's startup and
 //! shutdown lines are not log events: `say` prints them as they are.
 //!
-//! Every line goes through one buffer: a request appends its access line
-//! under a short lock instead of making a `write(2)` of its own, and the
-//! buffer reaches stderr at the latest `FLUSH_EVERY` later (or when full,
-//! or with the next `say`, so the order of lines is kept).
+//! No request ever writes to stderr itself, so none can be frozen by it: a
+//! line goes into a bounded queue, and one writer thread empties the queue
+//! onto stderr, a batch per `write(2)`. When stderr is not being read (a
+//! stalled pipe, a terminal paused with Ctrl-S) the queue fills, further
+//! lines are dropped and counted, and the count is written once stderr
+//! drains. `say` lines wait (a little) for room instead, so startup and
+//! shutdown lines keep their order with everything before them.
 
-use std::io::{BufWriter, Stderr, Write};
-use std::sync::{Mutex, MutexGuard};
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::OnceLock;
 use std::time::Duration;
 use time::macros::format_description;
 use tracing_subscriber::fmt::time::UtcTime;
@@ -21,13 +26,25 @@ use tracing_subscriber::EnvFilter;
 
 /// The default filter when `RUST_LOG` is unset.
 const DEFAULT_FILTER: &str = "warn,s3_credentials=info,access=info";
-/// The longest a log line waits in the buffer.
-pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
+/// Lines that may wait for stderr; more are dropped.
+const QUEUE_LINES: usize = 4096;
+/// How long `say` and `flush` wait on a stderr nobody reads.
+const PATIENCE: Duration = Duration::from_secs(1);
 
-static OUT: Mutex<Option<BufWriter<Stderr>>> = Mutex::new(None);
+/// What the writer thread is sent.
+enum Message {
+    Line(Vec<u8>),
+    /// Answered once every message before it has been written.
+    Flushed(SyncSender<()>),
+}
 
-/// Installs the stderr subscriber and the task that flushes its buffer;
-/// `quiet` silences the access log. Call it inside the tokio runtime.
+static QUEUE: OnceLock<SyncSender<Message>> = OnceLock::new();
+/// Lines dropped and not yet reported.
+static DROPPED: AtomicU64 = AtomicU64::new(0);
+/// Lines dropped since the start.
+static DROPPED_TOTAL: AtomicU64 = AtomicU64::new(0);
+
+/// Installs the stderr subscriber; `quiet` silences the access log.
 pub fn init(quiet: bool) {
     let mut filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
@@ -42,64 +59,135 @@ pub fn init(quiet: bool) {
         .with_timer(timer)
         .with_target(false)
         .with_ansi(false)
-        .with_writer(Buffered)
+        .with_writer(Queued)
         .try_init();
-    // Every FLUSH_EVERY, until the runtime stops.
-    tokio::spawn(async {
-        let mut tick = tokio::time::interval(FLUSH_EVERY);
-        loop {
-            tick.tick().await;
-            flush();
-        }
-    });
 }
 
-/// Writes out whatever is buffered.
+/// How many log lines have been dropped because stderr was not being read.
+pub fn dropped_total() -> u64 {
+    DROPPED_TOTAL.load(Ordering::Relaxed)
+}
+
+/// Waits (at most a second) until every line so far has reached stderr.
 pub fn flush() {
-    if let Some(out) = out().as_mut() {
-        // A closed stderr is no reason to stop serving.
-        let _ = out.flush();
+    let (done, flushed) = sync_channel(1);
+    if send_patiently(Message::Flushed(done)) {
+        let _ = flushed.recv_timeout(PATIENCE);
     }
 }
 
-/// A startup, shutdown or error message, printed as is and at once, after
-/// every log line before it.
+/// A startup, shutdown or error message, printed as is, after every log
+/// line before it, and on stderr before this returns (unless stderr has
+/// not been read for a second).
 pub fn say(message: &str) {
-    let mut out = out();
-    let out = out.get_or_insert_with(buffer);
-    let _ = writeln!(out, "{message}").and_then(|()| out.flush());
+    let mut line = message.as_bytes().to_vec();
+    line.push(b'\n');
+    if !send_patiently(Message::Line(line)) {
+        note_dropped();
+    }
+    flush();
 }
 
-fn out() -> MutexGuard<'static, Option<BufWriter<Stderr>>> {
-    // A panic mid-write leaves at worst a partial line: keep logging.
-    OUT.lock().unwrap_or_else(|e| e.into_inner())
+fn queue() -> &'static SyncSender<Message> {
+    QUEUE.get_or_init(|| {
+        let (queue, lines) = sync_channel(QUEUE_LINES);
+        std::thread::Builder::new()
+            .name("log-writer".into())
+            .spawn(move || write_forever(lines))
+            .expect("a thread for the log writer");
+        queue
+    })
 }
 
-fn buffer() -> BufWriter<Stderr> {
-    BufWriter::with_capacity(64 * 1024, std::io::stderr())
+/// A log event's line: queued, or dropped and counted if the queue is full.
+fn enqueue(line: Vec<u8>) {
+    if let Err(TrySendError::Full(_)) = queue().try_send(Message::Line(line)) {
+        note_dropped();
+    }
 }
 
-/// `MakeWriter` for the shared buffer: each event is formatted whole by
-/// tracing, then appended here in one `write`.
-struct Buffered;
+fn note_dropped() {
+    DROPPED.fetch_add(1, Ordering::Relaxed);
+    DROPPED_TOTAL.fetch_add(1, Ordering::Relaxed);
+}
 
-/// The lock on the buffer, held for one event's write.
-struct BufferGuard(MutexGuard<'static, Option<BufWriter<Stderr>>>);
+/// Queues `message`, waiting for room up to `PATIENCE`.
+fn send_patiently(message: Message) -> bool {
+    let mut message = message;
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        match queue().try_send(message) {
+            Ok(()) => return true,
+            Err(TrySendError::Disconnected(_)) => return false,
+            Err(TrySendError::Full(back)) if std::time::Instant::now() < deadline => {
+                message = back;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(TrySendError::Full(_)) => return false,
+        }
+    }
+}
 
-impl Write for BufferGuard {
+/// The writer thread: whatever is queued, in one write.
+fn write_forever(lines: Receiver<Message>) {
+    let mut stderr = std::io::stderr();
+    let mut batch = Vec::with_capacity(64 * 1024);
+    let mut waiting = Vec::new();
+    while let Ok(first) = lines.recv() {
+        let mut next = Some(first);
+        while let Some(message) = next {
+            match message {
+                Message::Line(line) => batch.extend_from_slice(&line),
+                Message::Flushed(done) => waiting.push(done),
+            }
+            next = (batch.len() < 64 * 1024)
+                .then(|| lines.try_recv().ok())
+                .flatten();
+        }
+        let dropped = DROPPED.swap(0, Ordering::Relaxed);
+        if dropped > 0 {
+            let note = format!("{dropped} log lines dropped: stderr is not being read\n");
+            batch.extend_from_slice(note.as_bytes());
+        }
+        // A closed stderr is no reason to stop serving.
+        let _ = stderr.write_all(&batch);
+        batch.clear();
+        for done in waiting.drain(..) {
+            let _ = done.try_send(());
+        }
+    }
+}
+
+/// `MakeWriter` for the queue: tracing formats each event whole into this
+/// writer, which queues it as one line when dropped.
+struct Queued;
+
+/// One event's bytes.
+struct EventLine(Vec<u8>);
+
+impl Write for EventLine {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.get_or_insert_with(buffer).write(bytes)
+        self.0.extend_from_slice(bytes);
+        Ok(bytes.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        Ok(()) // the periodic flush and `say` do it
+        Ok(())
     }
 }
 
-impl<'a> MakeWriter<'a> for Buffered {
-    type Writer = BufferGuard;
+impl Drop for EventLine {
+    fn drop(&mut self) {
+        if !self.0.is_empty() {
+            enqueue(std::mem::take(&mut self.0));
+        }
+    }
+}
+
+impl<'a> MakeWriter<'a> for Queued {
+    type Writer = EventLine;
 
     fn make_writer(&'a self) -> Self::Writer {
-        BufferGuard(out())
+        EventLine(Vec::with_capacity(128))
     }
 }

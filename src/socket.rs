@@ -8,7 +8,7 @@ use crate::Error;
 use nix::sys::stat::{umask, Mode};
 use nix::unistd::{geteuid, Uid};
 use std::io::ErrorKind;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use tokio::net::{UnixListener, UnixStream};
 
@@ -33,17 +33,22 @@ pub struct BoundSocket {
     pub file: SocketFile,
 }
 
-/// A socket's path; the file is removed when this is dropped, unless
-/// systemd made it (socket activation), in which case it is systemd's.
+/// A socket's path; the file is removed when this is dropped, if it is
+/// still the one `bind` made (its device and inode): not a file someone
+/// put there since, not another server's socket, and never one systemd
+/// made (socket activation).
 pub struct SocketFile {
     /// Where it is.
     pub path: PathBuf,
-    ours: bool,
+    /// `(device, inode)` of the socket we bound; `None` when not ours.
+    ours: Option<(u64, u64)>,
 }
 
 impl Drop for SocketFile {
     fn drop(&mut self) {
-        if self.ours {
+        let still_ours = std::fs::symlink_metadata(&self.path)
+            .is_ok_and(|meta| Some((meta.dev(), meta.ino())) == self.ours);
+        if still_ours {
             let _ = std::fs::remove_file(&self.path);
         }
     }
@@ -60,7 +65,7 @@ pub fn adopt(listener: std::os::unix::net::UnixListener) -> Result<BoundSocket, 
         .map_err(|e| Error::new(format!("socket activation: {}: {e}", path.display())))?;
     Ok(BoundSocket {
         listener,
-        file: SocketFile { path, ours: false },
+        file: SocketFile { path, ours: None },
     })
 }
 
@@ -86,16 +91,25 @@ pub fn bind(path: Option<PathBuf>, port: u16) -> Result<BoundSocket, Error> {
             path.display()
         ))
     })?;
+    let ours = std::fs::symlink_metadata(&path)
+        .map(|meta| (meta.dev(), meta.ino()))
+        .ok();
     Ok(BoundSocket {
         listener,
-        file: SocketFile { path, ours: true },
+        file: SocketFile { path, ours },
     })
 }
 
 /// Creates `dir` 0700, or checks that an existing one is ours and private.
 pub fn ensure_private_dir(dir: &Path) -> Result<(), Error> {
     match std::fs::DirBuilder::new().mode(0o700).create(dir) {
-        Ok(()) => return Ok(()),
+        // Exactly 0700, whatever umask another thread has set for a moment
+        // (binding the socket does): created no wider, then made usable.
+        Ok(()) => {
+            return std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(
+                |e| Error::new(format!("could not set the mode of {}: {e}", dir.display())),
+            )
+        }
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
         Err(e) => {
             return Err(Error::new(format!(
@@ -104,22 +118,29 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), Error> {
             )))
         }
     }
-    let meta = std::fs::symlink_metadata(dir)
-        .map_err(|e| Error::new(format!("could not inspect {}: {e}", dir.display())))?;
-    let refuse = |why: String| {
-        Err(Error::new(format!(
+    check_private_dir(dir).map_err(|why| {
+        Error::new(format!(
             "refusing socket directory {}: {why}; remove it or pass --socket PATH",
             dir.display()
-        )))
-    };
+        ))
+    })
+}
+
+/// Why `dir` is not a private directory of ours (a real directory, not a
+/// symlink, owned by us, closed to group and others), if it is not.
+pub fn check_private_dir(dir: &Path) -> Result<(), String> {
+    let meta = std::fs::symlink_metadata(dir).map_err(|e| e.to_string())?;
+    if meta.file_type().is_symlink() {
+        return Err("it is a symlink".into());
+    }
     if !meta.file_type().is_dir() {
-        return refuse("it is not a directory".into());
+        return Err("it is not a directory".into());
     }
     if Uid::from_raw(meta.uid()) != geteuid() {
-        return refuse(format!("it is owned by uid {}, not by you", meta.uid()));
+        return Err(format!("it is owned by uid {}, not by you", meta.uid()));
     }
     if meta.mode() & 0o077 != 0 {
-        return refuse(format!(
+        return Err(format!(
             "its mode is {:04o}; others may reach it (want 0700)",
             meta.mode() & 0o7777
         ));
@@ -127,13 +148,19 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-/// Removes a socket nobody listens on; refuses to touch a live one or a
-/// file that is not a socket.
+/// Removes a socket nobody listens on (connecting is refused); refuses to
+/// touch a live one, a symlink, or a file that is not a socket.
 fn clear_stale(path: &Path) -> Result<(), Error> {
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return Ok(());
     };
     use std::os::unix::fs::FileTypeExt;
+    if meta.file_type().is_symlink() {
+        return Err(Error::new(format!(
+            "{} is a symlink; remove it or pass another --socket",
+            path.display()
+        )));
+    }
     if !meta.file_type().is_socket() {
         return Err(Error::new(format!(
             "{} exists and is not a socket; remove it or pass another --socket",
@@ -143,6 +170,10 @@ fn clear_stale(path: &Path) -> Result<(), Error> {
     match std::os::unix::net::UnixStream::connect(path) {
         Ok(_) => Err(Error::new(format!(
             "another localserver is already serving on {}",
+            path.display()
+        ))),
+        Err(e) if e.kind() != ErrorKind::ConnectionRefused => Err(Error::new(format!(
+            "cannot tell whether {} is in use ({e}); remove it or pass another --socket",
             path.display()
         ))),
         Err(_) => std::fs::remove_file(path).map_err(|e| {
@@ -164,7 +195,6 @@ pub fn peer_is_us(stream: &UnixStream) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn private_dir_is_created_0700_and_checked() {
@@ -185,7 +215,34 @@ mod tests {
         let link = tmp.path().join("link");
         std::os::unix::fs::symlink(tmp.path(), &link).unwrap();
         let err = ensure_private_dir(&link).unwrap_err().to_string();
-        assert!(err.contains("not a directory"), "{err}");
+        assert!(err.contains("it is a symlink"), "{err}");
+    }
+
+    #[test]
+    fn a_symlink_at_the_socket_path_is_never_followed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("target.sock");
+        drop(std::os::unix::net::UnixListener::bind(&target).unwrap());
+        let link = tmp.path().join("x.sock");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let err = clear_stale(&link).unwrap_err().to_string();
+        assert!(err.contains("is a symlink"), "{err}");
+        assert!(target.exists() && link.exists());
+    }
+
+    #[tokio::test]
+    async fn only_the_socket_we_bound_is_removed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("x.sock");
+        let bound = bind(Some(path.clone()), 0).unwrap();
+        // Someone replaced it after startup: theirs stays.
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, "user data").unwrap();
+        drop(bound);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "user data");
+        std::fs::remove_file(&path).unwrap();
+        drop(bind(Some(path.clone()), 0).unwrap());
+        assert!(!path.exists(), "our own socket is removed");
     }
 
     #[test]

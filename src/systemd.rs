@@ -2,6 +2,7 @@
 //! (`LISTEN_PID`, `LISTEN_FDS`, descriptors from 3), used instead of binding.
 
 use crate::Error;
+use nix::fcntl::{fcntl, FcntlArg, FdFlag};
 use nix::sys::socket::{getsockname, AddressFamily, SockaddrLike, SockaddrStorage};
 use std::net::TcpListener;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -34,11 +35,18 @@ pub fn listeners() -> Result<Option<Inherited>, Error> {
         .and_then(|n| n.parse().ok())
         .filter(|n| (1..=64).contains(n))
         .ok_or_else(|| Error::new("socket activation: LISTEN_FDS is not a number of sockets"))?;
+    // Never passed on: the SDK spawns credential_process children, and a
+    // child that inherited these would hold (and could serve) our sockets.
+    for name in ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"] {
+        std::env::remove_var(name);
+    }
     let mut inherited = Inherited::default();
     for raw in FIRST_FD..FIRST_FD + count {
         // SAFETY: LISTEN_PID names this process, so systemd passed these
         // descriptors to it alone, and nothing else here has taken them.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        fcntl(&fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))
+            .map_err(|e| Error::new(format!("socket activation: descriptor {raw}: {e}")))?;
         let family = getsockname::<SockaddrStorage>(fd.as_raw_fd())
             .ok()
             .and_then(|addr| addr.family());

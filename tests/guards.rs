@@ -92,7 +92,7 @@ fn the_auth_token_guards_tcp_but_not_health_or_the_socket() {
     let moto = Moto::shared();
     let bucket = moto.bucket("token");
     let dir = tempfile::tempdir().unwrap();
-    let token = "tok-3f9a7c1e";
+    let token = "tok-3f9a7c1e-5b2d8e41";
     let file = token_file(dir.path(), &format!("{token}\n"), 0o600);
     let server = Start::new(moto, &bucket)
         .arg("--auth-token-file")
@@ -147,7 +147,7 @@ fn the_auth_token_guards_tcp_but_not_health_or_the_socket() {
 fn a_token_file_others_can_read_is_refused() {
     let moto = Moto::shared();
     let dir = tempfile::tempdir().unwrap();
-    let file = token_file(dir.path(), "secret-token", 0o644);
+    let file = token_file(dir.path(), "secret-token-0123456789", 0o644);
     let err = Start::new(moto, &moto.bucket("tokenmode"))
         .arg("--auth-token-file")
         .arg(file.to_str().unwrap())
@@ -156,7 +156,7 @@ fn a_token_file_others_can_read_is_refused() {
         .unwrap();
     assert_eq!(err.len(), 1, "{err:?}");
     assert!(
-        err[0].contains("readable by group or others (mode 0644)"),
+        err[0].contains("group or others have access to it (mode 0644)"),
         "{err:?}"
     );
     assert!(!err[0].contains("secret-token"));

@@ -227,38 +227,6 @@ async fn backoff_is_capped_exponential() {
     assert!((20..=45).contains(&retries), "{retries} retries");
 }
 
-#[test]
-fn expiration_formats_like_python_isoformat() {
-    let at = time::macros::datetime!(2025-12-16 12:00:00 UTC);
-    assert_eq!(format_expiration(at), "2025-12-16T12:00:00+00:00");
-    let at = time::macros::datetime!(2026-11-23 00:10:35.681965 UTC);
-    assert_eq!(format_expiration(at), "2026-11-23T00:10:35.681965+00:00");
-    let at = time::macros::datetime!(2025-12-16 14:00:00 +02:00);
-    assert_eq!(format_expiration(at), "2025-12-16T12:00:00+00:00");
-    assert_eq!(format_expiration_z(at), "2025-12-16T12:00:00Z");
-}
-
-#[test]
-fn bodies_have_the_documented_keys_in_order() {
-    let c = Credential {
-        access_key_id: "AKIA".into(),
-        secret_access_key: "s\"e".into(),
-        session_token: "t".into(),
-        expiration: time::macros::datetime!(2025-12-16 12:00:00 UTC),
-    };
-    assert_eq!(
-        std::str::from_utf8(&render_process(&c)).unwrap(),
-        "{\n  \"Version\": 1,\n  \"AccessKeyId\": \"AKIA\",\n  \"SecretAccessKey\": \"s\\\"e\",\n  \
-         \"SessionToken\": \"t\",\n  \"Expiration\": \"2025-12-16T12:00:00+00:00\"\n}"
-    );
-    let ecs: serde_json::Value = serde_json::from_slice(&render_ecs(&c)).unwrap();
-    let keys: Vec<_> = ecs.as_object().unwrap().keys().cloned().collect();
-    assert_eq!(
-        keys,
-        ["AccessKeyId", "SecretAccessKey", "Token", "Expiration"]
-    );
-}
-
 #[tokio::test(start_paused = true)]
 async fn an_already_expired_credential_does_not_make_the_renewer_spin() {
     // A clock far ahead of STS's: every credential looks expired on arrival.

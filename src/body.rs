@@ -1,0 +1,162 @@
+//! The wire formats, in one place: what the server renders for each route
+//! and what `s3-credentials-fetch` accepts as an answer.
+
+use crate::sts::Credential;
+use bytes::Bytes;
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+use time::format_description::FormatItem;
+use time::macros::format_description;
+use time::OffsetDateTime;
+
+/// `2025-12-16T12:00:00+00:00`, with `.ffffff` when STS gives sub-seconds:
+/// what the original prints (Python's `isoformat()`).
+pub fn format_expiration(at: OffsetDateTime) -> String {
+    const WHOLE: &[FormatItem<'_>] =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]+00:00");
+    const MICROS: &[FormatItem<'_>] = format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]+00:00"
+    );
+    let at = at.to_offset(time::UtcOffset::UTC);
+    let format = if at.microsecond() == 0 { WHOLE } else { MICROS };
+    at.format(format).expect("a UTC date formats")
+}
+
+/// `2025-12-16T12:00:00Z`: the container endpoint's format, which every SDK
+/// parses (the Rust SDK refuses offsets there).
+pub(crate) fn format_expiration_z(at: OffsetDateTime) -> String {
+    const Z: &[FormatItem<'_>] =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    at.to_offset(time::UtcOffset::UTC)
+        .format(Z)
+        .expect("a UTC date formats")
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ProcessBody<'a> {
+    version: u8,
+    access_key_id: &'a str,
+    secret_access_key: &'a str,
+    session_token: &'a str,
+    expiration: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct EcsBody<'a> {
+    access_key_id: &'a str,
+    secret_access_key: &'a str,
+    token: &'a str,
+    expiration: String,
+}
+
+pub(crate) fn render_process(c: &Credential) -> Bytes {
+    let body = ProcessBody {
+        version: 1,
+        access_key_id: &c.access_key_id,
+        secret_access_key: &c.secret_access_key,
+        session_token: &c.session_token,
+        expiration: format_expiration(c.expiration),
+    };
+    Bytes::from(serde_json::to_vec_pretty(&body).expect("strings serialise"))
+}
+
+pub(crate) fn render_ecs(c: &Credential) -> Bytes {
+    let body = EcsBody {
+        access_key_id: &c.access_key_id,
+        secret_access_key: &c.secret_access_key,
+        token: &c.session_token,
+        expiration: format_expiration_z(c.expiration),
+    };
+    Bytes::from(serde_json::to_vec_pretty(&body).expect("strings serialise"))
+}
+
+/// Checks that `body` is a `credential_process` answer: a JSON object with
+/// `Version` 1, non-empty `AccessKeyId`, `SecretAccessKey` and
+/// `SessionToken`, and an RFC 3339 `Expiration`. The reason never quotes
+/// the body (it may hold a secret).
+pub fn check_process_body(body: &[u8]) -> Result<(), String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|_| "it is not JSON".to_owned())?;
+    let object = value.as_object().ok_or("it is not a JSON object")?;
+    if object.get("Version").and_then(|v| v.as_u64()) != Some(1) {
+        return Err("its Version is not 1".into());
+    }
+    for key in ["AccessKeyId", "SecretAccessKey", "SessionToken"] {
+        let text = object.get(key).and_then(|v| v.as_str());
+        if text.is_none_or(str::is_empty) {
+            return Err(format!("it has no {key}"));
+        }
+    }
+    let expiration = object.get("Expiration").and_then(|v| v.as_str());
+    match expiration.map(|at| OffsetDateTime::parse(at, &Rfc3339)) {
+        Some(Ok(_)) => Ok(()),
+        _ => Err("its Expiration is not an RFC 3339 time".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn credential() -> Credential {
+        Credential {
+            access_key_id: "AKIA".into(),
+            secret_access_key: "s\"e".into(),
+            session_token: "t".into(),
+            expiration: time::macros::datetime!(2025-12-16 12:00:00 UTC),
+        }
+    }
+
+    #[test]
+    fn expiration_formats_like_python_isoformat() {
+        let at = time::macros::datetime!(2025-12-16 12:00:00 UTC);
+        assert_eq!(format_expiration(at), "2025-12-16T12:00:00+00:00");
+        let at = time::macros::datetime!(2026-11-23 00:10:35.681965 UTC);
+        assert_eq!(format_expiration(at), "2026-11-23T00:10:35.681965+00:00");
+        let at = time::macros::datetime!(2025-12-16 14:00:00 +02:00);
+        assert_eq!(format_expiration(at), "2025-12-16T12:00:00+00:00");
+        assert_eq!(format_expiration_z(at), "2025-12-16T12:00:00Z");
+    }
+
+    #[test]
+    fn bodies_have_the_documented_keys_in_order() {
+        let c = credential();
+        assert_eq!(
+            std::str::from_utf8(&render_process(&c)).unwrap(),
+            "{\n  \"Version\": 1,\n  \"AccessKeyId\": \"AKIA\",\n  \"SecretAccessKey\": \"s\\\"e\",\n  \
+             \"SessionToken\": \"t\",\n  \"Expiration\": \"2025-12-16T12:00:00+00:00\"\n}"
+        );
+        let ecs: serde_json::Value = serde_json::from_slice(&render_ecs(&c)).unwrap();
+        let keys: Vec<_> = ecs.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(
+            keys,
+            ["AccessKeyId", "SecretAccessKey", "Token", "Expiration"]
+        );
+    }
+
+    #[test]
+    fn what_we_serve_passes_the_check_and_forgeries_do_not() {
+        assert_eq!(check_process_body(&render_process(&credential())), Ok(()));
+        for (body, why) in [
+            ("<html>hello</html>", "it is not JSON"),
+            ("[1]", "it is not a JSON object"),
+            (r#"{"Version": 2}"#, "its Version is not 1"),
+            (
+                r#"{"Version": 1, "AccessKeyId": ""}"#,
+                "it has no AccessKeyId",
+            ),
+            (
+                r#"{"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "S", "SessionToken": "T", "Expiration": "soon"}"#,
+                "its Expiration is not an RFC 3339 time",
+            ),
+        ] {
+            assert_eq!(
+                check_process_body(body.as_bytes()),
+                Err(why.into()),
+                "{body}"
+            );
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! The HTTP app: one hyper service function, its routes and its guards.
+//!
+//! TCP requests pass every guard before anything else (DNS rebinding,
+//! browsers, proxies, the token); the Unix socket's peer was checked when
+//! it connected. Over TCP, errors say nothing a stranger could learn from.
+
+use super::{Options, Transport};
+use crate::cache::{Cache, Held};
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{HeaderValue, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HOST, ORIGIN};
+use hyper::{Method, Request, Response, StatusCode};
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What a TCP client hears when there is no credential; the cause (which
+/// may name a role, an account) goes to the log and the Unix socket only.
+const UNAVAILABLE: &str = "credentials unavailable";
+/// Headers only a proxy (or a server-side request relay) adds.
+const PROXY_HEADERS: [&str; 4] = ["forwarded", "x-forwarded-for", "x-forwarded-host", "via"];
+
+pub(super) type Body = Full<Bytes>;
+
+/// The service: routes, guards and the access log.
+pub(super) struct App {
+    cache: Arc<Cache>,
+    options: Options,
+}
+
+#[derive(Clone, Copy)]
+enum Route {
+    Process,
+    Ecs,
+    Health,
+}
+
+impl App {
+    pub(super) fn new(cache: Arc<Cache>, options: Options) -> App {
+        App { cache, options }
+    }
+
+    /// Answers one request and logs it.
+    pub(super) async fn handle<B>(&self, transport: Transport, req: Request<B>) -> Response<Body> {
+        let started = Instant::now();
+        let response = self.respond(transport, &req).await;
+        tracing::info!(
+            target: "access",
+            "{transport} {} {} {} {}us",
+            req.method(),
+            loggable(req.uri().path()),
+            response.status().as_u16(),
+            started.elapsed().as_micros()
+        );
+        response
+    }
+
+    async fn respond<B>(&self, transport: Transport, req: &Request<B>) -> Response<Body> {
+        if transport == Transport::Tcp {
+            if let Some(refusal) = self.guard(req) {
+                return refusal;
+            }
+        }
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            let mut response = error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed");
+            response
+                .headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+            return response;
+        }
+        let route = match req.uri().path() {
+            "/" => Route::Process,
+            "/ecs" => Route::Ecs,
+            "/healthz" => Route::Health,
+            _ => return error(StatusCode::NOT_FOUND, "Not found"),
+        };
+        if transport == Transport::Tcp && !matches!(route, Route::Health) {
+            if let Some(refusal) = self.check_token(req) {
+                return refusal;
+            }
+        }
+        match route {
+            Route::Process => self.credential(transport, |h| h.process_json.clone()).await,
+            Route::Ecs => self.credential(transport, |h| h.ecs_json.clone()).await,
+            Route::Health => self.health(transport),
+        }
+    }
+
+    /// The TCP guards, in one place: malformed or forged `Host` (DNS
+    /// rebinding), browsers, and proxies or SSRF relays.
+    fn guard<B>(&self, req: &Request<B>) -> Option<Response<Body>> {
+        let headers = req.headers();
+        let forbidden = |why| Some(error(StatusCode::FORBIDDEN, why));
+        let mut hosts = headers.get_all(HOST).iter();
+        let host = hosts.next();
+        if hosts.next().is_some() {
+            return Some(error(StatusCode::BAD_REQUEST, "More than one Host header"));
+        }
+        let allowed = |name: &[u8]| host_allowed(name, &self.options.allowed_host);
+        if host.is_some_and(|h| !allowed(h.as_bytes())) {
+            return forbidden("Host not allowed");
+        }
+        // An absolute-form target (`GET http://evil/ HTTP/1.1`) names a
+        // host too; CONNECT's authority-form goes on to its 405.
+        let target = req
+            .uri()
+            .authority()
+            .filter(|_| req.method() != Method::CONNECT);
+        if target.is_some_and(|a| !allowed(a.as_str().as_bytes())) {
+            return forbidden("Host not allowed");
+        }
+        let cross_site = headers
+            .get("sec-fetch-site")
+            .is_some_and(|site| site.as_bytes() != b"none");
+        if headers.contains_key(ORIGIN) || cross_site {
+            return forbidden("Browser requests are not allowed");
+        }
+        if PROXY_HEADERS.iter().any(|h| headers.contains_key(*h)) {
+            return forbidden("Proxied requests are not allowed");
+        }
+        None
+    }
+
+    /// `Authorization` must be the token, when there is one.
+    fn check_token<B>(&self, req: &Request<B>) -> Option<Response<Body>> {
+        let token = self.options.token.as_ref()?;
+        let given = req.headers().get(AUTHORIZATION).map(|v| v.as_bytes());
+        match token.matches(given.unwrap_or_default()) {
+            true => None,
+            false => Some(error(
+                StatusCode::UNAUTHORIZED,
+                "Missing or wrong Authorization token",
+            )),
+        }
+    }
+
+    async fn credential(
+        &self,
+        transport: Transport,
+        body: impl Fn(&Held) -> Bytes,
+    ) -> Response<Body> {
+        match self.cache.get().await {
+            Ok(held) => json(StatusCode::OK, body(&held)),
+            Err(why) => error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("No valid credentials: {}", cause(transport, &why)),
+            ),
+        }
+    }
+
+    fn health(&self, transport: Transport) -> Response<Body> {
+        let (status, body) = match self.cache.expires_in() {
+            Ok(left) => (
+                StatusCode::OK,
+                format!(r#"{{"status": "ok", "expires_in": {}}}"#, left.as_secs()),
+            ),
+            Err(why) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    r#"{{"status": "unavailable", "error": {}}}"#,
+                    serde_json::Value::from(cause(transport, &why))
+                ),
+            ),
+        };
+        json(status, Bytes::from(body))
+    }
+}
+
+/// The cause of a failure as this transport may hear it.
+fn cause(transport: Transport, why: &str) -> &str {
+    match transport {
+        Transport::Tcp => UNAVAILABLE,
+        Transport::Unix => why,
+    }
+}
+
+/// Whether a `Host` header names this server: an IP literal, `localhost`,
+/// or the `--host` value, with any port. Anything else may be a DNS
+/// rebinding attack from a web page.
+pub fn host_allowed(host: &[u8], allowed: &str) -> bool {
+    let Ok(host) = std::str::from_utf8(host) else {
+        return false;
+    };
+    // `name` is None for a bracketed IPv6 literal; `port` keeps its colon.
+    let (name, port) = match host.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((v6, port)) if v6.parse::<Ipv6Addr>().is_ok() => (None, port),
+            _ => return false,
+        },
+        None => match host.find(':') {
+            Some(colon) => (Some(&host[..colon]), &host[colon..]),
+            None => (Some(host), ""),
+        },
+    };
+    let port_ok = port.is_empty()
+        || port.strip_prefix(':').is_some_and(|p| {
+            !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
+        });
+    port_ok
+        && name.is_none_or(|name| {
+            name.parse::<Ipv4Addr>().is_ok()
+                || name.eq_ignore_ascii_case("localhost")
+                || (!allowed.is_empty() && name.eq_ignore_ascii_case(allowed))
+        })
+}
+
+fn json(status: StatusCode, body: Bytes) -> Response<Body> {
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `{"error": "..."}`, the original's error shape.
+fn error(status: StatusCode, message: &str) -> Response<Body> {
+    let body = format!(r#"{{"error": {}}}"#, serde_json::Value::from(message));
+    json(status, Bytes::from(body))
+}
+
+/// Paths are the client's bytes: cut long ones short in the log.
+fn loggable(path: &str) -> &str {
+    match path.char_indices().nth(200) {
+        Some((i, _)) => &path[..i],
+        None => path,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_that_name_this_server_are_allowed() {
+        for ok in [
+            "localhost",
+            "LOCALHOST:8094",
+            "127.0.0.1",
+            "127.0.0.1:8094",
+            "[::1]",
+            "[::1]:8094",
+            "10.1.2.3:80",
+            "myhost:8094",
+        ] {
+            assert!(host_allowed(ok.as_bytes(), "myhost"), "{ok}");
+        }
+    }
+
+    #[test]
+    fn other_hosts_are_refused() {
+        for bad in [
+            "evil.example",
+            "evil.example:8094",
+            "localhost.evil.example",
+            "localhost:",
+            "localhost:http",
+            "127.0.0.1:8094:1",
+            "[::1",
+            "[evil]:80",
+            "[::1]x",
+            "",
+            "\u{fffd}",
+        ] {
+            assert!(!host_allowed(bad.as_bytes(), "myhost"), "{bad}");
+        }
+        assert!(!host_allowed(&[0xff, 0xfe], "myhost"));
+    }
+}

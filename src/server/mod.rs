@@ -1,0 +1,107 @@
+//! Serving: listeners in, HTTP answers out. It knows the credential cache
+//! and the request guards, and nothing of AWS: `serve` takes bound
+//! listeners and a cache, in the shape of mini-redis's `server::run`.
+
+mod app;
+mod listen;
+
+pub use app::host_allowed;
+pub use listen::{listen, Listeners, SocketChoice};
+
+use crate::cache::Cache;
+use crate::socket::SocketFile;
+use crate::token::Token;
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, Semaphore};
+
+/// TCP connections served at once; more are answered 503 and closed.
+pub const MAX_CONNECTIONS: usize = 512;
+/// Unix socket connections served at once: a budget of their own, so TCP
+/// clients cannot use up the socket's.
+pub const MAX_SOCKET_CONNECTIONS: usize = 128;
+/// How long shutdown waits for in-flight requests.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How requests are judged beyond the routes.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The `--host` value (lower case), allowed in `Host` besides IP
+    /// literals and `localhost`.
+    pub allowed_host: String,
+    /// The token every TCP request must carry, if any.
+    pub token: Option<Token>,
+}
+
+/// Which listener a request came in on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// TCP: guarded by Host, Origin, the hygiene rules and the token.
+    Tcp,
+    /// The Unix socket: guarded by the peer uid check.
+    Unix,
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Transport::Tcp => "tcp",
+            Transport::Unix => "unix",
+        })
+    }
+}
+
+/// A server answering on its listeners: what shutdown must undo.
+pub struct Running {
+    stop: watch::Sender<bool>,
+    budgets: [(Arc<Semaphore>, usize); 2],
+    renewer: tokio::task::JoinHandle<()>,
+    socket: Option<SocketFile>,
+}
+
+/// Starts answering on every listener, and keeping the credential fresh.
+pub fn serve(listeners: Listeners, cache: Arc<Cache>, options: Options) -> Running {
+    let renewer = cache.spawn_renewer();
+    let app = Arc::new(app::App::new(cache, options));
+    let (stop, stopped) = watch::channel(false);
+    let tcp_budget = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let unix_budget = Arc::new(Semaphore::new(MAX_SOCKET_CONNECTIONS));
+    let socket = listen::accept_all(
+        listeners,
+        &app,
+        &stopped,
+        [tcp_budget.clone(), unix_budget.clone()],
+    );
+    Running {
+        stop,
+        budgets: [
+            (tcp_budget, MAX_CONNECTIONS),
+            (unix_budget, MAX_SOCKET_CONNECTIONS),
+        ],
+        renewer,
+        socket,
+    }
+}
+
+impl Running {
+    /// The Unix socket's path, when there is one.
+    pub fn socket_path(&self) -> Option<&Path> {
+        self.socket.as_ref().map(|s| s.path.as_path())
+    }
+
+    /// Stops accepting, lets in-flight requests finish (for at most
+    /// `DRAIN_TIMEOUT`), removes the socket file.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let drained = async {
+            for (budget, all) in &self.budgets {
+                let _ = budget.acquire_many(*all as u32).await;
+            }
+        };
+        let _ = tokio::time::timeout(DRAIN_TIMEOUT, drained).await;
+        self.renewer.abort();
+        drop(self.socket);
+    }
+}

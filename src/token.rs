@@ -1,0 +1,185 @@
+//! The `--auth-token-file`: the secret every TCP request must carry.
+//!
+//! The file is opened once, without following a symlink, and judged by
+//! `fstat` of that open file (no window between the check and the read):
+//! a regular file of ours with no group or other bits at all. A missing
+//! one is made, 0600, with a random token, so the flag works first time.
+
+use crate::Error;
+use nix::unistd::geteuid;
+use std::fs::{File, OpenOptions};
+use std::io::{ErrorKind, Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::Path;
+use subtle::ConstantTimeEq;
+
+/// The shortest token accepted: guessing one must be out of reach.
+const MIN_LEN: usize = 16;
+/// Random bytes in a token this server makes (hex-encoded: 64 characters).
+const NEW_BYTES: usize = 32;
+
+/// The token; never printed.
+#[derive(Clone)]
+pub struct Token(Vec<u8>);
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(..)")
+    }
+}
+
+impl Token {
+    /// Whether `given` is this token, in constant time.
+    pub fn matches(&self, given: &[u8]) -> bool {
+        bool::from(given.ct_eq(&self.0))
+    }
+}
+
+/// What `load` did.
+pub enum Loaded {
+    /// The file held a good token.
+    Read(Token),
+    /// There was no file: one was made with a new token.
+    Created(Token),
+}
+
+/// Reads the token file at `path`, or makes one if there is none.
+pub fn load(path: &Path) -> Result<Loaded, Error> {
+    let fail = |why: String| Error::new(format!("--auth-token-file {}: {why}", path.display()));
+    let opened = OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(path);
+    let file = match opened {
+        Ok(file) => file,
+        Err(e) if e.kind() == ErrorKind::NotFound => return create(path).map_err(fail),
+        Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => {
+            return Err(fail("it is a symlink; name the file itself".into()))
+        }
+        Err(e) => return Err(fail(e.to_string())),
+    };
+    read(file).map(Loaded::Read).map_err(fail)
+}
+
+fn read(file: File) -> Result<Token, String> {
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.file_type().is_file() {
+        return Err("it is not a regular file".into());
+    }
+    if meta.uid() != geteuid().as_raw() {
+        return Err(format!("it is owned by uid {}, not by you", meta.uid()));
+    }
+    if meta.mode() & 0o077 != 0 {
+        return Err(format!(
+            "group or others have access to it (mode {:04o}); run chmod 600 on it",
+            meta.mode() & 0o7777
+        ));
+    }
+    let mut text = Vec::new();
+    // A token file is a line; anything much longer is not one.
+    file.take(4096)
+        .read_to_end(&mut text)
+        .map_err(|e| e.to_string())?;
+    parse(&text).map(|t| Token(t.to_vec()))
+}
+
+/// Exactly one token of at least `MIN_LEN` printable, non-space ASCII
+/// characters, with at most one trailing newline (editors add one).
+fn parse(text: &[u8]) -> Result<&[u8], String> {
+    let token = text.strip_suffix(b"\n").unwrap_or(text);
+    let token = token.strip_suffix(b"\r").unwrap_or(token);
+    if token.len() < MIN_LEN || !token.iter().all(|b| b.is_ascii_graphic()) {
+        return Err(format!(
+            "it must hold one token of at least {MIN_LEN} printable characters, no spaces"
+        ));
+    }
+    Ok(token)
+}
+
+/// A new file, 0600 from birth, with a random hex token and no newline
+/// (SDKs send the file's bytes as they are).
+fn create(path: &Path) -> Result<Loaded, String> {
+    let mut bytes = [0u8; NEW_BYTES];
+    getrandom::fill(&mut bytes).map_err(|e| format!("no randomness for a new token: {e}"))?;
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| format!("cannot create it: {e}"))?;
+    file.write_all(token.as_bytes())
+        .map_err(|e| format!("cannot write it: {e}"))?;
+    Ok(Loaded::Created(Token(token.into_bytes())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn file(dir: &Path, text: &str, mode: u32) -> std::path::PathBuf {
+        let path = dir.join("token");
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        path
+    }
+
+    fn refusal(path: &Path) -> String {
+        match load(path) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("{} was accepted", path.display()),
+        }
+    }
+
+    #[test]
+    fn any_group_or_other_bit_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for mode in [0o622, 0o640, 0o604, 0o610] {
+            let err = refusal(&file(dir.path(), "0123456789abcdef", mode));
+            assert!(err.contains(&format!("(mode {mode:04o})")), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_symlink_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = file(dir.path(), "0123456789abcdef", 0o600);
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert!(refusal(&link).contains("is a symlink"));
+    }
+
+    #[test]
+    fn one_long_printable_token_with_one_newline_at_most() {
+        assert_eq!(parse(b"0123456789abcdef\n"), Ok(&b"0123456789abcdef"[..]));
+        assert_eq!(parse(b"0123456789abcdef\r\n"), Ok(&b"0123456789abcdef"[..]));
+        for bad in [
+            &b"short\n"[..],
+            b"0123456789 abcdef",
+            b"0123456789abcdef\n\n",
+            b"",
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_missing_file_is_made_private_with_a_random_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        let Ok(Loaded::Created(made)) = load(&path) else {
+            panic!("not created")
+        };
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.len(), 64);
+        assert!(made.matches(text.as_bytes()));
+        let Ok(Loaded::Read(again)) = load(&path) else {
+            panic!("not read back")
+        };
+        assert!(again.matches(text.as_bytes()) && !again.matches(b"x"));
+    }
+}
