@@ -27,7 +27,7 @@ use tracing_subscriber::EnvFilter;
 /// The default filter when `RUST_LOG` is unset.
 const DEFAULT_FILTER: &str = "warn,s3_credentials=info,access=info";
 /// Lines that may wait for stderr; more are dropped.
-const QUEUE_LINES: usize = 4096;
+const QUEUE_LINES: usize = 2048;
 /// How long `say` and `flush` wait on a stderr nobody reads.
 const PATIENCE: Duration = Duration::from_secs(1);
 

@@ -202,10 +202,6 @@ fn dns_rebinding_and_browsers_are_refused() {
     }
 }
 
-fn has_ipv6_loopback() -> bool {
-    std::net::TcpListener::bind("[::1]:0").is_ok()
-}
-
 #[test]
 fn ipv6_loopback_is_served() {
     if !has_ipv6_loopback() {
@@ -388,4 +384,190 @@ fn connections_beyond_the_cap_are_refused_cleanly() {
         assert!(Instant::now() < until, "never served again");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+#[test]
+fn proxies_relays_and_forged_targets_are_refused() {
+    let moto = Moto::shared();
+    let server = Start::new(moto, &moto.bucket("hygiene")).run();
+    let addr = server.addr();
+    for (request, status) in [
+        (
+            "GET / HTTP/1.1\r\nHost: localhost\r\nHost: evil.example\r\n\r\n",
+            400,
+        ),
+        (
+            "GET / HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-For: 10.0.0.1\r\n\r\n",
+            403,
+        ),
+        (
+            "GET / HTTP/1.1\r\nHost: localhost\r\nForwarded: for=10.0.0.1\r\n\r\n",
+            403,
+        ),
+        (
+            "GET / HTTP/1.1\r\nHost: localhost\r\nVia: 1.1 proxy\r\n\r\n",
+            403,
+        ),
+        (
+            "GET / HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-Host: a\r\n\r\n",
+            403,
+        ),
+        (
+            "GET / HTTP/1.1\r\nHost: localhost\r\nSec-Fetch-Site: cross-site\r\n\r\n",
+            403,
+        ),
+        (
+            "GET http://evil.example/ HTTP/1.1\r\nHost: localhost\r\n\r\n",
+            403,
+        ),
+        (
+            "CONNECT localhost:443 HTTP/1.1\r\nHost: localhost:443\r\n\r\n",
+            405,
+        ),
+    ] {
+        let (got, _, body) = http(addr, request);
+        assert_eq!(got, status, "{request:?}: {body}");
+        assert!(!body.contains("AccessKeyId"), "{request:?}");
+    }
+    // What a person's own tools send still works.
+    for request in [
+        "GET / HTTP/1.1\r\nHost: localhost\r\nSec-Fetch-Site: none\r\n\r\n",
+        "GET http://127.0.0.1/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    ] {
+        assert_eq!(http(addr, request).0, 200, "{request:?}");
+    }
+    // An HTTP/2 preface (prior knowledge) gets a clean 400 and a log line.
+    let raw = http_raw(addr, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    assert!(
+        raw.is_empty() || raw.starts_with("HTTP/1.1 400"),
+        "{raw:.80}"
+    );
+    assert!(server.wait_for_stderr("tcp - - 400 malformed request", Duration::from_secs(5)));
+    assert_eq!(server.get("/healthz").0, 200);
+}
+
+#[test]
+fn token_files_others_can_touch_or_that_are_links_are_refused() {
+    let moto = Moto::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let token = "0123456789abcdef-token";
+    let start = |file: &Path| {
+        Start::new(moto, "never-reached")
+            .arg("--auth-token-file")
+            .arg(file.to_str().unwrap())
+            .try_run()
+            .err()
+            .expect("refused at startup")
+    };
+    for mode in [0o622, 0o640] {
+        let lines = start(&token_file(dir.path(), token, mode));
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].contains(&format!("(mode {mode:04o})")),
+            "{lines:?}"
+        );
+        assert!(!lines[0].contains(token));
+    }
+    let real = token_file(dir.path(), token, 0o600);
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let lines = start(&link);
+    assert!(lines[0].contains("it is a symlink"), "{lines:?}");
+}
+
+#[test]
+fn a_missing_token_file_is_made_and_then_required() {
+    let moto = Moto::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    let server = Start::new(moto, &moto.bucket("newtoken"))
+        .arg("--auth-token-file")
+        .arg(file.to_str().unwrap())
+        .run();
+    let announced = format!("Created {} with a new random token", file.display());
+    assert!(
+        server
+            .stderr_lines()
+            .iter()
+            .any(|l| l.starts_with(&announced)),
+        "{:?}",
+        server.stderr_lines()
+    );
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let token = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(token.len(), 64);
+    assert_eq!(request(&server, "Host: localhost\r\n").0, 401);
+    let with = format!("Host: localhost\r\nAuthorization: {token}\r\n");
+    assert_eq!(request(&server, &with).0, 200);
+    assert!(!server.stderr_lines().join("\n").contains(&token));
+}
+
+/// A TCP connection whose receive buffer is tiny, so a server writing to a
+/// client that never reads fills it at once.
+fn never_reading(addr: std::net::SocketAddr) -> TcpStream {
+    use nix::sys::socket::{self, sockopt, AddressFamily, SockFlag, SockType, SockaddrIn};
+    let fd = socket::socket(
+        AddressFamily::Inet,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .unwrap();
+    socket::setsockopt(&fd, sockopt::RcvBuf, &2048).unwrap();
+    let std::net::SocketAddr::V4(v4) = addr else {
+        unreachable!()
+    };
+    use std::os::fd::AsRawFd;
+    socket::connect(fd.as_raw_fd(), &SockaddrIn::from(v4)).unwrap();
+    TcpStream::from(fd)
+}
+
+#[test]
+fn clients_that_never_read_cannot_starve_the_socket_or_hold_tcp() {
+    let moto = Moto::shared();
+    let server = Start::new(moto, &moto.bucket("noread"))
+        .arg("--quiet")
+        .run();
+    let requests = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n".repeat(100);
+    let hogs: Vec<TcpStream> = (0..600)
+        .map(|_| {
+            let mut hog = never_reading(server.addr());
+            let _ = hog.write_all(requests.as_bytes());
+            hog
+        })
+        .collect();
+    // The socket has its own budget: answered at once.
+    let asked = Instant::now();
+    let out = run(Command::new("curl")
+        .args(["-sS", "--max-time", "5", "--unix-socket"])
+        .arg(server.socket())
+        .arg("http://localhost/healthz"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        asked.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        asked.elapsed()
+    );
+    // The stalled connections are cut within 10 s (a write that makes no
+    // progress, or hyper's header timeout on the next pipelined request),
+    // and TCP serves again.
+    let answered = polled("TCP to serve again", Duration::from_secs(30), || {
+        let mut probe = TcpStream::connect(server.addr()).ok()?;
+        probe.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        probe
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .ok()?;
+        let mut answer = String::new();
+        let _ = std::io::Read::read_to_string(&mut probe, &mut answer);
+        answer.starts_with("HTTP/1.1 200").then_some(answer)
+    });
+    assert!(answered.contains("expires_in"));
+    drop(hogs);
 }

@@ -334,3 +334,39 @@ fn after_a_suspend_the_server_serves_and_renews_by_the_wall_clock() {
     }
     assert_eq!(moto.assume_role_calls(&bucket), 3);
 }
+
+#[test]
+fn a_stderr_nobody_reads_never_blocks_a_request() {
+    let moto = Moto::shared();
+    let server = Start::new(moto, &moto.bucket("stalledlog")).run();
+    // From here on the pipe fills (64 KiB: a few hundred access lines).
+    server.stderr_paused.store(true, Ordering::SeqCst);
+    let mut tcp = KeepAlive::new(std::net::TcpStream::connect(server.addr()).unwrap());
+    let mut unix = KeepAlive::new(UnixStream::connect(server.socket()).unwrap());
+    for i in 0..5000 {
+        let client: &mut dyn FnMut() -> std::io::Result<(u16, String)> = if i % 2 == 0 {
+            &mut || tcp.get("/")
+        } else {
+            &mut || unix.get("/")
+        };
+        let (status, _) = client().unwrap_or_else(|e| panic!("request {i}: {e}"));
+        assert_eq!(status, 200, "request {i}");
+    }
+    // Both listeners still answer at once, on new connections too.
+    let asked = Instant::now();
+    assert_eq!(server.get("/healthz").0, 200);
+    let mut fresh = KeepAlive::new(UnixStream::connect(server.socket()).unwrap());
+    assert_eq!(fresh.get("/healthz").unwrap().0, 200);
+    assert!(
+        asked.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        asked.elapsed()
+    );
+    // stderr drains: the lines that could not wait are counted.
+    server.stderr_paused.store(false, Ordering::SeqCst);
+    assert_eq!(server.get("/healthz").0, 200); // one more line, after the count
+    assert!(server.wait_for_stderr(
+        "log lines dropped: stderr is not being read",
+        Duration::from_secs(5)
+    ));
+}

@@ -3,6 +3,7 @@
 mod support;
 
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -346,4 +347,193 @@ fn fetch_goes_past_a_stale_default_socket_to_tcp() {
     );
     access_key(&out.stdout);
     assert!(server.wait_for_stderr("tcp GET / 200", Duration::from_secs(5)));
+}
+
+/// fetch's outcome: exit code, stdout, stderr.
+fn fetch_as_root(env: &[(&str, &str)], args: &[&str]) -> (Option<i32>, String, String) {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(FETCH);
+    aws_env(&mut cmd, home.path());
+    cmd.env_remove("XDG_RUNTIME_DIR");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = run(cmd.args(args));
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A shared temporary directory, like /tmp: anyone may create in it.
+fn world_writable_tmp() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    tmp
+}
+
+#[test]
+fn a_squatted_socket_directory_and_socket_are_refused() {
+    if !can_be_nobody() {
+        return;
+    }
+    let tmp = world_writable_tmp();
+    let port = free_port();
+    let me = nix::unistd::geteuid();
+    // nobody makes our fallback directory first, and serves in it.
+    let dir = tmp.path().join(format!("s3-credentials-{me}"));
+    let socket = dir.join(format!("{port}.sock"));
+    let mkdir = run(Command::new("sh")
+        .args(["-c", "mkdir -m 755 \"$0\""])
+        .arg(&dir)
+        .uid(65534)
+        .gid(65534));
+    assert!(mkdir.status.success());
+    let _squatter = Squatter::start("unix", socket.to_str().unwrap(), FORGED, Some(65534));
+    let tmpdir = tmp.path().to_str().unwrap();
+    let (code, stdout, stderr) =
+        fetch_as_root(&[("TMPDIR", tmpdir)], &["--port", &port.to_string()]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(stdout.is_empty(), "forged credentials printed: {stdout}");
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "s3-credentials-fetch: refusing {}: it is owned by uid 65534, not by you; \
+             remove it, or pass --socket PATH or --url URL",
+            dir.display()
+        )
+    );
+    // Named directly, the socket is refused for who serves it.
+    let (code, stdout, stderr) = fetch_as_root(&[], &["--socket", socket.to_str().unwrap()]);
+    assert_eq!(code, Some(1));
+    assert!(stdout.is_empty());
+    let expected = format!(
+        "refusing {}: the server runs as uid 65534, not as you",
+        socket.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+    // Unless that uid is the one asked for.
+    let (code, stdout, _) = fetch_as_root(
+        &[],
+        &[
+            "--socket",
+            socket.to_str().unwrap(),
+            "--server-uid",
+            "65534",
+        ],
+    );
+    assert_eq!((code, stdout.contains("AKIAEVIL")), (Some(0), true));
+}
+
+#[test]
+fn a_tcp_squatter_of_another_uid_is_refused_on_both_loopbacks() {
+    if !can_be_nobody() {
+        return;
+    }
+    let mut hosts = vec!["127.0.0.1"];
+    if has_ipv6_loopback() {
+        hosts.push("[::1]");
+    }
+    for host in hosts {
+        let port = free_port();
+        let _squatter = Squatter::start("tcp", &format!("{host}:{port}"), FORGED, Some(65534));
+        let tmp = tempfile::tempdir().unwrap();
+        let env = [("TMPDIR", tmp.path().to_str().unwrap())];
+        let (code, stdout, stderr) = fetch_as_root(&env, &["--port", &port.to_string()]);
+        assert_eq!(code, Some(1), "{host}: {stdout}{stderr}");
+        assert!(stdout.is_empty(), "{host}: forged credentials printed");
+        let expected =
+            format!("refusing http://{host}:{port}/: port {port} is held by uid 65534, not by you");
+        assert!(stderr.contains(&expected), "{host}: {stderr}");
+    }
+}
+
+#[test]
+fn a_same_uid_server_that_answers_html_is_refused() {
+    let port = free_port();
+    let _html = Squatter::start("tcp", &format!("127.0.0.1:{port}"), "<html>hi</html>", None);
+    let url = format!("http://127.0.0.1:{port}/");
+    let (code, stdout, stderr) = fetch_as_root(&[], &["--url", &url]);
+    assert_eq!(code, Some(1));
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.contains(&format!(
+            "refusing {url}: its answer is not credentials: it is not JSON"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn what_others_put_at_the_socket_path_survives_our_shutdown() {
+    let moto = Moto::shared();
+    let dir = tempfile::tempdir().unwrap();
+    // A user's file put where our socket was.
+    let path = dir.path().join("a.sock");
+    let mut first = Start::new(moto, &moto.bucket("theirs"))
+        .arg("--socket")
+        .arg(path.to_str().unwrap())
+        .run();
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, "user data").unwrap();
+    assert!(first.terminate().success());
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "user data");
+
+    // Another server that bound the path after ours lost it.
+    let path = dir.path().join("b.sock");
+    let mut old = Start::new(moto, &moto.bucket("old"))
+        .arg("--socket")
+        .arg(path.to_str().unwrap())
+        .run();
+    std::fs::remove_file(&path).unwrap();
+    let new = Start::new(moto, &moto.bucket("new"))
+        .arg("--socket")
+        .arg(path.to_str().unwrap())
+        .run();
+    assert!(old.terminate().success());
+    assert!(path.exists(), "the new server's socket is still there");
+    assert!(curl_socket(&path).status.success());
+    drop(new);
+}
+
+#[test]
+fn a_child_of_a_socket_activated_server_inherits_no_listener() {
+    use std::os::fd::OwnedFd;
+    let moto = Moto::shared();
+    let dir = tempfile::tempdir().unwrap();
+    // The server's own credentials come from a credential_process that
+    // reports what it inherited.
+    let report = dir.path().join("report");
+    let probe = dir.path().join("probe.sh");
+    std::fs::write(
+        &probe,
+        format!(
+            "{{ ls -l /proc/$$/fd; env | grep '^LISTEN_'; }} > '{}' 2>&1\n\
+             echo '{{\"Version\": 1, \"AccessKeyId\": \"testing\", \"SecretAccessKey\": \"testing\"}}'\n",
+            report.display()
+        ),
+    )
+    .unwrap();
+    let config = dir.path().join("aws-config");
+    std::fs::write(
+        &config,
+        format!("[profile p]\ncredential_process = sh {}\n", probe.display()),
+    )
+    .unwrap();
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let unix = std::os::unix::net::UnixListener::bind(dir.path().join("a.sock")).unwrap();
+    let mut start = Start::new(moto, &moto.bucket("child"))
+        .arg("--profile")
+        .arg("p")
+        .env("AWS_CONFIG_FILE", config.to_str().unwrap())
+        .unset("AWS_ACCESS_KEY_ID")
+        .unset("AWS_SECRET_ACCESS_KEY");
+    start.activation = vec![OwnedFd::from(tcp), OwnedFd::from(unix)];
+    let server = start.run();
+    assert_eq!(server.get("/healthz").0, 200);
+    let seen = std::fs::read_to_string(&report).expect("the credential_process ran");
+    assert!(seen.contains("pipe:"), "{seen}"); // it did list its descriptors
+    assert!(!seen.contains("socket:"), "inherited a socket: {seen}");
+    assert!(!seen.contains("LISTEN_"), "inherited LISTEN_*: {seen}");
 }

@@ -203,6 +203,8 @@ pub struct Server {
     pub home: tempfile::TempDir,
     /// Everything it has written to stderr so far.
     pub stderr: Arc<Mutex<Vec<String>>>,
+    /// While set, nobody reads its stderr (a stalled pipe).
+    pub stderr_paused: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Options for starting a server; `args` are added after the defaults.
@@ -287,9 +289,15 @@ impl Start {
         let log = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = mpsc::channel();
         let sink = log.clone();
+        let paused = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let pause = paused.clone();
         std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
+            let mut lines = BufReader::new(stderr).lines();
+            loop {
+                while pause.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                let Some(Ok(line)) = lines.next() else { break };
                 let ready = line == "Press Ctrl+C to stop";
                 sink.lock().unwrap().push(line);
                 if ready {
@@ -315,6 +323,7 @@ impl Start {
             bucket: self.bucket,
             home,
             stderr: log,
+            stderr_paused: paused,
         })
     }
 }
@@ -832,4 +841,78 @@ pub fn faketime_env(clock: &Path) -> Vec<(String, String)> {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect()
+}
+
+/// A stranger's server: answers every request on a Unix socket or a TCP
+/// address with `body` (forged credentials, or HTML), as `uid` if given.
+/// It says `ready` once listening and stops when dropped.
+pub struct Squatter(Child);
+
+const SQUATTER: &str = r#"
+import os, socket, sys
+kind, where, body = sys.argv[1], sys.argv[2], sys.argv[3].encode()
+if kind == "unix":
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(where)
+else:
+    host, port = where.rsplit(":", 1)
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host.strip("[]"), int(port)))
+s.listen(16)
+print("ready", flush=True)
+while True:
+    c, _ = s.accept()
+    try:
+        c.recv(65536)
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+    except OSError:
+        pass  # a client that refused us and hung up
+    c.close()
+"#;
+
+/// Forged credential_process JSON, as a squatter would serve it.
+pub const FORGED: &str = r#"{"Version": 1, "AccessKeyId": "AKIAEVIL", "SecretAccessKey": "evil", "SessionToken": "evil", "Expiration": "2099-01-01T00:00:00+00:00"}"#;
+
+impl Squatter {
+    /// Listens on `unix` socket path or `tcp` `host:port`.
+    pub fn start(kind: &str, at: &str, body: &str, uid: Option<u32>) -> Squatter {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = Command::new("python3");
+        cmd.args(["-c", SQUATTER, kind, at, body])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(uid) = uid {
+            cmd.uid(uid).gid(uid);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let mut ready = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut ready)
+            .unwrap();
+        assert_eq!(ready.trim(), "ready", "the squatter did not start on {at}");
+        Squatter(child)
+    }
+}
+
+impl Drop for Squatter {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Whether this test may act as another user (uid 65534): only as root.
+pub fn can_be_nobody() -> bool {
+    let root = nix::unistd::geteuid().is_root();
+    if !root {
+        eprintln!("skipped: acting as another uid needs root (CI runs as root)");
+    }
+    root
+}
+
+/// Whether this machine has IPv6 loopback.
+pub fn has_ipv6_loopback() -> bool {
+    TcpListener::bind("[::1]:0").is_ok()
 }
