@@ -33,12 +33,12 @@ complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserve
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l statement -d 'JSON statement to add to the policy (repeatable)' -r
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -s d -l duration -d 'How long each credential is valid for, e.g. 15m, 1h, 12h (900s..12h)' -r
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -s p -l port -d 'TCP port to serve on (0 picks a free one)' -r
-complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l host -d 'Host to bind; `localhost` binds 127.0.0.1 and ::1' -r
-complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l socket -d 'Unix socket path [default: $XDG_RUNTIME_DIR/s3-credentials/PORT.sock]' -r -F
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l host -d 'Host to bind; localhost binds 127.0.0.1 and ::1' -r
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l socket -d 'Unix socket path [default: $XDG_RUNTIME_DIR/s3-credentials/PORT.sock, or $TMPDIR/s3-credentials-UID/PORT.sock without XDG_RUNTIME_DIR]' -r -F
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l auth-token-file -d 'Require `Authorization: <token>` from this file on every TCP request' -r -F
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l role-arn -d 'Role to assume [default: s3-credentials.AmazonS3FullAccess, created if missing]' -r
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l profile -d 'AWS profile to use' -r
-complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l region -d 'AWS region' -r
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l region -d 'AWS region, e.g. us-east-1' -r
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l endpoint-url -d 'Send every AWS call to this endpoint (e.g. a local S3/STS server)' -r
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l read-only -d 'Only allow reading from the bucket'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l write-only -d 'Only allow writing to the bucket'

@@ -40,6 +40,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ScopeArgs {
     /// The bucket the credentials reach.
+    #[arg(value_parser = parse_bucket)]
     pub bucket: String,
     /// Only allow reading from the bucket.
     #[arg(long, conflicts_with = "write_only")]
@@ -79,10 +80,11 @@ pub struct LocalserverArgs {
     /// TCP port to serve on (0 picks a free one).
     #[arg(short, long, default_value_t = DEFAULT_PORT)]
     pub port: u16,
-    /// Host to bind; `localhost` binds 127.0.0.1 and ::1.
-    #[arg(long, default_value = "localhost")]
+    /// Host to bind; localhost binds 127.0.0.1 and ::1.
+    #[arg(long, default_value = "localhost", value_parser = parse_host)]
     pub host: String,
-    /// Unix socket path [default: $XDG_RUNTIME_DIR/s3-credentials/PORT.sock].
+    /// Unix socket path [default: $XDG_RUNTIME_DIR/s3-credentials/PORT.sock,
+    /// or $TMPDIR/s3-credentials-UID/PORT.sock without XDG_RUNTIME_DIR].
     #[arg(long, value_name = "PATH", conflicts_with = "no_socket")]
     pub socket: Option<PathBuf>,
     /// Serve over TCP only, with no Unix socket.
@@ -108,11 +110,11 @@ pub struct AwsArgs {
     /// AWS profile to use.
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
-    /// AWS region.
-    #[arg(long)]
+    /// AWS region, e.g. us-east-1.
+    #[arg(long, value_parser = parse_region)]
     pub region: Option<String>,
     /// Send every AWS call to this endpoint (e.g. a local S3/STS server).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = parse_endpoint_url)]
     pub endpoint_url: Option<String>,
 }
 
@@ -143,6 +145,72 @@ pub struct FetchCli {
     /// Seconds to wait for an answer.
     #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = parse_timeout)]
     pub timeout: std::time::Duration,
+}
+
+/// A bucket name S3 could hold: not empty, no slash or space (S3's own
+/// rules, which differ by region and age, are left to S3).
+fn parse_bucket(s: &str) -> Result<String, String> {
+    if s.is_empty() {
+        return Err("a bucket name cannot be empty".into());
+    }
+    if s.len() > 255
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-_".contains(&b))
+    {
+        return Err("a bucket name is letters, digits, '.', '-' and '_' (e.g. my-bucket)".into());
+    }
+    Ok(s.to_owned())
+}
+
+/// An `http://` or `https://` URL with a host.
+fn parse_endpoint_url(s: &str) -> Result<String, String> {
+    let uri: hyper::Uri = s
+        .parse()
+        .map_err(|_| "must be a URL like http://127.0.0.1:5000".to_owned())?;
+    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+    if !scheme_ok || uri.host().is_none_or(str::is_empty) {
+        return Err("must be an http:// or https:// URL, like http://127.0.0.1:5000".into());
+    }
+    Ok(s.to_owned())
+}
+
+/// A host name or an IP address (IPv6 bare or in brackets).
+fn parse_host(s: &str) -> Result<String, String> {
+    let inner = s.strip_prefix('[').and_then(|h| h.strip_suffix(']'));
+    let ok = match inner {
+        Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
+        None if s.contains(':') => s.parse::<std::net::Ipv6Addr>().is_ok(),
+        None => {
+            !s.is_empty()
+                && s.len() <= 253
+                && s.split('.').all(|label| {
+                    !label.is_empty()
+                        && label
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                })
+        }
+    };
+    match ok {
+        true => Ok(inner.unwrap_or(s).to_owned()),
+        false => Err("must be a host name or an IP address, like localhost or ::1".into()),
+    }
+}
+
+/// An AWS region's shape (`us-east-1`, `eu-central-2`, `us-gov-west-1`).
+fn parse_region(s: &str) -> Result<String, String> {
+    let parts: Vec<&str> = s.split('-').collect();
+    let shaped = parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].parse::<u8>().is_ok();
+    match shaped {
+        true => Ok(s.to_owned()),
+        false => Err("not an AWS region name (like us-east-1 or eu-west-2)".into()),
+    }
 }
 
 fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
@@ -187,6 +255,46 @@ mod tests {
         assert!(err
             .to_string()
             .contains("Duration must be between 15 minutes and 12 hours"));
+    }
+
+    #[test]
+    fn bad_input_is_a_usage_error_that_names_the_flag() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["s3-credentials", "localserver", "-d", "1h"];
+            all.extend_from_slice(args);
+            Cli::try_parse_from(all)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        for (args, flag) in [
+            (&["", "--port", "0"][..], "<BUCKET>"),
+            (&["b/x"], "<BUCKET>"),
+            (&["b", "--endpoint-url", "127.0.0.1:5055"], "--endpoint-url"),
+            (&["b", "--endpoint-url", ""], "--endpoint-url"),
+            (&["b", "--endpoint-url", "ftp://x"], "--endpoint-url"),
+            (&["b", "--host", ""], "--host"),
+            (&["b", "--host", "[::1"], "--host"),
+            (&["b", "--region", "nowhere"], "--region"),
+        ] {
+            let err = parse(args).unwrap_err();
+            assert!(err.contains(flag), "{args:?}: {err}");
+        }
+        for args in [
+            &["my-bucket", "--endpoint-url", "http://127.0.0.1:5000"][..],
+            &["b.c_d", "--host", "[::1]", "--region", "us-gov-west-1"],
+            &[
+                "b",
+                "--host",
+                "::1",
+                "--endpoint-url",
+                "https://s3.example.com/x",
+            ],
+        ] {
+            assert_eq!(parse(args), Ok(()), "{args:?}");
+        }
+        let host = |h: &str| parse_host(h).unwrap();
+        assert_eq!(host("[::1]"), "::1");
+        assert_eq!(host("my.host-1"), "my.host-1");
     }
 
     #[test]

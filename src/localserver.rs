@@ -100,9 +100,8 @@ async fn first_credential(
     args: &LocalserverArgs,
     scope: &Scope,
 ) -> Result<std::sync::Arc<Cache>, Error> {
-    let config = sts::load_config(&args.aws).await?;
-    let minter =
-        Minter::prepare(&config, scope, args.aws.role_arn.as_deref(), args.duration).await?;
+    let aws = sts::connect(&args.aws).await?;
+    let minter = Minter::prepare(&aws, scope, args.aws.role_arn.as_deref(), args.duration).await?;
     log::say("Generating initial credentials...");
     let cache = Cache::new(Box::new(minter), args.duration);
     cache.prime().await?;

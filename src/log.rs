@@ -1,46 +1,64 @@
 //! Logging on stderr, through `tracing`: one line per event, never a secret.
 //!
 //! `RUST_LOG` sets the verbosity as usual (e.g. `RUST_LOG=debug`, or
-//! `RUST_LOG=access=off` for no access log); by default our own events at
-//! `info` and everything else (the AWS SDK, hyper) at `warn`. `--quiet`
+//! `RUST_LOG=access=off` for no access log); by default only our own
+//! events, at `info` (the AWS SDK and hyper are silent). `--quiet`
 //! turns the access log (target `access`) off. The original's startup and
 //! shutdown lines are not log events: `say` prints them as they are.
 //!
 //! No request ever writes to stderr itself, so none can be frozen by it: a
-//! line goes into a bounded queue, and one writer thread empties the queue
-//! onto stderr, a batch per `write(2)`. When stderr is not being read (a
-//! stalled pipe, a terminal paused with Ctrl-S) the queue fills, further
-//! lines are dropped and counted, and the count is written once stderr
-//! drains. `say` lines wait (a little) for room instead, so startup and
-//! shutdown lines keep their order with everything before them.
+//! line is appended to a bounded buffer under a short lock, and one writer
+//! thread takes the whole buffer and writes it out, a batch per `write(2)`.
+//! When stderr is not being read (a stalled pipe, a terminal paused with
+//! Ctrl-S) the buffer fills, further lines are dropped and counted, and the
+//! count is written once stderr drains. `say` waits (a second at most) for
+//! its line to be written, so startup and shutdown lines keep their order
+//! with everything before them.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::OnceLock;
+use std::sync::{Condvar, Mutex, MutexGuard, Once};
 use std::time::Duration;
 use time::macros::format_description;
 use tracing_subscriber::fmt::time::UtcTime;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
 
-/// The default filter when `RUST_LOG` is unset.
-const DEFAULT_FILTER: &str = "warn,s3_credentials=info,access=info";
-/// Lines that may wait for stderr; more are dropped.
-const QUEUE_LINES: usize = 2048;
+/// The default filter when `RUST_LOG` is unset: ours only. The AWS SDK's
+/// own warnings (its credential chain trying EC2's metadata service on a
+/// laptop, say) are for `RUST_LOG=debug`; what matters reaches the user
+/// as our one-line error.
+const DEFAULT_FILTER: &str = "s3_credentials=info,access=info";
+/// Bytes of log lines that may wait for stderr (about 900 access lines);
+/// lines past that are dropped.
+const MAX_PENDING: usize = 64 * 1024;
+/// How long the writer lets lines gather after being woken: under load a
+/// request appends its line and makes no system call.
+const GATHER: Duration = Duration::from_millis(5);
 /// How long `say` and `flush` wait on a stderr nobody reads.
 const PATIENCE: Duration = Duration::from_secs(1);
 
-/// What the writer thread is sent.
-enum Message {
-    Line(Vec<u8>),
-    /// Answered once every message before it has been written.
-    Flushed(SyncSender<()>),
+/// Lines waiting for the writer.
+struct Pending {
+    bytes: Vec<u8>,
+    /// Lines dropped and not yet reported.
+    dropped: u64,
+    /// Flushes asked for (`say`, `flush`), and the last one done.
+    asked: u64,
+    done: u64,
 }
 
-static QUEUE: OnceLock<SyncSender<Message>> = OnceLock::new();
-/// Lines dropped and not yet reported.
-static DROPPED: AtomicU64 = AtomicU64::new(0);
+static PENDING: Mutex<Pending> = Mutex::new(Pending {
+    bytes: Vec::new(),
+    dropped: 0,
+    asked: 0,
+    done: 0,
+});
+/// Wakes the writer: the first line after a quiet spell, or a flush.
+static WAKE: Condvar = Condvar::new();
+/// Tells `flush` that the writer has written what it asked for.
+static DONE: Condvar = Condvar::new();
+static WRITER: Once = Once::new();
 /// Lines dropped since the start.
 static DROPPED_TOTAL: AtomicU64 = AtomicU64::new(0);
 
@@ -68,83 +86,76 @@ pub fn dropped_total() -> u64 {
     DROPPED_TOTAL.load(Ordering::Relaxed)
 }
 
-/// Waits (at most a second) until every line so far has reached stderr.
+/// Waits (a second at most) until every line so far has reached stderr.
 pub fn flush() {
-    let (done, flushed) = sync_channel(1);
-    if send_patiently(Message::Flushed(done)) {
-        let _ = flushed.recv_timeout(PATIENCE);
-    }
+    start_writer();
+    let mut pending = pending();
+    pending.asked += 1;
+    let asked = pending.asked;
+    WAKE.notify_one();
+    let _ = DONE.wait_timeout_while(pending, PATIENCE, |p| p.done < asked);
 }
 
 /// A startup, shutdown or error message, printed as is, after every log
 /// line before it, and on stderr before this returns (unless stderr has
 /// not been read for a second).
 pub fn say(message: &str) {
-    let mut line = message.as_bytes().to_vec();
-    line.push(b'\n');
-    if !send_patiently(Message::Line(line)) {
-        note_dropped();
-    }
+    append(message.as_bytes(), true);
     flush();
 }
 
-fn queue() -> &'static SyncSender<Message> {
-    QUEUE.get_or_init(|| {
-        let (queue, lines) = sync_channel(QUEUE_LINES);
+fn pending() -> MutexGuard<'static, Pending> {
+    // A panic mid-append leaves at worst a partial line: keep logging.
+    PENDING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn start_writer() {
+    WRITER.call_once(|| {
         std::thread::Builder::new()
             .name("log-writer".into())
-            .spawn(move || write_forever(lines))
+            .spawn(write_forever)
             .expect("a thread for the log writer");
-        queue
-    })
+    });
 }
 
-/// A log event's line: queued, or dropped and counted if the queue is full.
-fn enqueue(line: Vec<u8>) {
-    if let Err(TrySendError::Full(_)) = queue().try_send(Message::Line(line)) {
-        note_dropped();
+/// Appends one line (`newline`: add the `\n`), or drops and counts it.
+fn append(line: &[u8], newline: bool) {
+    start_writer();
+    let mut pending = pending();
+    if pending.bytes.len() + line.len() + 1 > MAX_PENDING {
+        pending.dropped += 1;
+        DROPPED_TOTAL.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    let was_empty = pending.bytes.is_empty();
+    pending.bytes.extend_from_slice(line);
+    if newline {
+        pending.bytes.push(b'\n');
+    }
+    if was_empty {
+        WAKE.notify_one();
     }
 }
 
-fn note_dropped() {
-    DROPPED.fetch_add(1, Ordering::Relaxed);
-    DROPPED_TOTAL.fetch_add(1, Ordering::Relaxed);
-}
-
-/// Queues `message`, waiting for room up to `PATIENCE`.
-fn send_patiently(message: Message) -> bool {
-    let mut message = message;
-    let deadline = std::time::Instant::now() + PATIENCE;
-    loop {
-        match queue().try_send(message) {
-            Ok(()) => return true,
-            Err(TrySendError::Disconnected(_)) => return false,
-            Err(TrySendError::Full(back)) if std::time::Instant::now() < deadline => {
-                message = back;
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            Err(TrySendError::Full(_)) => return false,
-        }
-    }
-}
-
-/// The writer thread: whatever is queued, in one write.
-fn write_forever(lines: Receiver<Message>) {
+/// The writer thread: sleeps until there is something, lets more gather,
+/// then writes it all at once.
+fn write_forever() {
     let mut stderr = std::io::stderr();
-    let mut batch = Vec::with_capacity(64 * 1024);
-    let mut waiting = Vec::new();
-    while let Ok(first) = lines.recv() {
-        let mut next = Some(first);
-        while let Some(message) = next {
-            match message {
-                Message::Line(line) => batch.extend_from_slice(&line),
-                Message::Flushed(done) => waiting.push(done),
-            }
-            next = (batch.len() < 64 * 1024)
-                .then(|| lines.try_recv().ok())
-                .flatten();
+    let mut batch = Vec::with_capacity(MAX_PENDING);
+    loop {
+        let mut pending = pending();
+        while pending.bytes.is_empty() && pending.dropped == 0 && pending.asked == pending.done {
+            pending = WAKE.wait(pending).unwrap_or_else(|e| e.into_inner());
         }
-        let dropped = DROPPED.swap(0, Ordering::Relaxed);
+        if pending.asked == pending.done {
+            drop(pending);
+            std::thread::sleep(GATHER);
+            pending = self::pending();
+        }
+        std::mem::swap(&mut batch, &mut pending.bytes);
+        let dropped = std::mem::take(&mut pending.dropped);
+        let asked = pending.asked;
+        drop(pending);
         if dropped > 0 {
             let note = format!("{dropped} log lines dropped: stderr is not being read\n");
             batch.extend_from_slice(note.as_bytes());
@@ -152,22 +163,26 @@ fn write_forever(lines: Receiver<Message>) {
         // A closed stderr is no reason to stop serving.
         let _ = stderr.write_all(&batch);
         batch.clear();
-        for done in waiting.drain(..) {
-            let _ = done.try_send(());
-        }
+        self::pending().done = asked;
+        DONE.notify_all();
     }
 }
 
-/// `MakeWriter` for the queue: tracing formats each event whole into this
-/// writer, which queues it as one line when dropped.
+/// `MakeWriter` for the buffer: tracing formats each event whole into this
+/// writer, which appends it as one line when dropped.
 struct Queued;
 
-/// One event's bytes.
-struct EventLine(Vec<u8>);
+thread_local! {
+    /// The event being formatted on this thread (no allocation per event).
+    static LINE: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(256));
+}
+
+/// One event's bytes, gathered in `LINE` and appended when dropped.
+struct EventLine;
 
 impl Write for EventLine {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.extend_from_slice(bytes);
+        LINE.with_borrow_mut(|line| line.extend_from_slice(bytes));
         Ok(bytes.len())
     }
 
@@ -178,9 +193,12 @@ impl Write for EventLine {
 
 impl Drop for EventLine {
     fn drop(&mut self) {
-        if !self.0.is_empty() {
-            enqueue(std::mem::take(&mut self.0));
-        }
+        LINE.with_borrow_mut(|line| {
+            if !line.is_empty() {
+                append(line, false);
+                line.clear();
+            }
+        });
     }
 }
 
@@ -188,6 +206,6 @@ impl<'a> MakeWriter<'a> for Queued {
     type Writer = EventLine;
 
     fn make_writer(&'a self) -> Self::Writer {
-        EventLine(Vec::with_capacity(128))
+        EventLine
     }
 }

@@ -13,16 +13,28 @@ use std::path::{Path, PathBuf};
 use tokio::net::{UnixListener, UnixStream};
 
 /// `$XDG_RUNTIME_DIR/s3-credentials/PORT.sock`, or, where there is no
-/// runtime directory, `/tmp/s3-credentials-UID/PORT.sock`.
+/// runtime directory (unset, or naming one that is gone),
+/// `$TMPDIR/s3-credentials-UID/PORT.sock` (`/tmp` without `TMPDIR`).
+/// The server and `s3-credentials-fetch` both ask here, so they agree.
 pub fn default_path(port: u16) -> PathBuf {
     default_dir().join(format!("{port}.sock"))
 }
 
 fn default_dir() -> PathBuf {
-    match directories::BaseDirs::new().and_then(|b| b.runtime_dir().map(Path::to_path_buf)) {
+    match runtime_dir().filter(|dir| dir.is_dir()) {
         Some(runtime) => runtime.join("s3-credentials"),
         None => std::env::temp_dir().join(format!("s3-credentials-{}", geteuid())),
     }
+}
+
+fn runtime_dir() -> Option<PathBuf> {
+    directories::BaseDirs::new().and_then(|b| b.runtime_dir().map(Path::to_path_buf))
+}
+
+/// `XDG_RUNTIME_DIR` when it names a directory that does not exist (a
+/// tmux or screen session that outlived its login): worth a warning.
+pub fn missing_runtime_dir() -> Option<PathBuf> {
+    runtime_dir().filter(|dir| !dir.is_dir())
 }
 
 /// A bound socket.
@@ -75,6 +87,14 @@ pub fn bind(path: Option<PathBuf>, port: u16) -> Result<BoundSocket, Error> {
     let path = match path {
         Some(path) => path,
         None => {
+            if let Some(gone) = missing_runtime_dir() {
+                tracing::warn!(
+                    "XDG_RUNTIME_DIR names {}, which does not exist (a session that ended?): \
+                     the socket goes in {} instead",
+                    gone.display(),
+                    default_dir().display()
+                );
+            }
             let path = default_path(port);
             ensure_private_dir(path.parent().expect("the default path has a directory"))?;
             path

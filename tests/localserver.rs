@@ -489,3 +489,221 @@ fn unread_by_server(server_port: u16, client_port: u16) -> Option<u32> {
         ours.then(|| u32::from_str_radix(queues.1, 16).ok())?
     })
 }
+
+/// Starts a server against `sts` (S3 on moto) and returns its one stderr
+/// line, having checked that it failed with exit 1, cleanly.
+fn refused_at_startup(start: Start) -> String {
+    let mut lines = start.try_run().err().expect("startup fails");
+    // The original's progress line may come first; then one line says why.
+    lines.retain(|l| l != "Generating initial credentials...");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let line = lines[0].clone();
+    assert!(line.starts_with("Error: "), "{line}");
+    for debug in [
+        "{ source:",
+        "Some(",
+        "ServiceError",
+        "DispatchFailure",
+        "panicked",
+    ] {
+        assert!(!line.contains(debug), "{line}");
+    }
+    line
+}
+
+fn refuse(sts: &FakeSts, action: &str, status: u16, code: &str, message: &str) {
+    *sts.refusal.lock().unwrap() = Some((action.into(), status, code.into(), message.into()));
+}
+
+#[test]
+fn keys_aws_refuses_say_what_is_wrong() {
+    let moto = Moto::shared();
+    let sts = FakeSts::start(900);
+    let bucket = moto.bucket("keys");
+    for (code, message, says) in [
+        (
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid.",
+            "the AWS access key in use does not exist",
+        ),
+        (
+            "ExpiredToken",
+            "The security token included in the request is expired",
+            "the AWS credentials in use have expired",
+        ),
+    ] {
+        refuse(&sts, "*", 403, code, message);
+        let line = refused_at_startup(sts.server(moto, &bucket));
+        assert!(line.contains(code) && line.contains(says), "{line}");
+    }
+}
+
+#[test]
+fn a_role_the_caller_may_not_assume_names_the_permission() {
+    let moto = Moto::shared();
+    let sts = FakeSts::start(900);
+    refuse(
+        &sts,
+        "AssumeRole",
+        403,
+        "AccessDenied",
+        "User: arn:aws:iam::123456789012:user/test is not authorized to perform: sts:AssumeRole",
+    );
+    let line = refused_at_startup(sts.server(moto, &moto.bucket("deny")));
+    assert!(
+        line.contains("AssumeRole of arn:aws:iam::123456789012:role/test failed: AccessDenied"),
+        "{line}"
+    );
+    assert!(line.contains("it needs sts:AssumeRole on it"), "{line}");
+}
+
+#[test]
+fn role_chaining_is_caught_before_asking_for_more_than_an_hour() {
+    let moto = Moto::shared();
+    let sts = FakeSts::start(900);
+    let sso = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0123/alice";
+    *sts.caller_arn.lock().unwrap() = sso.into();
+    let line = refused_at_startup(
+        sts.server(moto, &moto.bucket("chain"))
+            .arg("--duration")
+            .arg("2h"),
+    );
+    assert!(
+        line.contains(sso) && line.contains("use --duration 1h or less"),
+        "{line}"
+    );
+    assert_eq!(sts.calls(), 0, "no AssumeRole was tried");
+    // An hour is allowed.
+    let server = sts
+        .server(moto, &moto.bucket("chain"))
+        .arg("--duration")
+        .arg("1h")
+        .run();
+    assert_eq!(server.get("/").0, 200);
+}
+
+#[test]
+fn an_unreachable_endpoint_is_one_line_naming_it() {
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    let line = refused_at_startup(Start::at(&closed, "my-bucket"));
+    assert_eq!(
+        line,
+        format!("Error: could not reach STS at {closed} (connection refused)")
+    );
+}
+
+#[test]
+fn bad_input_is_refused_before_any_aws_call() {
+    let home = tempfile::tempdir().unwrap();
+    for (args, flag) in [
+        (&["localserver", "", "-d", "1h"][..], "<BUCKET>"),
+        (&["policy", ""], "<BUCKET>"),
+        (
+            &[
+                "localserver",
+                "b",
+                "-d",
+                "1h",
+                "--endpoint-url",
+                "127.0.0.1:5055",
+            ],
+            "--endpoint-url",
+        ),
+        (
+            &["localserver", "b", "-d", "1h", "--endpoint-url", ""],
+            "--endpoint-url",
+        ),
+        (
+            &["localserver", "b", "-d", "1h", "--endpoint-url", "ftp://x"],
+            "--endpoint-url",
+        ),
+        (&["localserver", "b", "-d", "1h", "--host", ""], "--host"),
+        (
+            &["localserver", "b", "-d", "1h", "--host", "[::1"],
+            "--host",
+        ),
+        (
+            &["localserver", "b", "-d", "1h", "--region", "moon"],
+            "--region",
+        ),
+    ] {
+        let out = s3c(args, home.path());
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(flag), "{args:?}: {err}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn a_runtime_dir_that_is_gone_falls_back_where_fetch_looks() {
+    let moto = Moto::shared();
+    let tmp = tempfile::tempdir().unwrap();
+    let gone = tmp.path().join("run-user-gone");
+    let server = Start::new(moto, &moto.bucket("gone"))
+        .env("XDG_RUNTIME_DIR", gone.to_str().unwrap())
+        .env("TMPDIR", tmp.path().to_str().unwrap())
+        .run();
+    let warned = format!(
+        "XDG_RUNTIME_DIR names {}, which does not exist",
+        gone.display()
+    );
+    assert!(server.wait_for_stderr(&warned, std::time::Duration::from_secs(2)));
+    let mut cmd = Command::new(FETCH);
+    aws_env(&mut cmd, server.home.path());
+    cmd.env("XDG_RUNTIME_DIR", &gone).env("TMPDIR", tmp.path());
+    let out = run(cmd.args(["--port", &server.port.to_string()]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(server.wait_for_stderr("unix GET / 200", std::time::Duration::from_secs(5)));
+}
+
+#[test]
+fn the_demo_starts_serves_and_stops_on_ctrl_c() {
+    use std::io::BufRead;
+    use std::time::Duration;
+    let home = tempfile::tempdir().unwrap();
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/demo");
+    let bin = std::path::Path::new(SERVER).parent().unwrap();
+    let mut child = Command::new(demo)
+        .args(["-p", "0", "--quiet"])
+        .env("S3C_BIN", bin)
+        .env("HOME", home.path())
+        .env("XDG_RUNTIME_DIR", home.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut port = None;
+    let mut seen = Vec::new();
+    for line in std::io::BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.split("at http://localhost:").nth(1) {
+            port = rest.trim_end_matches('/').parse::<u16>().ok();
+        }
+        let ready = line == "Press Ctrl+C to stop";
+        seen.push(line);
+        if ready {
+            break;
+        }
+    }
+    let port = port.unwrap_or_else(|| panic!("no serving line: {seen:?}"));
+    assert!(seen.iter().any(|l| l.contains("demo-bucket")), "{seen:?}");
+    let (status, _, body) = http(
+        ([127, 0, 0, 1], port).into(),
+        "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    );
+    assert_eq!(status, 200);
+    assert!(body.contains("AccessKeyId"));
+    signal(&child, nix::sys::signal::Signal::SIGINT);
+    let status = wait_timeout(&mut child, Duration::from_secs(15)).expect("the demo stops");
+    assert!(status.success(), "{status}");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the server stopped"
+    );
+}

@@ -493,6 +493,11 @@ pub struct FakeSts {
     pub healthy: Arc<std::sync::atomic::AtomicBool>,
     /// While set, requests are read and never answered: a stalled network.
     pub stalled: Arc<std::sync::atomic::AtomicBool>,
+    /// The caller's ARN that GetCallerIdentity answers.
+    pub caller_arn: Arc<Mutex<String>>,
+    /// An error the named action (`*`: every action) gets while set:
+    /// (action, status, code, message).
+    pub refusal: Arc<Mutex<Option<Refusal>>>,
     pub lifetime_secs: Arc<std::sync::atomic::AtomicI64>,
     alive: Arc<std::sync::atomic::AtomicBool>,
     accepting: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -506,6 +511,8 @@ impl FakeSts {
             calls: Arc::default(),
             healthy: Arc::new(true.into()),
             stalled: Arc::default(),
+            caller_arn: Arc::new(Mutex::new("arn:aws:iam::123456789012:user/test".into())),
+            refusal: Arc::default(),
             lifetime_secs: Arc::new(lifetime_secs.into()),
             alive: Arc::new(true.into()),
             accepting: Mutex::new(None),
@@ -523,6 +530,7 @@ impl FakeSts {
             self.alive.clone(),
             self.stalled.clone(),
         );
+        let (caller_arn, refusal) = (self.caller_arn.clone(), self.refusal.clone());
         let thread = std::thread::spawn(move || {
             while alive.load(Ordering::SeqCst) {
                 let Ok((stream, _)) = listener.accept() else {
@@ -535,6 +543,8 @@ impl FakeSts {
                     lifetime: lifetime.clone(),
                     alive: alive.clone(),
                     stalled: stalled.clone(),
+                    caller_arn: caller_arn.clone(),
+                    refusal: refusal.clone(),
                 };
                 std::thread::spawn(move || {
                     let _ = answer_sts(stream, &sts);
@@ -608,7 +618,12 @@ struct Answering {
     lifetime: Arc<std::sync::atomic::AtomicI64>,
     alive: Arc<std::sync::atomic::AtomicBool>,
     stalled: Arc<std::sync::atomic::AtomicBool>,
+    caller_arn: Arc<Mutex<String>>,
+    refusal: Arc<Mutex<Option<Refusal>>>,
 }
+
+/// What the fake STS answers instead: (action, status, code, message).
+pub type Refusal = (String, u16, String, String);
 
 fn answer_sts(stream: TcpStream, sts: &Answering) -> std::io::Result<()> {
     let Answering {
@@ -617,6 +632,8 @@ fn answer_sts(stream: TcpStream, sts: &Answering) -> std::io::Result<()> {
         lifetime,
         alive,
         stalled,
+        caller_arn,
+        refusal,
     } = sts;
     stream.set_nonblocking(false)?;
     stream.set_read_timeout(Some(Duration::from_millis(20)))?;
@@ -655,6 +672,52 @@ fn answer_sts(stream: TcpStream, sts: &Answering) -> std::io::Result<()> {
         while stalled.load(Ordering::SeqCst) && alive.load(Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(20));
         }
+        let request = String::from_utf8_lossy(&body);
+        let refused =
+            refusal.lock().unwrap().clone().filter(|(action, ..)| {
+                action == "*" || request.contains(&format!("Action={action}&"))
+            });
+        let (status, xml) = if let Some((_, code_status, code, message)) = refused {
+            calls.fetch_add(1, Ordering::SeqCst);
+            (
+                format!("{code_status} Refused"),
+                format!(
+                    "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>\
+                 <Message>{message}</Message></Error><RequestId>no</RequestId></ErrorResponse>"
+                ),
+            )
+        } else if request.contains("Action=GetCallerIdentity") {
+            let arn = caller_arn.lock().unwrap().clone();
+            (
+                "200 OK".to_owned(),
+                format!(
+                "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
+                 <GetCallerIdentityResult><Arn>{arn}</Arn><UserId>AIDAFAKE</UserId>\
+                 <Account>123456789012</Account></GetCallerIdentityResult>\
+                 <ResponseMetadata><RequestId>who</RequestId></ResponseMetadata>\
+                 </GetCallerIdentityResponse>"
+            ),
+            )
+        } else {
+            answer_assume_role(calls, healthy, lifetime)
+        };
+        let mut out = reader.get_ref();
+        write!(
+            out,
+            "HTTP/1.1 {status}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{xml}",
+            xml.len()
+        )?;
+        stream.set_read_timeout(Some(Duration::from_millis(20)))?;
+    }
+}
+
+/// AssumeRole's answer: credentials, or 503 while STS is "down".
+fn answer_assume_role(
+    calls: &AtomicUsize,
+    healthy: &std::sync::atomic::AtomicBool,
+    lifetime: &std::sync::atomic::AtomicI64,
+) -> (String, String) {
+    {
         let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
         let (status, xml) = if healthy.load(Ordering::SeqCst) {
             let expires = time::OffsetDateTime::now_utc()
@@ -681,13 +744,7 @@ fn answer_sts(stream: TcpStream, sts: &Answering) -> std::io::Result<()> {
                     .to_owned(),
             )
         };
-        let mut out = reader.get_ref();
-        write!(
-            out,
-            "HTTP/1.1 {status}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{xml}",
-            xml.len()
-        )?;
-        stream.set_read_timeout(Some(Duration::from_millis(20)))?;
+        (status.to_owned(), xml)
     }
 }
 

@@ -1,0 +1,276 @@
+//! How AWS failures read: one line, built from each cause's `Display`
+//! (never `Debug`), naming the endpoint or the permission at fault, and
+//! saying what to do. A newcomer's first error should be their last.
+
+use super::{CALL_TIMEOUT, CONNECT_TIMEOUT};
+use crate::duration::SessionDuration;
+use crate::error::{chain, root_cause};
+use crate::Error;
+use aws_config::SdkConfig;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+use aws_types::service_config::ServiceConfigKey;
+
+/// At most this much of a cause is quoted before the advice.
+const MAX_DETAIL: usize = 200;
+/// What AWS says when a session assumed from an assumed role (role
+/// chaining) asks for more than an hour.
+const CHAINING: &str = "role chaining";
+
+/// An AWS service, as messages name it.
+#[derive(Clone, Copy)]
+pub(super) enum Service {
+    S3,
+    Sts,
+    Iam,
+}
+
+impl Service {
+    fn id(self) -> &'static str {
+        match self {
+            Service::S3 => "S3",
+            Service::Sts => "STS",
+            Service::Iam => "IAM",
+        }
+    }
+
+    /// `S3 at URL`: where the SDK sends this service's calls, in its order:
+    /// `--endpoint-url`, `AWS_ENDPOINT_URL_<SERVICE>` (or the profile's
+    /// `endpoint_url`), `AWS_ENDPOINT_URL`, else AWS's own endpoint.
+    pub(super) fn endpoint(self, config: &SdkConfig) -> String {
+        let chosen = config.get_origin("endpoint_url").is_client_config();
+        let own = || {
+            let key = ServiceConfigKey::builder()
+                .service_id(self.id())
+                .env("AWS_ENDPOINT_URL")
+                .profile("endpoint_url")
+                .build()
+                .ok()?;
+            config.service_config()?.load_config(key)
+        };
+        let url = match chosen {
+            true => config.endpoint_url().map(str::to_owned),
+            false => own().or_else(|| config.endpoint_url().map(str::to_owned)),
+        };
+        let url = url.unwrap_or_else(|| {
+            let region = config.region().map_or("us-east-1", |r| r.as_ref());
+            match self {
+                Service::Iam => "https://iam.amazonaws.com".to_owned(),
+                _ => format!(
+                    "https://{}.{region}.amazonaws.com",
+                    self.id().to_lowercase()
+                ),
+            }
+        });
+        format!("{} at {url}", self.id())
+    }
+}
+
+/// The error for a failed call to the service at `endpoint`: a failure to
+/// get there reads as such; an answer from the service is put in
+/// `context`, with what to do about the common ones.
+pub(super) fn failure<E>(
+    err: &SdkError<E>,
+    endpoint: &str,
+    context: impl FnOnce(String) -> String,
+) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    if let Some(unreached) = unreached(err, endpoint) {
+        return Error::new(unreached);
+    }
+    let detail = answered(err);
+    match hint(err.code()) {
+        Some(hint) => Error::new(format!("{}; {hint}", context(detail))),
+        None => Error::new(context(detail)),
+    }
+}
+
+/// A call that never got an answer: a timeout, a refused connection, a
+/// name that does not resolve.
+fn unreached<E>(err: &SdkError<E>, endpoint: &str) -> Option<String>
+where
+    E: std::error::Error + 'static,
+{
+    let check = "check the network, or --endpoint-url";
+    match err {
+        SdkError::TimeoutError(_) => Some(format!(
+            "{endpoint} did not answer within {}s; {check}",
+            CALL_TIMEOUT.as_secs()
+        )),
+        SdkError::DispatchFailure(f) if f.is_timeout() => Some(format!(
+            "could not connect to {endpoint} within {}s; {check}",
+            CONNECT_TIMEOUT.as_secs()
+        )),
+        SdkError::DispatchFailure(_) => {
+            let cause = root_cause(err);
+            let lower = cause.to_lowercase();
+            if lower.contains("lookup address") || lower.contains("dns") {
+                Some(format!(
+                    "could not reach {endpoint}: its host name does not resolve; \
+                     check --region, --endpoint-url and the network"
+                ))
+            } else {
+                Some(format!("could not reach {endpoint} ({cause})"))
+            }
+        }
+        _ => None,
+    }
+}
+
+/// One line for the service's answer: `Code: message`.
+fn answered<E>(err: &SdkError<E>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match (err.code(), err.message()) {
+        (Some(code), Some(msg)) => format!("{code}: {}", one_line(msg)),
+        (Some(code), None) => code.to_owned(),
+        (None, Some(msg)) => one_line(msg),
+        (None, None) => match http_status(err) {
+            Some(status) => format!("HTTP {status} with no error code"),
+            None => short(&chain(err)),
+        },
+    }
+}
+
+/// What to do about the errors any call can get.
+fn hint(code: Option<&str>) -> Option<&'static str> {
+    Some(match code? {
+        "InvalidClientTokenId" | "InvalidAccessKeyId" | "UnrecognizedClientException" => {
+            "the AWS access key in use does not exist: check AWS_ACCESS_KEY_ID, \
+             the profile's keys, or run aws configure"
+        }
+        "SignatureDoesNotMatch" => {
+            "the AWS secret key does not match its access key: check AWS_SECRET_ACCESS_KEY \
+             or the profile's keys"
+        }
+        "ExpiredToken" | "ExpiredTokenException" | "TokenRefreshRequired" => {
+            "the AWS credentials in use have expired: refresh them (aws sso login \
+             --profile NAME, or new keys) and start again"
+        }
+        _ => return None,
+    })
+}
+
+/// Whether an error code says the credentials themselves are refused.
+pub(super) fn about_credentials(code: Option<&str>) -> bool {
+    hint(code).is_some()
+}
+
+/// The HTTP status of the answer, if there was one.
+pub(super) fn http_status<E>(err: &SdkError<E>) -> Option<u16> {
+    err.raw_response().map(|r| r.status().as_u16())
+}
+
+/// No credentials for the server itself: why, if a configured provider
+/// said (an SSO login that expired), and how to provide them.
+pub(super) fn no_credentials(err: Option<&CredentialsError>, profile: Option<&str>) -> Error {
+    let advice = "Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pick a profile with \
+                  --profile NAME, or run aws configure";
+    let Some(err) = err else {
+        return Error::new(format!("no AWS credentials found. {advice}"));
+    };
+    let detail = chain(err);
+    let profile = profile.unwrap_or("default");
+    if detail.contains("SSO") {
+        return Error::new(format!(
+            "the SSO login of profile {profile} has expired or is missing ({}); \
+             run: aws sso login --profile {profile}",
+            short(&detail)
+        ));
+    }
+    // The chain's last resort is EC2's metadata service: on a laptop its
+    // failure only means "nothing else was configured".
+    if detail.contains("IMDS") || detail.contains("169.254.169.254") {
+        return Error::new(format!("no AWS credentials found. {advice}"));
+    }
+    Error::new(format!(
+        "no AWS credentials found ({}). {advice}",
+        short(&detail)
+    ))
+}
+
+/// `--duration` above an hour when the server's own identity is an assumed
+/// role (SSO users, profiles with role_arn): AWS refuses it, so say so
+/// before asking.
+pub(super) fn role_chaining(identity_arn: &str, duration: SessionDuration) -> Option<Error> {
+    (identity_arn.contains(":assumed-role/") && duration.secs() > 3600).then(|| {
+        Error::new(format!(
+            "--duration {duration}s is over 1 hour, but your AWS identity ({identity_arn}) \
+             is itself an assumed role, and AWS caps sessions assumed from one (role chaining) \
+             at 1 hour: use --duration 1h or less"
+        ))
+    })
+}
+
+/// AssumeRole's failure, with what to change.
+pub(super) fn assume_role_error<E>(
+    err: &SdkError<E>,
+    role_arn: &str,
+    endpoint: &str,
+    duration: SessionDuration,
+) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let message = err.message().unwrap_or_default();
+    let hint = match (err.code(), http_status(err)) {
+        (Some("ValidationError"), _) if message.contains(CHAINING) => format!(
+            "your AWS identity is itself an assumed role, and AWS caps sessions assumed \
+             from one (role chaining) at 1 hour: use --duration 1h or less \
+             (it was {duration}s)"
+        ),
+        (Some("PackedPolicyTooLarge"), _) => {
+            "the session policy is too large: use fewer or shorter --statement values".to_owned()
+        }
+        (Some("MalformedPolicyDocument"), _) => {
+            "STS refused the session policy: check the --statement values".to_owned()
+        }
+        (Some("AccessDenied"), _) => "the AWS identity in use may not assume this role: it \
+             needs sts:AssumeRole on it, and the role's trust policy must allow it"
+            .to_owned(),
+        // AWS says ValidationError about DurationSeconds; Ceph says nothing.
+        (Some("ValidationError"), _) if message.contains("DurationSeconds") => {
+            duration_hint(duration)
+        }
+        (None, Some(400)) => format!(
+            "{}, or a --statement may be one STS cannot parse",
+            duration_hint(duration)
+        ),
+        _ => String::new(),
+    };
+    let failed = failure(err, endpoint, |detail| {
+        format!("AssumeRole of {role_arn} failed: {detail}")
+    });
+    match hint.is_empty() {
+        true => failed,
+        false => Error::new(format!("{failed}; {hint}")),
+    }
+}
+
+fn duration_hint(duration: SessionDuration) -> String {
+    format!(
+        "--duration {duration}s may be longer than the role's MaxSessionDuration \
+         (a new role's default is 1 hour): use a shorter \
+         --duration or raise the role's limit"
+    )
+}
+
+fn one_line(text: &str) -> String {
+    short(&text.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// At most `MAX_DETAIL` characters, cut at a word.
+fn short(text: &str) -> String {
+    if text.chars().count() <= MAX_DETAIL {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(MAX_DETAIL).collect();
+    let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head);
+    format!("{cut}...")
+}
+
+#[cfg(test)]
+mod tests;

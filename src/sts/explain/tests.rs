@@ -1,0 +1,209 @@
+//! Each failure a newcomer meets, built from the SDK's own error types
+//! (with AWS's exact words where they matter), read as one line.
+
+use super::*;
+use aws_sdk_sts::error::ErrorMetadata;
+use aws_sdk_sts::operation::assume_role::AssumeRoleError;
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_runtime_api::http::Response;
+use aws_smithy_types::body::SdkBody;
+
+fn answer(status: u16, code: Option<&str>, message: Option<&str>) -> SdkError<AssumeRoleError> {
+    let mut meta = ErrorMetadata::builder();
+    if let Some(code) = code {
+        meta = meta.code(code);
+    }
+    if let Some(message) = message {
+        meta = meta.message(message);
+    }
+    let raw = Response::new(status.try_into().unwrap(), SdkBody::empty());
+    SdkError::service_error(AssumeRoleError::generic(meta.build()), raw)
+}
+
+fn assume(err: &SdkError<AssumeRoleError>, secs: u64) -> String {
+    let duration = SessionDuration::from_secs(secs).unwrap();
+    assume_role_error(err, "arn:aws:iam::1:role/r", "STS at x", duration).to_string()
+}
+
+fn unreachable(io: std::io::Error) -> String {
+    let err: SdkError<AssumeRoleError> =
+        SdkError::dispatch_failure(ConnectorError::io(Box::new(io)));
+    failure(&err, "S3 at http://127.0.0.1:1", |d| {
+        format!("context: {d}")
+    })
+    .to_string()
+}
+
+/// One line, no `Debug` output.
+fn readable(message: &str) {
+    assert_eq!(message.lines().count(), 1, "{message}");
+    for debug in ["{ source:", "Some(", "ServiceError(", "DispatchFailure("] {
+        assert!(!message.contains(debug), "{message}");
+    }
+}
+
+#[test]
+fn aws_refusing_the_duration_names_max_session_duration() {
+    let message = "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.";
+    let error = assume(&answer(400, Some("ValidationError"), Some(message)), 7200);
+    readable(&error);
+    assert!(
+        error.starts_with(
+            "AssumeRole of arn:aws:iam::1:role/r failed: ValidationError: The requested"
+        ),
+        "{error}"
+    );
+    assert!(
+        error.contains("--duration 7200s may be longer than the role's MaxSessionDuration"),
+        "{error}"
+    );
+    assert!(!error.contains("--statement"), "{error}");
+}
+
+#[test]
+fn role_chaining_says_what_is_true() {
+    let message = "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.";
+    let error = assume(&answer(400, Some("ValidationError"), Some(message)), 7200);
+    readable(&error);
+    assert!(
+        error.contains("your AWS identity is itself an assumed role"),
+        "{error}"
+    );
+    assert!(error.contains("use --duration 1h or less"), "{error}");
+    assert!(!error.contains("raise the role's limit"), "{error}");
+    // Said before asking, when the identity shows it.
+    let duration = SessionDuration::from_secs(7200).unwrap();
+    let sso = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0123/alice";
+    let early = role_chaining(sso, duration).unwrap().to_string();
+    assert!(
+        early.contains(sso) && early.contains("--duration 1h or less"),
+        "{early}"
+    );
+    assert!(role_chaining("arn:aws:iam::123456789012:user/alice", duration).is_none());
+    let hour = SessionDuration::from_secs(3600).unwrap();
+    assert!(role_chaining(sso, hour).is_none());
+}
+
+#[test]
+fn a_codeless_400_names_both_likely_causes() {
+    let error = assume(&answer(400, None, None), 7200);
+    assert!(error.contains("HTTP 400 with no error code"), "{error}");
+    assert!(
+        error.contains("MaxSessionDuration") && error.contains("--statement"),
+        "{error}"
+    );
+}
+
+#[test]
+fn policy_and_permission_errors_say_what_to_change() {
+    let error = assume(
+        &answer(400, Some("PackedPolicyTooLarge"), Some("too big")),
+        900,
+    );
+    assert!(
+        error.ends_with("use fewer or shorter --statement values"),
+        "{error}"
+    );
+    let error = assume(
+        &answer(403, Some("AccessDenied"), Some("not authorized")),
+        900,
+    );
+    assert!(error.contains("it needs sts:AssumeRole on it"), "{error}");
+    let error = assume(&answer(500, Some("InternalFailure"), Some("oops")), 900);
+    assert_eq!(
+        error,
+        "AssumeRole of arn:aws:iam::1:role/r failed: InternalFailure: oops"
+    );
+}
+
+#[test]
+fn bad_or_expired_keys_say_so() {
+    let invalid = "The security token included in the request is invalid.";
+    let error = assume(
+        &answer(403, Some("InvalidClientTokenId"), Some(invalid)),
+        900,
+    );
+    readable(&error);
+    assert!(
+        error.contains("the AWS access key in use does not exist"),
+        "{error}"
+    );
+    let expired = "The security token included in the request is expired";
+    let error = assume(&answer(400, Some("ExpiredToken"), Some(expired)), 900);
+    assert!(
+        error.contains("the AWS credentials in use have expired"),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_unreachable_endpoint_is_named_with_its_cause() {
+    let refused = unreachable(std::io::ErrorKind::ConnectionRefused.into());
+    assert_eq!(
+        refused,
+        "could not reach S3 at http://127.0.0.1:1 (connection refused)"
+    );
+    // What hyper-util's resolver says for a name that does not resolve.
+    let dns = unreachable(std::io::Error::other(
+        "failed to lookup address information: Name or service not known",
+    ));
+    readable(&dns);
+    assert!(dns.contains("its host name does not resolve"), "{dns}");
+    assert!(dns.contains("--region"), "{dns}");
+}
+
+#[test]
+fn a_stalled_endpoint_is_named_with_the_timeout() {
+    let stalled: SdkError<AssumeRoleError> = SdkError::timeout_error("no answer");
+    let error = failure(&stalled, "STS at http://127.0.0.1:9", |d| d).to_string();
+    assert_eq!(
+        error,
+        "STS at http://127.0.0.1:9 did not answer within 20s; check the network, or --endpoint-url"
+    );
+}
+
+#[derive(Debug)]
+struct Said(&'static str);
+
+impl std::fmt::Display for Said {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for Said {}
+
+#[test]
+fn an_expired_sso_login_says_which_command_to_run() {
+    // aws-config's SsoTokenProviderError::ExpiredToken, word for word.
+    let err =
+        CredentialsError::provider_error(Said("the SSO token has expired and cannot be refreshed"));
+    let error = no_credentials(Some(&err), Some("work")).to_string();
+    readable(&error);
+    assert!(
+        error.contains("run: aws sso login --profile work"),
+        "{error}"
+    );
+}
+
+#[test]
+fn nothing_configured_is_one_short_line() {
+    let imds = CredentialsError::provider_error(Said(
+        "failed to load IMDS session token: dispatch failure: io error: timeout",
+    ));
+    for error in [
+        no_credentials(Some(&imds), None),
+        no_credentials(None, None),
+    ] {
+        assert_eq!(
+            error.to_string(),
+            "no AWS credentials found. Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
+             pick a profile with --profile NAME, or run aws configure"
+        );
+    }
+    let long =
+        CredentialsError::provider_error(Said(Box::leak("word ".repeat(100).into_boxed_str())));
+    let error = no_credentials(Some(&long), None).to_string();
+    let before_advice = error.split(". Set").next().unwrap();
+    assert!(before_advice.len() <= 240, "{error}");
+}
