@@ -358,3 +358,37 @@ async fn create_default_role(iam: &Iam, account: &str) -> Result<String, Error> 
 fn arn(role: Option<&aws_sdk_iam::types::Role>) -> String {
     role.map(|r| r.arn().to_owned()).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_iam::operation::create_role::CreateRoleError;
+    use aws_smithy_runtime_api::http::Response;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    #[test]
+    fn iam_access_denied_names_the_permission_and_the_way_around() {
+        let iam = Iam {
+            client: aws_sdk_iam::Client::from_conf(
+                aws_sdk_iam::Config::builder()
+                    .behavior_version_latest()
+                    .build(),
+            ),
+            endpoint: "IAM at https://iam.amazonaws.com".into(),
+        };
+        let meta = ErrorMetadata::builder()
+            .code("AccessDenied")
+            .message("User: arn:aws:iam::1:user/a is not authorized to perform: iam:CreateRole")
+            .build();
+        let raw = Response::new(403.try_into().unwrap(), SdkBody::empty());
+        let err = SdkError::service_error(CreateRoleError::generic(meta), raw);
+        let error = iam.failed("create", "iam:CreateRole", &err).to_string();
+        assert_eq!(
+            error,
+            "could not create role s3-credentials.AmazonS3FullAccess: AccessDenied: User: \
+             arn:aws:iam::1:user/a is not authorized to perform: iam:CreateRole; the AWS \
+             identity in use needs iam:CreateRole, or pass an existing role with --role-arn"
+        );
+    }
+}
