@@ -1,7 +1,7 @@
-complete -c s3-credentials-fetch -s p -l port -d 'Port of the localserver; picks its default Unix socket, then TCP' -r
+complete -c s3-credentials-fetch -s p -l port -d 'Port of the localserver; picks its default Unix socket, then TCP' -r -f
 complete -c s3-credentials-fetch -l socket -d 'Unix socket to ask' -r -F
-complete -c s3-credentials-fetch -l url -d 'URL to ask over TCP, e.g. http://127.0.0.1:8094/' -r
-complete -c s3-credentials-fetch -l server-uid -d 'The uid the server must run as [default: your own]; a server run by anyone else is refused' -r
-complete -c s3-credentials-fetch -l timeout -d 'Seconds to wait for an answer' -r
+complete -c s3-credentials-fetch -l url -d 'URL to ask over TCP, e.g. http://127.0.0.1:8094/' -r -f
+complete -c s3-credentials-fetch -l server-uid -d 'The uid the server must run as [default: your own]; a server run by anyone else is refused' -r -f
+complete -c s3-credentials-fetch -l timeout -d 'Seconds to wait for an answer' -r -f
 complete -c s3-credentials-fetch -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c s3-credentials-fetch -s V -l version -d 'Print version'

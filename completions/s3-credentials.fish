@@ -29,27 +29,58 @@ complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -s V -l vers
 complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -f -a "localserver" -d 'Start a localhost server that serves S3 credentials'
 complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -f -a "policy" -d 'Print the session policy that localserver would use'
 complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l prefix -d 'Restrict to keys starting with this prefix' -r
-complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l statement -d 'JSON statement to add to the policy (repeatable)' -r
-complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -s d -l duration -d 'How long each credential is valid for, e.g. 15m, 1h, 12h (900s..12h)' -r
-complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -s p -l port -d 'TCP port to serve on (0 picks a free one)' -r
-complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l host -d 'Host to bind; localhost binds 127.0.0.1 and ::1' -r
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l prefix -d 'Restrict to keys starting with this prefix' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l statement -d 'JSON statement to add to the policy (repeatable)' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -s d -l duration -d 'How long each credential is valid for, e.g. 15m, 1h, 12h (900s..12h)' -r -f -a "15m\t''
+1h\t''
+12h\t''"
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -s p -l port -d 'TCP port to serve on (0 picks a free one)' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l host -d 'Host to bind; localhost binds 127.0.0.1 and ::1' -r -f -a "(__fish_print_hostnames)"
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l socket -d 'Unix socket path [default: $XDG_RUNTIME_DIR/s3-credentials/PORT.sock, or $TMPDIR/s3-credentials-UID/PORT.sock without XDG_RUNTIME_DIR]' -r -F
-complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l auth-token-file -d 'Require `Authorization: <token>` from this file on every TCP request' -r -F
-complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l role-arn -d 'Role to assume [default: s3-credentials.AmazonS3FullAccess, created if missing]' -r
-complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l profile -d 'AWS profile to use' -r
-complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l region -d 'AWS region, e.g. us-east-1' -r
-complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l endpoint-url -d 'Send every AWS call to this endpoint (e.g. a local S3/STS server)' -r
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l auth-token-file -d 'Require the header Authorization: TOKEN, with the token in FILE, on every TCP request' -r -F
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l role-arn -d 'Role to assume [default: s3-credentials.AmazonS3FullAccess, created if missing]' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l profile -d 'AWS profile to use' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l region -d 'AWS region, e.g. us-east-1' -r -f -a "us-east-1\t''
+us-east-2\t''
+us-west-1\t''
+us-west-2\t''
+af-south-1\t''
+ap-east-1\t''
+ap-south-1\t''
+ap-south-2\t''
+ap-northeast-1\t''
+ap-northeast-2\t''
+ap-northeast-3\t''
+ap-southeast-1\t''
+ap-southeast-2\t''
+ap-southeast-3\t''
+ap-southeast-4\t''
+ca-central-1\t''
+ca-west-1\t''
+eu-central-1\t''
+eu-central-2\t''
+eu-north-1\t''
+eu-south-1\t''
+eu-south-2\t''
+eu-west-1\t''
+eu-west-2\t''
+eu-west-3\t''
+il-central-1\t''
+me-central-1\t''
+me-south-1\t''
+mx-central-1\t''
+sa-east-1\t''"
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l endpoint-url -d 'Send every AWS call to this endpoint (e.g. a local S3/STS server)' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l read-only -d 'Only allow reading from the bucket'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l write-only -d 'Only allow writing to the bucket'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l no-socket -d 'Serve over TCP only, with no Unix socket'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -s q -l quiet -d 'Do not log each request'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand policy" -l prefix -d 'Restrict to keys starting with this prefix' -r
-complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand policy" -l statement -d 'JSON statement to add to the policy (repeatable)' -r
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand policy" -l prefix -d 'Restrict to keys starting with this prefix' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand policy" -l statement -d 'JSON statement to add to the policy (repeatable)' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand policy" -l read-only -d 'Only allow reading from the bucket'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand policy" -l write-only -d 'Only allow writing to the bucket'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand policy" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand help; and not __fish_seen_subcommand_from localserver policy help" -f -a "localserver" -d 'Start a localhost server that serves S3 credentials'
-complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand help; and not __fish_seen_subcommand_from localserver policy help" -f -a "policy" -d 'Print the session policy that localserver would use'
-complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand help; and not __fish_seen_subcommand_from localserver policy help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand help; and test (count (commandline -opc)) -eq 2" -f -a "localserver" -d 'Start a localhost server that serves S3 credentials'
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand help; and test (count (commandline -opc)) -eq 2" -f -a "policy" -d 'Print the session policy that localserver would use'
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand help; and test (count (commandline -opc)) -eq 2" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -3,7 +3,8 @@
 
 use crate::duration::SessionDuration;
 use crate::policy::{Access, Scope, Statement};
-use clap::{Args, Parser, Subcommand};
+use clap::builder::{PossibleValue, TypedValueParser};
+use clap::{Args, Parser, Subcommand, ValueHint};
 use std::path::PathBuf;
 
 /// The default TCP port, as in the original.
@@ -40,19 +41,19 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ScopeArgs {
     /// The bucket the credentials reach.
-    #[arg(value_parser = parse_bucket)]
+    #[arg(value_parser = parse_bucket, value_hint = ValueHint::Other)]
     pub bucket: String,
     /// Only allow reading from the bucket.
     #[arg(long, conflicts_with = "write_only")]
     pub read_only: bool,
     /// Only allow writing to the bucket.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "read_only")]
     pub write_only: bool,
     /// Restrict to keys starting with this prefix.
-    #[arg(long, default_value = "*")]
+    #[arg(long, default_value = "*", value_hint = ValueHint::Other)]
     pub prefix: String,
     /// JSON statement to add to the policy (repeatable).
-    #[arg(long = "statement", value_name = "JSON")]
+    #[arg(long = "statement", value_name = "JSON", value_hint = ValueHint::Other)]
     pub statements: Vec<Statement>,
 }
 
@@ -75,23 +76,29 @@ pub struct LocalserverArgs {
     #[command(flatten)]
     pub scope: ScopeArgs,
     /// How long each credential is valid for, e.g. 15m, 1h, 12h (900s..12h).
-    #[arg(short, long, required = true)]
+    #[arg(
+        short,
+        long,
+        required = true,
+        value_parser = suggest(str::parse::<SessionDuration>, &["15m", "1h", "12h"]),
+        hide_possible_values = true
+    )]
     pub duration: SessionDuration,
     /// TCP port to serve on (0 picks a free one).
-    #[arg(short, long, default_value_t = DEFAULT_PORT)]
+    #[arg(short, long, default_value_t = DEFAULT_PORT, value_hint = ValueHint::Other)]
     pub port: u16,
     /// Host to bind; localhost binds 127.0.0.1 and ::1.
-    #[arg(long, default_value = "localhost", value_parser = parse_host)]
+    #[arg(long, default_value = "localhost", value_parser = parse_host, value_hint = ValueHint::Hostname)]
     pub host: String,
     /// Unix socket path [default: $XDG_RUNTIME_DIR/s3-credentials/PORT.sock,
     /// or $TMPDIR/s3-credentials-UID/PORT.sock without XDG_RUNTIME_DIR].
-    #[arg(long, value_name = "PATH", conflicts_with = "no_socket")]
+    #[arg(long, value_name = "PATH", conflicts_with = "no_socket", value_hint = ValueHint::FilePath)]
     pub socket: Option<PathBuf>,
     /// Serve over TCP only, with no Unix socket.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "socket")]
     pub no_socket: bool,
-    /// Require `Authorization: <token>` from this file on every TCP request.
-    #[arg(long, value_name = "FILE")]
+    /// Require the header Authorization: TOKEN, with the token in FILE, on every TCP request.
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub auth_token_file: Option<PathBuf>,
     /// Do not log each request.
     #[arg(short, long)]
@@ -105,16 +112,16 @@ pub struct LocalserverArgs {
 #[derive(Debug, Clone, Default, Args)]
 pub struct AwsArgs {
     /// Role to assume [default: s3-credentials.AmazonS3FullAccess, created if missing].
-    #[arg(long, value_name = "ARN")]
+    #[arg(long, value_name = "ARN", value_hint = ValueHint::Other)]
     pub role_arn: Option<String>,
     /// AWS profile to use.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_hint = ValueHint::Other)]
     pub profile: Option<String>,
     /// AWS region, e.g. us-east-1.
-    #[arg(long, value_parser = parse_region)]
+    #[arg(long, value_parser = suggest(parse_region, REGIONS), hide_possible_values = true)]
     pub region: Option<String>,
     /// Send every AWS call to this endpoint (e.g. a local S3/STS server).
-    #[arg(long, value_name = "URL", value_parser = parse_endpoint_url)]
+    #[arg(long, value_name = "URL", value_parser = parse_endpoint_url, value_hint = ValueHint::Url)]
     pub endpoint_url: Option<String>,
 }
 
@@ -130,21 +137,90 @@ pub struct AwsArgs {
 )]
 pub struct FetchCli {
     /// Port of the localserver; picks its default Unix socket, then TCP.
-    #[arg(short, long, default_value_t = DEFAULT_PORT)]
+    #[arg(short, long, default_value_t = DEFAULT_PORT, value_hint = ValueHint::Other)]
     pub port: u16,
     /// Unix socket to ask.
-    #[arg(long, value_name = "PATH", conflicts_with = "url")]
+    #[arg(long, value_name = "PATH", conflicts_with = "url", value_hint = ValueHint::FilePath)]
     pub socket: Option<PathBuf>,
     /// URL to ask over TCP, e.g. http://127.0.0.1:8094/
-    #[arg(long)]
+    #[arg(long, conflicts_with = "socket", value_hint = ValueHint::Url)]
     pub url: Option<String>,
     /// The uid the server must run as [default: your own]; a server run by
     /// anyone else is refused.
-    #[arg(long, value_name = "UID")]
+    #[arg(long, value_name = "UID", value_hint = ValueHint::Other)]
     pub server_uid: Option<u32>,
     /// Seconds to wait for an answer.
-    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = parse_timeout)]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value = "5",
+        value_parser = parse_timeout,
+        value_hint = ValueHint::Other
+    )]
     pub timeout: std::time::Duration,
+}
+
+/// AWS's regions, offered by shell completion (others are accepted).
+const REGIONS: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "af-south-1",
+    "ap-east-1",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+];
+
+/// A value parser that offers `values` to shell completion, while still
+/// taking any value `inner` takes.
+#[derive(Clone)]
+pub struct Suggest<P> {
+    inner: P,
+    values: &'static [&'static str],
+}
+
+fn suggest<P>(inner: P, values: &'static [&'static str]) -> Suggest<P> {
+    Suggest { inner, values }
+}
+
+impl<P: TypedValueParser> TypedValueParser for Suggest<P> {
+    type Value = P::Value;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        self.inner.parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(self.values.iter().map(|v| PossibleValue::new(*v))))
+    }
 }
 
 /// A bucket name S3 could hold: not empty, no slash or space (S3's own

@@ -13,6 +13,7 @@ mod error;
 pub mod fetch;
 pub mod localserver;
 pub mod log;
+pub mod manual;
 pub mod peer;
 pub mod policy;
 pub mod server;
