@@ -29,6 +29,12 @@ impl std::fmt::Debug for Token {
 }
 
 impl Token {
+    /// A token from bytes, for the app's tests.
+    #[cfg(test)]
+    pub(crate) fn for_tests(bytes: &[u8]) -> Token {
+        Token(bytes.to_vec())
+    }
+
     /// Whether `given` is this token, in constant time.
     pub fn matches(&self, given: &[u8]) -> bool {
         bool::from(given.ct_eq(&self.0))

@@ -1,0 +1,238 @@
+//! Every route and guard, in process: the app over a cache whose minter is
+//! a fake, requests built by hand, no socket, no Python. Milliseconds.
+
+use super::*;
+use crate::duration::SessionDuration;
+use crate::sts::{BoxFuture, Credential, Mint};
+use crate::token::Token;
+use crate::Error;
+use http_body_util::BodyExt;
+
+/// Mints one fixed credential, or fails with `error`.
+struct FakeMint {
+    error: Option<&'static str>,
+}
+
+impl Mint for FakeMint {
+    fn mint(&self) -> BoxFuture<'_, Result<Credential, Error>> {
+        Box::pin(async move {
+            match self.error {
+                Some(why) => Err(Error::new(why)),
+                None => Ok(Credential {
+                    access_key_id: "ASIAFAKE".into(),
+                    secret_access_key: "fakesecret".into(),
+                    session_token: "faketoken".into(),
+                    expiration: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+                }),
+            }
+        })
+    }
+}
+
+async fn app_with(error: Option<&'static str>, token: Option<&str>) -> App {
+    let duration = SessionDuration::from_secs(3600).unwrap();
+    let cache = Cache::new(Box::new(FakeMint { error }), duration);
+    let _ = cache.prime().await;
+    let options = Options {
+        allowed_host: "myhost".into(),
+        token: token.map(|t| Token::for_tests(t.as_bytes())),
+    };
+    App::new(cache, options)
+}
+
+async fn app() -> App {
+    app_with(None, None).await
+}
+
+/// `method path` with `headers`, over `transport`: (status, headers, body).
+async fn ask(
+    app: &App,
+    transport: Transport,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, hyper::HeaderMap, String) {
+    let mut req = Request::builder().method(method).uri(path);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let response = app.handle(transport, req.body(()).unwrap()).await;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, String::from_utf8(body.to_vec()).unwrap())
+}
+
+async fn get(app: &App, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    let (status, _, body) = ask(app, Transport::Tcp, "GET", path, headers).await;
+    (status, body)
+}
+
+const LOCAL: (&str, &str) = ("host", "localhost:8094");
+
+#[tokio::test]
+async fn the_routes_serve_their_formats() {
+    let app = app().await;
+    let (status, headers, body) = ask(&app, Transport::Tcp, "GET", "/", &[LOCAL]).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers[CONTENT_TYPE], "application/json");
+    assert_eq!(headers[CACHE_CONTROL], "no-store");
+    assert!(!headers
+        .keys()
+        .any(|k| k.as_str().starts_with("access-control")));
+    assert!(
+        body.starts_with("{\n  \"Version\": 1,\n  \"AccessKeyId\": \"ASIAFAKE\""),
+        "{body}"
+    );
+    let (status, ecs) = get(&app, "/ecs", &[LOCAL]).await;
+    assert_eq!(status, 200);
+    assert!(
+        ecs.contains("\"Token\": \"faketoken\"") && !ecs.contains("Version"),
+        "{ecs}"
+    );
+    let (status, health) = get(&app, "/healthz", &[LOCAL]).await;
+    assert_eq!(status, 200);
+    assert!(
+        health.starts_with(r#"{"status": "ok", "expires_in": 35"#),
+        "{health}"
+    );
+    assert!(!health.contains("fake"));
+    let (status, headers, _) = ask(&app, Transport::Tcp, "HEAD", "/", &[LOCAL]).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers[CONTENT_TYPE], "application/json");
+}
+
+#[tokio::test]
+async fn unknown_paths_404_and_other_methods_405() {
+    let app = app().await;
+    assert_eq!(
+        get(&app, "/nope", &[LOCAL]).await,
+        (404, r#"{"error": "Not found"}"#.into())
+    );
+    for method in ["POST", "PUT", "DELETE", "BREW"] {
+        let (status, headers, body) = ask(&app, Transport::Tcp, method, "/", &[LOCAL]).await;
+        assert_eq!(status, 405, "{method}");
+        assert_eq!(headers[ALLOW], "GET, HEAD");
+        assert!(!body.contains("AccessKeyId"));
+    }
+    let (status, _, _) = ask(&app, Transport::Tcp, "CONNECT", "localhost:443", &[LOCAL]).await;
+    assert_eq!(status, 405);
+}
+
+#[tokio::test]
+async fn tcp_guards_refuse_rebinding_browsers_and_proxies() {
+    let app = app().await;
+    for (headers, status) in [
+        (&[("host", "evil.example")][..], 403),
+        (&[("host", "localhost"), ("host", "evil.example")], 400),
+        (&[LOCAL, ("origin", "http://evil.example")], 403),
+        (&[LOCAL, ("sec-fetch-site", "cross-site")], 403),
+        (&[LOCAL, ("x-forwarded-for", "10.0.0.1")], 403),
+        (&[LOCAL, ("forwarded", "for=10.0.0.1")], 403),
+        (&[LOCAL, ("via", "1.1 proxy")], 403),
+        (&[LOCAL, ("x-forwarded-host", "a")], 403),
+        (&[LOCAL, ("sec-fetch-site", "none")], 200),
+        (&[("host", "127.0.0.1:8094")], 200),
+        (&[("host", "[::1]:8094")], 200),
+        (&[("host", "myhost")], 200),
+        (&[], 200),
+    ] {
+        let (got, body) = get(&app, "/", headers).await;
+        assert_eq!(got, status, "{headers:?}: {body}");
+        assert_eq!(body.contains("AccessKeyId"), status == 200, "{headers:?}");
+    }
+    // An absolute-form target names a host too.
+    assert_eq!(get(&app, "http://evil.example/", &[LOCAL]).await.0, 403);
+    assert_eq!(get(&app, "http://127.0.0.1/", &[LOCAL]).await.0, 200);
+    // The socket's peer was checked when it connected: no TCP guard.
+    let (status, _, _) = ask(&app, Transport::Unix, "GET", "/", &[("origin", "x")]).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn the_token_guards_tcp_but_not_health_or_the_socket() {
+    let app = app_with(None, Some("0123456789abcdef")).await;
+    assert_eq!(get(&app, "/", &[LOCAL]).await.0, 401);
+    assert_eq!(
+        get(&app, "/", &[LOCAL, ("authorization", "wrong")]).await.0,
+        401
+    );
+    assert_eq!(
+        get(
+            &app,
+            "/ecs",
+            &[LOCAL, ("authorization", "0123456789abcdef0")]
+        )
+        .await
+        .0,
+        401
+    );
+    assert_eq!(
+        get(&app, "/", &[LOCAL, ("authorization", "0123456789abcdef")])
+            .await
+            .0,
+        200
+    );
+    assert_eq!(get(&app, "/healthz", &[LOCAL]).await.0, 200);
+    assert_eq!(ask(&app, Transport::Unix, "GET", "/", &[]).await.0, 200);
+}
+
+#[tokio::test]
+async fn without_a_credential_tcp_hears_a_fixed_503_and_the_socket_the_cause() {
+    let app = app_with(
+        Some("AccessDenied: role arn:aws:iam::123456789012:role/x"),
+        None,
+    )
+    .await;
+    let (status, body) = get(&app, "/", &[LOCAL]).await;
+    assert_eq!(status, 503);
+    assert_eq!(
+        body,
+        r#"{"error": "No valid credentials: credentials unavailable"}"#
+    );
+    let (status, health) = get(&app, "/healthz", &[LOCAL]).await;
+    assert_eq!(status, 503);
+    assert_eq!(
+        health,
+        r#"{"status": "unavailable", "error": "credentials unavailable"}"#
+    );
+    let (status, _, body) = ask(&app, Transport::Unix, "GET", "/healthz", &[]).await;
+    assert_eq!(status, 503);
+    assert!(body.contains("123456789012"), "{body}");
+}
+
+#[test]
+fn hosts_that_name_this_server_are_allowed() {
+    for ok in [
+        "localhost",
+        "LOCALHOST:8094",
+        "127.0.0.1",
+        "127.0.0.1:8094",
+        "[::1]",
+        "[::1]:8094",
+        "10.1.2.3:80",
+        "myhost:8094",
+    ] {
+        assert!(host_allowed(ok.as_bytes(), "myhost"), "{ok}");
+    }
+}
+
+#[test]
+fn other_hosts_are_refused() {
+    for bad in [
+        "evil.example",
+        "evil.example:8094",
+        "localhost.evil.example",
+        "localhost:",
+        "localhost:http",
+        "127.0.0.1:8094:1",
+        "[::1",
+        "[evil]:80",
+        "[::1]x",
+        "",
+        "\u{fffd}",
+    ] {
+        assert!(!host_allowed(bad.as_bytes(), "myhost"), "{bad}");
+    }
+    assert!(!host_allowed(&[0xff, 0xfe], "myhost"));
+}
