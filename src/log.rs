@@ -20,7 +20,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, Once};
 use std::time::Duration;
 use time::macros::format_description;
-use tracing_subscriber::fmt::time::UtcTime;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::time::FormatTime;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
 
@@ -69,12 +70,9 @@ pub fn init(quiet: bool) {
     if quiet {
         filter = filter.add_directive("access=off".parse().expect("a valid directive"));
     }
-    let timer = UtcTime::new(format_description!(
-        "[year]-[month]-[day] [hour]:[minute]:[second]"
-    ));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_timer(timer)
+        .with_timer(SecondClock)
         .with_target(false)
         .with_ansi(false)
         .with_writer(Queued)
@@ -171,6 +169,29 @@ fn write_forever() {
 /// `MakeWriter` for the buffer: tracing formats each event whole into this
 /// writer, which appends it as one line when dropped.
 struct Queued;
+
+/// `2026-11-23 20:11:20` (UTC), formatted once a second per thread rather
+/// than for every access line.
+struct SecondClock;
+
+impl FormatTime for SecondClock {
+    fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
+        thread_local! {
+            static STAMP: std::cell::RefCell<(i64, String)> = const {
+                std::cell::RefCell::new((i64::MIN, String::new()))
+            };
+        }
+        let now = time::OffsetDateTime::now_utc();
+        STAMP.with_borrow_mut(|(second, text)| {
+            if *second != now.unix_timestamp() {
+                let format = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+                *text = now.format(format).unwrap_or_default();
+                *second = now.unix_timestamp();
+            }
+            w.write_str(text)
+        })
+    }
+}
 
 thread_local! {
     /// The event being formatted on this thread (no allocation per event).

@@ -1,7 +1,7 @@
 //! The manual's words that clap's help does not hold: examples, exit
 //! status, environment, files and see-also, for each man page. The pages
 //! are rendered from the clap definition plus these (`tests/generated.rs`,
-//! `REGENERATE=1 cargo test --test generated`), so they are written once.
+//! `REGENERATE=1 cargo test --test it generated`), so they are written once.
 
 /// The date printed on every page: when their words last changed.
 pub const DATE: &str = "2026-11-23";

@@ -1,11 +1,9 @@
 //! `s3-credentials localserver` and `policy`, end to end: the real binary
 //! against moto, checked with raw HTTP, curl and the AWS CLI.
 
-mod support;
-
+use crate::support::*;
 use serde_json::Value;
 use std::process::Command;
-use support::*;
 
 fn json(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))

@@ -1,6 +1,6 @@
 //! Property tests (proptest) of the input parsers: the duration, the
 //! `--statement` JSON and the `Host` header. They run 256 cases each in CI;
-//! `PROPTEST_CASES=100000 cargo test --test properties` runs them longer.
+//! `PROPTEST_CASES=100000 cargo test --test it properties` runs them longer.
 
 use proptest::prelude::*;
 use s3_credentials::duration::{DurationError, SessionDuration, MAX_SECS, MIN_SECS};

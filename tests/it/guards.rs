@@ -1,15 +1,13 @@
 //! `/ecs`, `/healthz`, the auth token, and the TCP guards, end to end:
 //! boto3 through the container endpoint, hostile requests by hand.
 
-mod support;
-
+use crate::support::*;
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use support::*;
 
 const BOTO3_PUT: &str = r#"
 import boto3, sys

@@ -1,13 +1,11 @@
 //! The per-user Unix socket and `s3-credentials-fetch`, end to end.
 
-mod support;
-
+use crate::support::*;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
-use support::*;
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777

@@ -6,14 +6,12 @@
 //!
 //! `scripts/test` installs radosgw; without it these tests fail, loudly.
 
-mod support;
-
+use crate::support::*;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, Command, Stdio};
 use std::sync::{Mutex, OnceLock, RwLock, RwLockReadGuard};
-use support::*;
 
 const ENDPOINT: &str = "http://127.0.0.1:7480";
 const ACCESS_KEY: &str = "CIACCESSKEY0000000001";

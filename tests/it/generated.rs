@@ -1,7 +1,7 @@
 //! Man pages and shell completions are generated from the one clap
 //! definition (plus `s3_credentials::manual`'s extra sections) and
 //! committed. This test fails when they are stale;
-//! `REGENERATE=1 cargo test --test generated` rewrites them. Other tests
+//! `REGENERATE=1 cargo test --test it generated` rewrites them. Other tests
 //! here render every page with groff and drive the completions in real
 //! bash, zsh and fish.
 
@@ -233,7 +233,7 @@ fn committed_man_pages_and_completions_are_current() {
         .collect();
     assert!(
         stale.is_empty(),
-        "stale generated files {stale:?}: run REGENERATE=1 cargo test --test generated"
+        "stale generated files {stale:?}: run REGENERATE=1 cargo test --test it generated"
     );
 }
 

@@ -1,13 +1,11 @@
 //! Load and fault tests, bounded in count and time, on loopback only.
 
-mod support;
-
+use crate::support::*;
 use std::collections::BTreeMap;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::*;
 
 /// Status, body, and when it arrived.
 type Served = (u16, String, time::OffsetDateTime);

@@ -1,0 +1,12 @@
+//! The one integration test binary: it links the library once, and its
+//! tests share one moto (`support::Moto::shared`). Each module is one
+//! concern; `support` is the test bed they share.
+
+mod enforce;
+mod generated;
+mod guards;
+mod load;
+mod localserver;
+mod properties;
+mod socket_fetch;
+mod support;
