@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 /// `2025-12-16T12:00:00+00:00`, with `.ffffff` when STS gives sub-seconds:
 /// what the original prints (Python's `isoformat()`).
-pub fn format_expiration(at: OffsetDateTime) -> String {
+pub(crate) fn format_expiration(at: OffsetDateTime) -> String {
     const WHOLE: &[FormatItem<'_>] =
         format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]+00:00");
     const MICROS: &[FormatItem<'_>] = format_description!(

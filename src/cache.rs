@@ -36,7 +36,7 @@ const REQUEST_WAIT: Duration = Duration::from_millis(800);
 /// `min(duration / 2, 15 min)`: the least life a served credential has
 /// while STS is healthy. botocore refreshes a credential with less than 15
 /// minutes left, and blocks on one with less than 10.
-pub fn renew_margin(duration: SessionDuration) -> Duration {
+pub(crate) fn renew_margin(duration: SessionDuration) -> Duration {
     (duration.as_duration() / 2).min(Duration::from_secs(15 * 60))
 }
 

@@ -33,12 +33,12 @@ fn runtime_dir() -> Option<PathBuf> {
 
 /// `XDG_RUNTIME_DIR` when it names a directory that does not exist (a
 /// tmux or screen session that outlived its login): worth a warning.
-pub fn missing_runtime_dir() -> Option<PathBuf> {
+pub(crate) fn missing_runtime_dir() -> Option<PathBuf> {
     runtime_dir().filter(|dir| !dir.is_dir())
 }
 
 /// A bound socket.
-pub struct BoundSocket {
+pub(crate) struct BoundSocket {
     /// The listener to accept on.
     pub listener: UnixListener,
     /// Its file, removed when dropped.
@@ -49,7 +49,7 @@ pub struct BoundSocket {
 /// still the one `bind` made (its device and inode): not a file someone
 /// put there since, not another server's socket, and never one systemd
 /// made (socket activation).
-pub struct SocketFile {
+pub(crate) struct SocketFile {
     /// Where it is.
     pub path: PathBuf,
     /// `(device, inode)` of the socket we bound; `None` when not ours.
@@ -67,7 +67,7 @@ impl Drop for SocketFile {
 }
 
 /// Serves a socket systemd bound and passed (socket activation).
-pub fn adopt(listener: std::os::unix::net::UnixListener) -> Result<BoundSocket, Error> {
+pub(crate) fn adopt(listener: std::os::unix::net::UnixListener) -> Result<BoundSocket, Error> {
     let path = listener
         .local_addr()
         .ok()
@@ -83,7 +83,7 @@ pub fn adopt(listener: std::os::unix::net::UnixListener) -> Result<BoundSocket, 
 
 /// Binds the socket at `path` (the default one when `None`). A stale
 /// socket is replaced; a live one is an error.
-pub fn bind(path: Option<PathBuf>, port: u16) -> Result<BoundSocket, Error> {
+pub(crate) fn bind(path: Option<PathBuf>, port: u16) -> Result<BoundSocket, Error> {
     let path = match path {
         Some(path) => path,
         None => {
@@ -148,7 +148,7 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), Error> {
 
 /// Why `dir` is not a private directory of ours (a real directory, not a
 /// symlink, owned by us, closed to group and others), if it is not.
-pub fn check_private_dir(dir: &Path) -> Result<(), String> {
+pub(crate) fn check_private_dir(dir: &Path) -> Result<(), String> {
     let meta = std::fs::symlink_metadata(dir).map_err(|e| e.to_string())?;
     if meta.file_type().is_symlink() {
         return Err("it is a symlink".into());
@@ -206,7 +206,7 @@ fn clear_stale(path: &Path) -> Result<(), Error> {
 }
 
 /// Whether the process at the other end runs as our user.
-pub fn peer_is_us(stream: &UnixStream) -> bool {
+pub(crate) fn peer_is_us(stream: &UnixStream) -> bool {
     stream
         .peer_cred()
         .is_ok_and(|cred| cred.uid() == geteuid().as_raw())

@@ -13,7 +13,7 @@ const FIRST_FD: i32 = 3;
 
 /// What systemd passed: at least one TCP listener, at most one Unix one.
 #[derive(Debug, Default)]
-pub struct Inherited {
+pub(crate) struct Inherited {
     /// TCP listeners (`ListenStream=127.0.0.1:8094`), non-blocking.
     pub tcp: Vec<TcpListener>,
     /// The Unix listener (`ListenStream=%t/s3-credentials/8094.sock`), non-blocking.
@@ -22,7 +22,7 @@ pub struct Inherited {
 
 /// The listeners systemd passed to this process, or `None` when it was not
 /// socket-activated.
-pub fn listeners() -> Result<Option<Inherited>, Error> {
+pub(crate) fn listeners() -> Result<Option<Inherited>, Error> {
     let for_us = std::env::var("LISTEN_PID")
         .ok()
         .and_then(|pid| pid.parse::<u32>().ok())

@@ -30,7 +30,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// changed, a VPN dropped) is given up and the call retried on a new one.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(8);
 /// How long one AWS call may take, retries included.
-pub const CALL_TIMEOUT: Duration = Duration::from_secs(20);
+pub(crate) const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// One set of temporary credentials from STS.
 #[derive(Clone, PartialEq, Eq)]
