@@ -4,5 +4,5 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    s3_credentials::fetch::run(s3_credentials::cli::FetchCli::parse())
+    s3_credentials::fetch::run(s3_credentials::cli::FetchCli::parse().options())
 }

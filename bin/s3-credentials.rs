@@ -13,7 +13,7 @@ fn main() -> ExitCode {
             .enable_all()
             .build()
             .map_err(|e| s3_credentials::Error::new(format!("cannot start: {e}")))
-            .and_then(|runtime| runtime.block_on(s3_credentials::localserver::run(args))),
+            .and_then(|runtime| runtime.block_on(s3_credentials::localserver::run(args.options()))),
     };
     match result {
         Ok(Stopped::Cleanly) => ExitCode::SUCCESS,

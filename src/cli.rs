@@ -160,6 +160,53 @@ pub struct FetchCli {
     pub timeout: std::time::Duration,
 }
 
+impl LocalserverArgs {
+    /// The plain options these flags describe.
+    pub fn options(&self) -> crate::localserver::Options {
+        use crate::server::SocketChoice;
+        let socket = match (&self.socket, self.no_socket) {
+            (_, true) => SocketChoice::None,
+            (Some(path), false) => SocketChoice::At(path.clone()),
+            (None, false) => SocketChoice::Default,
+        };
+        crate::localserver::Options {
+            scope: self.scope.scope(),
+            duration: self.duration,
+            port: self.port,
+            host: self.host.clone(),
+            socket,
+            auth_token_file: self.auth_token_file.clone(),
+            quiet: self.quiet,
+            aws: self.aws.options(),
+        }
+    }
+}
+
+impl AwsArgs {
+    /// The plain options these flags describe.
+    pub fn options(&self) -> crate::sts::AwsOptions {
+        crate::sts::AwsOptions {
+            role_arn: self.role_arn.clone(),
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+        }
+    }
+}
+
+impl FetchCli {
+    /// The plain options these flags describe.
+    pub fn options(&self) -> crate::fetch::Options {
+        crate::fetch::Options {
+            port: self.port,
+            socket: self.socket.clone(),
+            url: self.url.clone(),
+            server_uid: self.server_uid,
+            timeout: self.timeout,
+        }
+    }
+}
+
 /// AWS's regions, offered by shell completion (others are accepted).
 const REGIONS: &[&str] = &[
     "us-east-1",

@@ -6,7 +6,6 @@
 //! over a stream it opened itself (hyper's connection API), so it knows
 //! exactly which socket answered.
 
-use crate::cli::FetchCli;
 use crate::{body, peer, socket, Error};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
@@ -23,6 +22,21 @@ use tokio::net::{TcpStream, UnixStream};
 const START_ONE: &str = "start one with: s3-credentials localserver BUCKET --duration 1h";
 /// No credential body is anywhere near this; a larger answer is not ours.
 const MAX_BODY: usize = 64 * 1024;
+
+/// What `s3-credentials-fetch` is asked to do, in plain types.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The server's port: picks its default socket, then TCP.
+    pub port: u16,
+    /// A Unix socket to ask instead.
+    pub socket: Option<PathBuf>,
+    /// A URL to ask instead.
+    pub url: Option<String>,
+    /// The uid the server must run as (default: ours).
+    pub server_uid: Option<u32>,
+    /// How long to wait for the answer.
+    pub timeout: Duration,
+}
 
 /// Where to ask.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +64,7 @@ impl fmt::Display for Target {
 
 /// Runs `s3-credentials-fetch`; the exit code is 0 only when the body went
 /// to stdout whole.
-pub fn run(cli: FetchCli) -> ExitCode {
+pub fn run(cli: Options) -> ExitCode {
     match fetch_and_print(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -60,7 +74,7 @@ pub fn run(cli: FetchCli) -> ExitCode {
     }
 }
 
-fn fetch_and_print(cli: FetchCli) -> Result<(), Error> {
+fn fetch_and_print(cli: Options) -> Result<(), Error> {
     let targets = targets(&cli)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -81,7 +95,7 @@ fn fetch_and_print(cli: FetchCli) -> Result<(), Error> {
 /// What to try, in order: `--socket`, or `--url`, or else the default
 /// socket for `--port`, then `127.0.0.1:PORT`, then `[::1]:PORT` (literal
 /// addresses: no name is resolved, so nothing can redirect `localhost`).
-pub fn targets(cli: &FetchCli) -> Result<Vec<Target>, Error> {
+pub fn targets(cli: &Options) -> Result<Vec<Target>, Error> {
     if let Some(path) = &cli.socket {
         let path = path.clone();
         return Ok(vec![Target::Socket {

@@ -1,9 +1,11 @@
 //! s3-credentials: short-lived, bucket-scoped AWS credentials for local
 //! programs, kept fresh and served over HTTP and a private Unix socket.
 //!
-//! Data flows one way: [`cli`] → [`policy`] → [`sts`] → [`cache`] →
-//! [`server`]. [`fetch`] is the client; it shares only [`cli`] and
-//! [`socket`]'s path rules with the server.
+//! Data flows one way: [`cli`] (flags into plain option types) →
+//! [`policy`] → [`sts`] → [`cache`] → [`server`], wired together by the
+//! composition root [`localserver`]. [`fetch`] is the client; it shares
+//! only [`socket`], [`peer`] and [`body`] with the server side. No module
+//! but `cli` names a clap type.
 
 pub mod body;
 pub mod cache;

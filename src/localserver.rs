@@ -4,13 +4,36 @@
 //! the others.
 
 use crate::cache::Cache;
-use crate::cli::LocalserverArgs;
+use crate::duration::SessionDuration;
 use crate::policy::Scope;
-use crate::server::{self, Running};
-use crate::sts::{self, Minter};
+use crate::server::{self, Running, SocketChoice};
+use crate::sts::{self, AwsOptions, Minter};
 use crate::token::{self, Loaded, Token};
 use crate::{log, Error};
+use std::path::PathBuf;
 use tokio::signal::unix::{signal, Signal, SignalKind};
+
+/// What `localserver` is asked to do, in plain types (the command line's
+/// `cli::LocalserverArgs` turns into this; `exec` and tests build one too).
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The bucket, the access and the extra statements.
+    pub scope: Scope,
+    /// Each credential's life.
+    pub duration: SessionDuration,
+    /// The TCP port (0: any free one).
+    pub port: u16,
+    /// The host to bind (`localhost`: 127.0.0.1 and ::1).
+    pub host: String,
+    /// Where the Unix socket goes, if anywhere.
+    pub socket: SocketChoice,
+    /// The token file TCP clients must match, if any.
+    pub auth_token_file: Option<PathBuf>,
+    /// No access log.
+    pub quiet: bool,
+    /// How to reach AWS.
+    pub aws: AwsOptions,
+}
 
 /// How the server stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +49,7 @@ pub enum Stopped {
 }
 
 /// Runs `localserver` until SIGINT, SIGTERM, SIGHUP or SIGQUIT.
-pub async fn run(args: LocalserverArgs) -> Result<Stopped, Error> {
+pub async fn run(args: Options) -> Result<Stopped, Error> {
     log::init(args.quiet);
     let mut signals = StopSignals::new()?;
     let server = tokio::select! {
@@ -52,32 +75,23 @@ pub async fn run(args: LocalserverArgs) -> Result<Stopped, Error> {
 
 /// Listeners first (a busy port fails before any AWS call), then AWS, then
 /// serving.
-async fn start(args: &LocalserverArgs) -> Result<Running, Error> {
-    let scope = args.scope.scope();
+async fn start(args: &Options) -> Result<Running, Error> {
+    let scope = &args.scope;
     let token = args
         .auth_token_file
         .as_deref()
         .map(load_token)
         .transpose()?;
-    let listeners = server::listen(&args.host, args.port, socket_choice(args)).await?;
+    let listeners = server::listen(&args.host, args.port, args.socket.clone()).await?;
     let port = listeners.port().unwrap_or(args.port);
-    let cache = first_credential(args, &scope).await?;
+    let cache = first_credential(args, scope).await?;
     let options = server::Options {
         allowed_host: args.host.to_ascii_lowercase(),
         token,
     };
     let running = server::serve(listeners, cache, options);
-    announce(args, &scope, port, &running);
+    announce(args, scope, port, &running);
     Ok(running)
-}
-
-/// Where the Unix socket goes: nowhere, `--socket`, or the default path.
-fn socket_choice(args: &LocalserverArgs) -> server::SocketChoice {
-    match (&args.socket, args.no_socket) {
-        (_, true) => server::SocketChoice::None,
-        (Some(path), false) => server::SocketChoice::At(path.clone()),
-        (None, false) => server::SocketChoice::Default,
-    }
 }
 
 /// The token file, read (or made, and said so).
@@ -96,10 +110,7 @@ fn load_token(path: &std::path::Path) -> Result<Token, Error> {
 }
 
 /// Steps 1 to 4: AWS config, bucket, role, the first AssumeRole.
-async fn first_credential(
-    args: &LocalserverArgs,
-    scope: &Scope,
-) -> Result<std::sync::Arc<Cache>, Error> {
+async fn first_credential(args: &Options, scope: &Scope) -> Result<std::sync::Arc<Cache>, Error> {
     let aws = sts::connect(&args.aws).await?;
     let minter = Minter::prepare(&aws, scope, args.aws.role_arn.as_deref(), args.duration).await?;
     log::say("Generating initial credentials...");
@@ -109,7 +120,7 @@ async fn first_credential(
 }
 
 /// The original's lines, and ours for the socket.
-fn announce(args: &LocalserverArgs, scope: &Scope, port: u16, running: &Running) {
+fn announce(args: &Options, scope: &Scope, port: u16, running: &Running) {
     log::say(&format!(
         "Serving {} credentials for bucket '{}' at http://{}:{port}/",
         scope.access,

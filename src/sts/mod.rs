@@ -5,7 +5,6 @@
 
 mod explain;
 
-use crate::cli::AwsArgs;
 use crate::duration::SessionDuration;
 use crate::policy::Scope;
 use crate::Error;
@@ -64,6 +63,19 @@ pub trait Mint: Send + Sync + 'static {
     fn mint(&self) -> BoxFuture<'_, Result<Credential, Error>>;
 }
 
+/// How to reach AWS: where the server's own credentials come from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AwsOptions {
+    /// The role to assume; `None`: the original's role, made if missing.
+    pub role_arn: Option<String>,
+    /// The AWS profile.
+    pub profile: Option<String>,
+    /// The region.
+    pub region: Option<String>,
+    /// One endpoint for every AWS call.
+    pub endpoint_url: Option<String>,
+}
+
 /// The AWS side, ready: its config, and who the server is in AWS.
 pub struct Aws {
     config: SdkConfig,
@@ -75,7 +87,7 @@ pub struct Aws {
 /// Step 1: loads the AWS config from the default chain and the command
 /// line, and asks STS who that is, so missing, invalid or expired
 /// credentials are reported up front, each in its own words.
-pub async fn connect(aws: &AwsArgs) -> Result<Aws, Error> {
+pub async fn connect(aws: &AwsOptions) -> Result<Aws, Error> {
     let config = load_config(aws).await;
     check_credentials(&config, aws.profile.as_deref()).await?;
     let sts = aws_sdk_sts::Client::new(&config);
@@ -99,7 +111,7 @@ pub async fn connect(aws: &AwsArgs) -> Result<Aws, Error> {
     Ok(Aws { config, identity })
 }
 
-async fn load_config(aws: &AwsArgs) -> SdkConfig {
+async fn load_config(aws: &AwsOptions) -> SdkConfig {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .operation_attempt_timeout(ATTEMPT_TIMEOUT)
