@@ -270,7 +270,7 @@ pub fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> 
     }
 }
 
-/// Runs a command to completion with a time limit.
+/// Runs a command to completion (no time limit: callers give the command one).
 pub fn run(cmd: &mut Command) -> Output {
     cmd.stdin(Stdio::null());
     cmd.output().unwrap()
