@@ -122,7 +122,7 @@ fn to_std(span: time::Duration) -> Duration {
 struct State {
     held: Option<Arc<Held>>,
     /// The last STS failure, cleared by the next success.
-    error: Option<Arc<str>>,
+    error: Option<Error>,
     /// Counts finished STS calls, so a waiter can tell which call's result
     /// it is reading.
     generation: u64,
@@ -136,11 +136,11 @@ impl State {
     }
 
     /// What a client gets: the valid credential, else why there is none.
-    fn outcome(&self, now: OffsetDateTime) -> Result<Arc<Held>, Arc<str>> {
+    fn outcome(&self, now: OffsetDateTime) -> Result<Arc<Held>, Error> {
         self.valid(now).ok_or_else(|| {
             self.error
                 .clone()
-                .unwrap_or_else(|| Arc::from("no valid credential"))
+                .unwrap_or_else(|| Error::new("no valid credential"))
         })
     }
 
@@ -148,11 +148,11 @@ impl State {
     /// renewal for a success just because the old credential still works).
     /// A success is what STS just gave, even if this machine's clock calls
     /// it expired already: STS's clock decides, and nothing newer exists.
-    fn last_call(&self) -> Result<Arc<Held>, Arc<str>> {
+    fn last_call(&self) -> Result<Arc<Held>, Error> {
         match (&self.error, &self.held) {
             (Some(error), _) => Err(error.clone()),
             (None, Some(held)) => Ok(held.clone()),
-            (None, None) => Err(Arc::from("no valid credential")),
+            (None, None) => Err(Error::new("no valid credential")),
         }
     }
 }
@@ -195,7 +195,7 @@ impl Cache {
     /// the spot, single flight, but a request waits at most `REQUEST_WAIT`
     /// for that; while STS is failing, requests never call it (the renewer
     /// retries) and the held credential is served as long as it is valid.
-    pub async fn get(self: &Arc<Self>) -> Result<Arc<Held>, Arc<str>> {
+    pub async fn get(self: &Arc<Self>) -> Result<Arc<Held>, Error> {
         let now = self.clock.now();
         let (held, generation) = {
             let state = self.read();
@@ -213,13 +213,13 @@ impl Cache {
         match renewed {
             Ok(Ok(fresh)) => Ok(fresh),
             Ok(Err(error)) => held.ok_or(error),
-            Err(_) => held.ok_or_else(|| Arc::from("STS has not answered yet")),
+            Err(_) => held.ok_or_else(|| Error::new("STS has not answered yet")),
         }
     }
 
     /// How long the held credential stays valid, or why there is none,
     /// without ever calling STS.
-    pub fn expires_in(&self) -> Result<Duration, Arc<str>> {
+    pub fn expires_in(&self) -> Result<Duration, Error> {
         let now = self.clock.now();
         self.read().outcome(now).map(|held| held.expires_in(now))
     }
@@ -227,9 +227,7 @@ impl Cache {
     /// Mints the first credential; startup fails with STS's error.
     pub async fn prime(self: &Arc<Self>) -> Result<Arc<Held>, Error> {
         let generation = self.read().generation;
-        self.renew_after(generation)
-            .await
-            .map_err(|e| Error::new(e.to_string()))
+        self.renew_after(generation).await
     }
 
     /// Keeps the credential fresh until the task is aborted.
@@ -275,7 +273,7 @@ impl Cache {
 
     /// The result of the first STS call that finishes after `generation`,
     /// starting one unless one is in flight (single flight).
-    async fn renew_after(self: &Arc<Self>, generation: u64) -> Result<Arc<Held>, Arc<str>> {
+    async fn renew_after(self: &Arc<Self>, generation: u64) -> Result<Arc<Held>, Error> {
         let mut finished = self.finished.subscribe();
         self.start_mint(generation);
         // The sender lives as long as `self`: this only ends by a change.
@@ -298,12 +296,12 @@ impl Cache {
         tokio::spawn(async move {
             let mut call = Unfinished(Some(&cache));
             let minted = cache.source.mint().await;
-            call.finish(minted.map_err(|e| e.to_string()));
+            call.finish(minted);
         });
     }
 
     /// Records an STS call's result and wakes everyone waiting on it.
-    fn record(&self, minted: Result<Credential, String>) {
+    fn record(&self, minted: Result<Credential, Error>) {
         let now = self.clock.now();
         let mut state = self.write();
         state.minting = false;
@@ -320,7 +318,7 @@ impl Cache {
                 state.held = Some(Arc::new(held));
                 state.error = None;
             }
-            Err(error) => state.error = Some(Arc::from(error)),
+            Err(error) => state.error = Some(error),
         }
         self.finished.send_replace(state.generation);
     }
@@ -357,7 +355,7 @@ impl Cache {
 struct Unfinished<'a>(Option<&'a Cache>);
 
 impl Unfinished<'_> {
-    fn finish(&mut self, minted: Result<Credential, String>) {
+    fn finish(&mut self, minted: Result<Credential, Error>) {
         if let Some(cache) = self.0.take() {
             cache.record(minted);
         }
@@ -366,7 +364,7 @@ impl Unfinished<'_> {
 
 impl Drop for Unfinished<'_> {
     fn drop(&mut self) {
-        self.finish(Err("the STS call was cancelled".into()));
+        self.finish(Err(Error::new("the STS call was cancelled")));
     }
 }
 

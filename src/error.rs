@@ -4,25 +4,67 @@
 //! `Debug` output is a page of nested structs, and may echo request data.
 
 use std::fmt;
+use std::sync::Arc;
 
-/// A failure to report to the user: one line, saying what to do, no secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error(String);
+/// A failure to report to the user: one line that says what to do, no
+/// secret, and the cause it came from (an SDK error, an I/O error) kept as
+/// its source, so `chain` (or `RUST_LOG=debug`) can show the rest. Cheap to
+/// clone: the cache hands one failure to every waiting request.
+#[derive(Clone)]
+pub struct Error {
+    message: String,
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+}
 
 impl Error {
     /// An error with this message.
     pub fn new(message: impl Into<String>) -> Error {
-        Error(message.into())
+        Error {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An error with this message, caused by `source`.
+    pub fn caused(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
+        Error {
+            message: message.into(),
+            source: Some(Arc::new(source)),
+        }
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
-impl std::error::Error for Error {}
+// Hand-written: the message only, never a source's `Debug`.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Error").field(&self.message).finish()
+    }
+}
+
+impl PartialEq for Error {
+    fn eq(&self, other: &Error) -> bool {
+        self.message == other.message
+    }
+}
+
+impl Eq for Error {}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
 /// `outer: inner: innermost`, from each cause's `Display`, one line, with a
 /// cause that only repeats the one before it left out.
@@ -100,6 +142,14 @@ mod tests {
             "tcp\nconnect error",
         ]);
         assert_eq!(chain(&err), "dispatch failure: io error: tcp connect error");
+    }
+
+    #[test]
+    fn an_error_keeps_its_cause_for_the_chain() {
+        let io = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let err = Error::caused("asking x failed", io);
+        assert_eq!(err.to_string(), "asking x failed");
+        assert_eq!(chain(&err), "asking x failed: connection refused");
     }
 
     #[test]

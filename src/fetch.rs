@@ -205,7 +205,10 @@ impl Trusted<'_> {
                 get(stream, authority, path).await
             }
         }
-        .map_err(|e| Failure::Refused(Error::new(format!("asking {} failed: {e}", self.target))))?;
+        .map_err(|e| {
+            let why = crate::error::chain(&*e);
+            Failure::Refused(Error::new(format!("asking {} failed: {why}", self.target)))
+        })?;
         if status != StatusCode::OK {
             return Err(Failure::Refused(refused(self.target, status, &body)));
         }
@@ -280,28 +283,26 @@ impl Trusted<'_> {
     }
 }
 
+/// What can go wrong in one exchange (hyper's, the request's, the body
+/// limit's error), kept whole for `error::chain`.
+type Broken = Box<dyn std::error::Error + Send + Sync>;
+
 /// One `GET` over an open stream, the body read up to `MAX_BODY`.
-async fn get<S>(stream: S, host: &str, path: &str) -> Result<(StatusCode, Bytes), String>
+async fn get<S>(stream: S, host: &str, path: &str) -> Result<(StatusCode, Bytes), Broken>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| e.to_string())?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(connection);
     let request = Request::get(path)
         .header(hyper::header::HOST, host)
-        .body(Empty::<Bytes>::new())
-        .map_err(|e| e.to_string())?;
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|e| e.to_string())?;
+        .body(Empty::<Bytes>::new())?;
+    let response = sender.send_request(request).await?;
     let status = response.status();
     let body = Limited::new(response.into_body(), MAX_BODY)
         .collect()
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     Ok((status, body.to_bytes()))
 }
 

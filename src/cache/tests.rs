@@ -196,7 +196,7 @@ async fn an_outage_serves_the_held_credential_then_503_then_recovers() {
 
     // Expired and STS down: every request is refused without an STS call.
     for _ in 0..100 {
-        assert_eq!(&*cache.get().await.unwrap_err(), "STS is down");
+        assert_eq!(cache.get().await.unwrap_err().to_string(), "STS is down");
     }
     assert!(cache.expires_in().is_err());
     assert!(

@@ -167,10 +167,10 @@ impl App {
 }
 
 /// The cause of a failure as this transport may hear it.
-fn cause(transport: Transport, why: &str) -> &str {
+fn cause(transport: Transport, why: &crate::Error) -> String {
     match transport {
-        Transport::Tcp => UNAVAILABLE,
-        Transport::Unix => why,
+        Transport::Tcp => UNAVAILABLE.to_owned(),
+        Transport::Unix => why.to_string(),
     }
 }
 

@@ -61,11 +61,7 @@ fn boto3_reads_the_container_endpoint() {
         &format!("http://127.0.0.1:{}/ecs", server.port),
         None,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    expect_success(&out);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "via /ecs");
     assert!(server.wait_for_stderr("tcp GET /ecs 200", Duration::from_secs(5)));
 
@@ -101,11 +97,7 @@ fn the_auth_token_guards_tcp_but_not_health_or_the_socket() {
     let bare = token_file(tempfile::tempdir().unwrap().keep().as_path(), token, 0o600);
     let uri = format!("http://127.0.0.1:{}/ecs", server.port);
     let out = boto3_put(moto, &bucket, &uri, Some(&bare));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    expect_success(&out);
 
     for headers in [
         "",
@@ -327,14 +319,10 @@ fn health_is_503_once_the_credential_expired_with_sts_down() {
     assert!(!body.contains("fakesecret") && !body.contains("ASIA"));
 
     sts.set_healthy(false);
-    let until = Instant::now() + Duration::from_secs(10);
-    let (status, body) = loop {
+    let (status, body) = polled("/healthz to say 503", Duration::from_secs(10), || {
         let (status, _, body) = server.get("/healthz");
-        if status == 503 || Instant::now() > until {
-            break (status, body);
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+        (status == 503).then_some((status, body))
+    });
     assert_eq!(status, 503, "{body}");
     // Over TCP the cause (which may name a role or an account) is not told.
     assert_eq!(
@@ -357,11 +345,9 @@ fn health_is_503_once_the_credential_expired_with_sts_down() {
 
     // STS back: the server recovers by itself.
     sts.set_healthy(true);
-    let until = Instant::now() + Duration::from_secs(40);
-    while server.get("/healthz").0 != 200 {
-        assert!(Instant::now() < until, "did not recover");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    polled("recovery", Duration::from_secs(40), || {
+        (server.get("/healthz").0 == 200).then_some(())
+    });
     assert_eq!(server.get("/").0, 200);
 }
 
@@ -388,11 +374,9 @@ fn connections_beyond_the_cap_are_refused_cleanly() {
     assert_eq!(refused, 10);
     drop(idle);
     // Once they are gone, clients are served again.
-    let until = Instant::now() + Duration::from_secs(10);
-    while server.get("/healthz").0 != 200 {
-        assert!(Instant::now() < until, "never served again");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    polled("clients served again", Duration::from_secs(10), || {
+        (server.get("/healthz").0 == 200).then_some(())
+    });
 }
 
 #[test]
@@ -554,11 +538,7 @@ fn clients_that_never_read_cannot_starve_the_socket_or_hold_tcp() {
         .args(["-sS", "--max-time", "5", "--unix-socket"])
         .arg(server.socket())
         .arg("http://localhost/healthz"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    expect_success(&out);
     assert!(
         asked.elapsed() < Duration::from_secs(1),
         "{:?}",

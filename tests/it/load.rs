@@ -146,23 +146,17 @@ fn sts_killed_mid_run_then_restarted() {
 
     // Back on the same port: renewal resumes by itself, no request needed.
     sts.restart();
-    let until = Instant::now() + Duration::from_secs(40);
-    while sts.calls() == calls_at_kill {
-        assert!(Instant::now() < until, "renewal never resumed");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let until = Instant::now() + Duration::from_secs(10);
-    loop {
-        let (status, _, body) = server.get("/");
-        if status == 200 && key_and_life(&body).1 > time::Duration::seconds(4) {
-            break;
-        }
-        assert!(
-            Instant::now() < until,
-            "no fresh credential after restart: {status} {body}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    polled("renewal to resume", Duration::from_secs(40), || {
+        (sts.calls() != calls_at_kill).then_some(())
+    });
+    polled(
+        "a fresh credential after restart",
+        Duration::from_secs(10),
+        || {
+            let (status, _, body) = server.get("/");
+            (status == 200 && key_and_life(&body).1 > time::Duration::seconds(4)).then_some(())
+        },
+    );
 }
 
 #[test]

@@ -651,11 +651,7 @@ fn a_runtime_dir_that_is_gone_falls_back_where_fetch_looks() {
     aws_env(&mut cmd, server.home.path());
     cmd.env("XDG_RUNTIME_DIR", &gone).env("TMPDIR", tmp.path());
     let out = run(cmd.args(["--port", &server.port.to_string()]));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    expect_success(&out);
     assert!(server.wait_for_stderr("unix GET / 200", std::time::Duration::from_secs(5)));
 }
 

@@ -98,11 +98,7 @@ fn fetch_falls_back_to_tcp_when_there_is_no_socket() {
         .run();
     assert!(!server.socket().exists());
     let out = fetch(server.home.path(), &["--port", &server.port.to_string()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    expect_success(&out);
     access_key(&out.stdout);
     assert!(server.wait_for_stderr("tcp GET / 200", Duration::from_secs(5)));
 }
@@ -268,11 +264,7 @@ fn without_xdg_runtime_dir_the_socket_falls_back_to_a_private_temp_dir() {
     aws_env(&mut cmd, server.home.path());
     cmd.env_remove("XDG_RUNTIME_DIR").env("TMPDIR", tmp_path);
     let out = run(cmd.args(["--port", &server.port.to_string()]));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    expect_success(&out);
     access_key(&out.stdout);
     assert!(server.wait_for_stderr("unix GET / 200", Duration::from_secs(5)));
 }
@@ -338,11 +330,7 @@ fn fetch_goes_past_a_stale_default_socket_to_tcp() {
     drop(std::os::unix::net::UnixListener::bind(server.socket()).unwrap());
     assert!(server.socket().exists());
     let out = fetch(server.home.path(), &["--port", &server.port.to_string()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    expect_success(&out);
     access_key(&out.stdout);
     assert!(server.wait_for_stderr("tcp GET / 200", Duration::from_secs(5)));
 }

@@ -275,3 +275,15 @@ pub fn run(cmd: &mut Command) -> Output {
     cmd.stdin(Stdio::null());
     cmd.output().unwrap()
 }
+
+/// Asserts that a command succeeded (else panics with its stderr); its
+/// stdout.
+pub fn expect_success(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
