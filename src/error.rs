@@ -102,7 +102,8 @@ pub(crate) fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     }
 }
 
-fn one_line(text: &str) -> String {
+/// Every run of white space (newlines included) as one space.
+pub(crate) fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

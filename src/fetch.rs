@@ -186,9 +186,10 @@ impl Trusted<'_> {
                     .map_err(|e| self.unreached(e))?;
                 let uid = peer::unix_peer_uid(&stream).map_err(|e| self.refuse(e.to_string()))?;
                 if uid != self.server_uid {
-                    return Err(
-                        self.refuse(format!("the server runs as uid {uid}, {}", self.not_as()))
-                    );
+                    return Err(self.refuse(format!(
+                        "the server runs as uid {uid}, {}",
+                        self.not_the_server("as")
+                    )));
                 }
                 get(stream, "localhost", "/").await
             }
@@ -242,26 +243,22 @@ impl Trusted<'_> {
         if !addr.ip().is_loopback() {
             return Ok(());
         }
-        let uids = peer::tcp_listener_uids(addr).unwrap_or_default();
-        match uids.into_iter().find(|uid| *uid != self.server_uid) {
+        match peer::other_listener_uid(addr, self.server_uid) {
             Some(uid) => Err(self.refuse(format!(
                 "port {} is held by uid {uid}, {}",
                 addr.port(),
-                self.not_by()
+                self.not_the_server("by")
             ))),
             None => Ok(()),
         }
     }
 
-    fn not_as(&self) -> String {
+    /// `not as you`, `not by uid N (--server-uid)`: who should be there.
+    fn not_the_server(&self, preposition: &str) -> String {
         match self.server_uid == nix::unistd::geteuid().as_raw() {
-            true => "not as you".into(),
-            false => format!("not as uid {} (--server-uid)", self.server_uid),
+            true => format!("not {preposition} you"),
+            false => format!("not {preposition} uid {} (--server-uid)", self.server_uid),
         }
-    }
-
-    fn not_by(&self) -> String {
-        self.not_as().replacen(" as ", " by ", 1)
     }
 
     fn refuse(&self, why: String) -> Failure {

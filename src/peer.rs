@@ -34,6 +34,15 @@ pub fn tcp_listener_uids(addr: SocketAddr) -> Option<Vec<u32>> {
     )
 }
 
+/// A uid other than `expected` holding a listening socket that could take
+/// a connection to `addr`; `None` when there is none, or the system cannot
+/// tell.
+pub fn other_listener_uid(addr: SocketAddr, expected: u32) -> Option<u32> {
+    tcp_listener_uids(addr)?
+        .into_iter()
+        .find(|uid| *uid != expected)
+}
+
 /// Every listening TCP socket and its uid, from `/proc/net/tcp{,6}`.
 #[cfg(target_os = "linux")]
 fn proc_listeners() -> Option<Vec<(SocketAddr, u32)>> {

@@ -10,7 +10,7 @@ use nix::unistd::{geteuid, Uid};
 use std::io::ErrorKind;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use tokio::net::{UnixListener, UnixStream};
+use tokio::net::UnixListener;
 
 /// `$XDG_RUNTIME_DIR/s3-credentials/PORT.sock`, or, where there is no
 /// runtime directory (unset, or naming one that is gone),
@@ -203,13 +203,6 @@ fn clear_stale(path: &Path) -> Result<(), Error> {
             ))
         }),
     }
-}
-
-/// Whether the process at the other end runs as our user.
-pub(crate) fn peer_is_us(stream: &UnixStream) -> bool {
-    stream
-        .peer_cred()
-        .is_ok_and(|cred| cred.uid() == geteuid().as_raw())
 }
 
 #[cfg(test)]

@@ -142,11 +142,7 @@ async fn bind_tcp(host: &str, port: u16) -> Result<Vec<TcpListener>, Error> {
 /// ` (held by uid N)` when another user's socket holds the port, where the
 /// system can tell.
 fn held_by(addr: std::net::SocketAddr) -> String {
-    let me = nix::unistd::geteuid().as_raw();
-    peer::tcp_listener_uids(addr)
-        .unwrap_or_default()
-        .into_iter()
-        .find(|uid| *uid != me)
+    peer::other_listener_uid(addr, nix::unistd::geteuid().as_raw())
         .map(|uid| format!(" (held by uid {uid})"))
         .unwrap_or_default()
 }
@@ -228,10 +224,13 @@ async fn accept_tcp(listener: TcpListener, conns: Conns) {
 
 async fn accept_unix(listener: UnixListener, conns: Conns) {
     let mut stopped = conns.stopped.clone();
+    let me = nix::unistd::geteuid().as_raw();
+    let is_us =
+        |stream: &tokio::net::UnixStream| peer::unix_peer_uid(stream).is_ok_and(|uid| uid == me);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) if socket::peer_is_us(&stream) => conns.serve(stream, Transport::Unix),
+                Ok((stream, _)) if is_us(&stream) => conns.serve(stream, Transport::Unix),
                 // Closed unanswered: not one byte for another user.
                 Ok(_) => tracing::warn!("refused a Unix socket connection from another user"),
                 Err(e) => accept_failed(e).await,

@@ -259,7 +259,7 @@ fn duration_hint(duration: SessionDuration) -> String {
 }
 
 fn one_line(text: &str) -> String {
-    short(&text.split_whitespace().collect::<Vec<_>>().join(" "))
+    short(&crate::error::one_line(text))
 }
 
 /// At most `MAX_DETAIL` characters, cut at a word.

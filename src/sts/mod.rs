@@ -91,22 +91,22 @@ pub async fn connect(aws: &AwsOptions) -> Result<Aws, Error> {
     let config = load_config(aws).await;
     check_credentials(&config, aws.profile.as_deref()).await?;
     let sts = aws_sdk_sts::Client::new(&config);
+    let failed = |e| {
+        failure(e, &Service::Sts.endpoint(&config), |detail| {
+            format!("GetCallerIdentity failed: {detail}")
+        })
+    };
     let identity = match sts.get_caller_identity().send().await {
         Ok(who) => Ok((
             who.arn().unwrap_or_default().to_owned(),
             who.account().unwrap_or_default().to_owned(),
         )),
-        Err(e) => {
-            let failed = failure(&e, &Service::Sts.endpoint(&config), |detail| {
-                format!("GetCallerIdentity failed: {detail}")
-            });
-            // Unreachable, or the credentials refused: nothing will work.
-            // Any other answer only means this STS lacks the call.
-            if e.raw_response().is_none() || explain::about_credentials(e.code()) {
-                return Err(failed);
-            }
-            Err(failed)
+        // Unreachable, or the credentials refused: nothing will work.
+        Err(e) if e.raw_response().is_none() || explain::about_credentials(e.code()) => {
+            return Err(failed(&e))
         }
+        // Any other answer only means this STS lacks the call (Ceph's).
+        Err(e) => Err(failed(&e)),
     };
     Ok(Aws { config, identity })
 }
