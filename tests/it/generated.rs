@@ -350,7 +350,8 @@ fn zsh(line: &str) -> Vec<String> {
         zpty -w z 'print ready >> $OUT'
         while [[ ! -s $OUT ]]; do sleep 0.05; done
         zpty -w -n z '{line}'$'\t'
-        sleep 1
+        # zle finishes the completion before it reads the next keys, so
+        # "done" lands after every candidate.
         zpty -w z $'\C-u''print done >> $OUT'
         for i in {{1..100}}; do grep -q '^done$' $OUT && break; sleep 0.05; done
         zpty -d z

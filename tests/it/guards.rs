@@ -501,14 +501,8 @@ fn a_missing_token_file_is_made_and_then_required() {
 /// A TCP connection whose receive buffer is tiny, so a server writing to a
 /// client that never reads fills it at once.
 fn never_reading(addr: std::net::SocketAddr) -> TcpStream {
-    use nix::sys::socket::{self, sockopt, AddressFamily, SockFlag, SockType, SockaddrIn};
-    let fd = socket::socket(
-        AddressFamily::Inet,
-        SockType::Stream,
-        SockFlag::SOCK_CLOEXEC,
-        None,
-    )
-    .unwrap();
+    use nix::sys::socket::{self, sockopt, SockaddrIn};
+    let fd = ipv4_stream();
     socket::setsockopt(&fd, sockopt::RcvBuf, &2048).unwrap();
     let std::net::SocketAddr::V4(v4) = addr else {
         unreachable!()

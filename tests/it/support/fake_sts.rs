@@ -123,14 +123,8 @@ impl FakeSts {
 /// A listener on 127.0.0.1:port with SO_REUSEADDR, so a restart can take
 /// the port back while old connections sit in TIME_WAIT.
 fn listen_reusable(port: u16) -> TcpListener {
-    use nix::sys::socket::{self, sockopt, AddressFamily, Backlog, SockFlag, SockType, SockaddrIn};
-    let fd = socket::socket(
-        AddressFamily::Inet,
-        SockType::Stream,
-        SockFlag::SOCK_CLOEXEC,
-        None,
-    )
-    .unwrap();
+    use nix::sys::socket::{self, sockopt, Backlog, SockaddrIn};
+    let fd = ipv4_stream();
     socket::setsockopt(&fd, sockopt::ReuseAddr, &true).unwrap();
     let addr = SockaddrIn::new(127, 0, 0, 1, port);
     use std::os::fd::AsRawFd;

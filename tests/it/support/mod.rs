@@ -37,6 +37,19 @@ pub fn tool(name: &str) -> PathBuf {
     }
 }
 
+/// A fresh IPv4 stream socket (close-on-exec), for tests that must set an
+/// option before they bind or connect.
+pub fn ipv4_stream() -> std::os::fd::OwnedFd {
+    use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
+    socket(
+        AddressFamily::Inet,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .unwrap()
+}
+
 /// A name no other test in this run uses (buckets, files).
 pub fn unique(prefix: &str) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
