@@ -8,12 +8,15 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
-        Command::Policy(scope) => print(&scope.scope().policy_pretty()).map(|()| Stopped::Cleanly),
+        Command::Policy(args) => print(&args.grant().policy_pretty()).map(|()| Stopped::Cleanly),
         Command::Localserver(args) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .map_err(|e| s3_credentials::Error::new(format!("cannot start: {e}")))
-            .and_then(|runtime| runtime.block_on(s3_credentials::localserver::run(args.options()))),
+            .and_then(|runtime| {
+                let options = args.options()?;
+                runtime.block_on(s3_credentials::localserver::run(options))
+            }),
     };
     match result {
         Ok(Stopped::Cleanly) => ExitCode::SUCCESS,

@@ -31,6 +31,7 @@ complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -f -a "polic
 complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l prefix -d 'Restrict to keys starting with this prefix' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l statement -d 'JSON statement to add to the policy (repeatable)' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l config -d 'Named scopes to serve at /scope/NAME, from a TOML file (re-read on SIGHUP)' -r -F
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -s d -l duration -d 'How long each credential is valid for, e.g. 15m, 1h, 12h (900s..12h)' -r -f -a "15m\t''
 1h\t''
 12h\t''"
@@ -40,6 +41,10 @@ complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserve
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l auth-token-file -d 'Require the header Authorization: TOKEN, with the token in FILE, on every TCP request' -r -F
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l role-arn -d 'Role to assume [default: s3-credentials.AmazonS3FullAccess, created if missing]' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l profile -d 'AWS profile to use' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l access-key -d 'AWS access key ID (with --secret-key; prefer --auth FILE: command lines are visible to other users)' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l secret-key -d 'AWS secret access key' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l session-token -d 'AWS session token, for temporary keys' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -s a -l auth -d 'Path to JSON/INI file containing credentials (- for standard input)' -r -F
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l region -d 'AWS region, e.g. us-east-1' -r -f -a "us-east-1\t''
 us-east-2\t''
 us-west-1\t''

@@ -96,6 +96,69 @@ pub fn check_process_body(body: &[u8]) -> Result<(), String> {
     }
 }
 
+/// JSON as the original's Python writes it (`json.dumps`): one line, with
+/// `", "` and `": "` between items. Used for every answer but the
+/// credential bodies, which are pretty-printed as the original's.
+pub(crate) fn python_json(value: &serde_json::Value) -> String {
+    struct Spaced;
+    impl serde_json::ser::Formatter for Spaced {
+        fn begin_array_value<W: ?Sized + std::io::Write>(
+            &mut self,
+            w: &mut W,
+            first: bool,
+        ) -> std::io::Result<()> {
+            if first {
+                Ok(())
+            } else {
+                w.write_all(b", ")
+            }
+        }
+        fn begin_object_key<W: ?Sized + std::io::Write>(
+            &mut self,
+            w: &mut W,
+            first: bool,
+        ) -> std::io::Result<()> {
+            if first {
+                Ok(())
+            } else {
+                w.write_all(b", ")
+            }
+        }
+        fn begin_object_value<W: ?Sized + std::io::Write>(
+            &mut self,
+            w: &mut W,
+        ) -> std::io::Result<()> {
+            w.write_all(b": ")
+        }
+    }
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, Spaced);
+    value
+        .serialize(&mut ser)
+        .expect("a Value always serialises");
+    String::from_utf8(out).expect("JSON is UTF-8")
+}
+
+/// Where a named scope is served: `/scope/NAME` (and `/scope/NAME/ecs`).
+pub const SCOPE_PATH: &str = "/scope/";
+
+/// A scope name, as it may appear in a path: `[a-z0-9][a-z0-9_-]{0,62}`.
+pub fn check_scope_name(name: &str) -> Result<(), &'static str> {
+    let mut bytes = name.bytes();
+    let first_ok = bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    let rest_ok =
+        bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    match first_ok && rest_ok && name.len() <= 63 {
+        true => Ok(()),
+        false => Err(
+            "a scope name is a-z, 0-9, '_' and '-', starts with a letter or digit, \
+                      and has at most 63 characters (e.g. prod-data)",
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,6 +23,9 @@ use tokio::sync::watch;
 /// Renewal starts this long before the margin is reached, so that even the
 /// credential served while STS answers has the full margin left.
 const RENEW_LEAD: Duration = Duration::from_secs(30);
+/// The share of a credential's renewal time by which renewal is moved
+/// earlier at random.
+const RENEW_SPREAD: f64 = 0.1;
 const MIN_RENEW_INTERVAL: Duration = Duration::from_secs(1);
 const BACKOFF_FIRST: Duration = Duration::from_secs(1);
 const BACKOFF_CAP: Duration = Duration::from_secs(30);
@@ -83,9 +86,12 @@ impl Held {
         // A credential shorter than the margin (a fake STS, a clock far off)
         // must not make the renewer spin: give it a quarter of its life, and
         // never less than a second.
+        // Up to RENEW_SPREAD earlier at random: the scopes of one server,
+        // minted together, do not all call STS in the same second again.
         let renew_in = lifetime
             .saturating_sub(margin + RENEW_LEAD)
             .max(lifetime / 4)
+            .mul_f64(1.0 - RENEW_SPREAD * fastrand::f64())
             .max(MIN_RENEW_INTERVAL);
         Held {
             process_json: render_process(credential),

@@ -2,7 +2,8 @@
 //! generated man pages and shell completions.
 
 use crate::duration::SessionDuration;
-use crate::policy::{Access, Scope, Statement};
+use crate::policy::{Access, Grant, Statement};
+use crate::scope::CommandLine;
 use clap::builder::{PossibleValue, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueHint};
 use std::path::PathBuf;
@@ -25,24 +26,40 @@ pub enum Command {
     /// Start a localhost server that serves S3 credentials.
     ///
     /// The server answers GET / with JSON temporary credentials that reach
-    /// only BUCKET (or PREFIX in it). They are kept fresh: renewed well
-    /// before they expire.
+    /// only BUCKET... (or PREFIX in them). They are kept fresh: renewed well
+    /// before they expire. With --config, it also serves the file's named
+    /// scopes at /scope/NAME, and re-reads the file on SIGHUP.
     ///
     /// Example: s3-credentials localserver my-bucket --read-only --duration 1h
-    Localserver(LocalserverArgs),
+    Localserver(Box<LocalserverArgs>),
     /// Print the session policy that localserver would use.
     ///
     /// Takes the same scope options as localserver, so the policy can be
     /// reviewed before a server is started.
-    Policy(ScopeArgs),
+    Policy(PolicyArgs),
 }
 
-/// Which bucket, and what may be done in it.
+/// Options of `policy`.
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// The buckets the credentials reach.
+    #[arg(required = true, value_parser = parse_bucket, value_hint = ValueHint::Other)]
+    pub buckets: Vec<String>,
+    /// What may be done in them.
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+}
+
+impl PolicyArgs {
+    /// The grant these flags describe.
+    pub fn grant(&self) -> Grant {
+        self.scope.grant(self.buckets.clone())
+    }
+}
+
+/// What may be done in the buckets.
 #[derive(Debug, Args)]
 pub struct ScopeArgs {
-    /// The bucket the credentials reach.
-    #[arg(value_parser = parse_bucket, value_hint = ValueHint::Other)]
-    pub bucket: String,
     /// Only allow reading from the bucket.
     #[arg(long, conflicts_with = "write_only")]
     pub read_only: bool,
@@ -58,10 +75,10 @@ pub struct ScopeArgs {
 }
 
 impl ScopeArgs {
-    /// The policy scope these flags describe.
-    pub fn scope(&self) -> Scope {
-        Scope {
-            bucket: self.bucket.clone(),
+    /// The grant these flags describe, for `buckets`.
+    pub fn grant(&self, buckets: Vec<String>) -> Grant {
+        Grant {
+            buckets,
             access: Access::from_flags(self.read_only, self.write_only),
             prefix: self.prefix.clone(),
             statements: self.statements.clone(),
@@ -72,18 +89,29 @@ impl ScopeArgs {
 /// Options of `localserver`.
 #[derive(Debug, Args)]
 pub struct LocalserverArgs {
-    /// Bucket and permissions.
+    /// The buckets the credentials reach: the default scope, served at /.
+    #[arg(
+        required_unless_present = "config",
+        requires = "duration",
+        value_parser = parse_bucket,
+        value_hint = ValueHint::Other
+    )]
+    pub buckets: Vec<String>,
+    /// What may be done in them.
     #[command(flatten)]
     pub scope: ScopeArgs,
+    /// Named scopes to serve at /scope/NAME, from a TOML file (re-read on SIGHUP).
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub config: Option<PathBuf>,
     /// How long each credential is valid for, e.g. 15m, 1h, 12h (900s..12h).
     #[arg(
         short,
         long,
-        required = true,
+        required_unless_present = "config",
         value_parser = suggest(str::parse::<SessionDuration>, &["15m", "1h", "12h"]),
         hide_possible_values = true
     )]
-    pub duration: SessionDuration,
+    pub duration: Option<SessionDuration>,
     /// TCP port to serve on (0 picks a free one).
     #[arg(short, long, default_value_t = DEFAULT_PORT, value_hint = ValueHint::Other)]
     pub port: u16,
@@ -115,8 +143,26 @@ pub struct AwsArgs {
     #[arg(long, value_name = "ARN", value_hint = ValueHint::Other)]
     pub role_arn: Option<String>,
     /// AWS profile to use.
-    #[arg(long, value_name = "NAME", value_hint = ValueHint::Other)]
+    #[arg(
+        long,
+        value_name = "NAME",
+        conflicts_with_all = ["access_key", "secret_key", "session_token", "auth"],
+        value_hint = ValueHint::Other
+    )]
     pub profile: Option<String>,
+    /// AWS access key ID (with --secret-key; prefer --auth FILE: command
+    /// lines are visible to other users).
+    #[arg(long, value_name = "KEY", requires = "secret_key", conflicts_with = "profile", value_hint = ValueHint::Other)]
+    pub access_key: Option<String>,
+    /// AWS secret access key.
+    #[arg(long, value_name = "SECRET", requires = "access_key", conflicts_with = "profile", value_hint = ValueHint::Other)]
+    pub secret_key: Option<String>,
+    /// AWS session token, for temporary keys.
+    #[arg(long, value_name = "TOKEN", requires = "access_key", conflicts_with = "profile", value_hint = ValueHint::Other)]
+    pub session_token: Option<String>,
+    /// Path to JSON/INI file containing credentials (- for standard input).
+    #[arg(short = 'a', long, value_name = "FILE", conflicts_with = "profile", value_hint = ValueHint::FilePath)]
+    pub auth: Option<PathBuf>,
     /// AWS region, e.g. us-east-1.
     #[arg(long, value_parser = suggest(parse_region, REGIONS), hide_possible_values = true)]
     pub region: Option<String>,
@@ -158,39 +204,66 @@ pub struct FetchCli {
         value_hint = ValueHint::Other
     )]
     pub timeout: std::time::Duration,
+    /// Ask for the named scope (/scope/NAME) instead of the default one.
+    #[arg(long, value_name = "NAME", conflicts_with = "url", value_parser = parse_scope_name, value_hint = ValueHint::Other)]
+    pub scope: Option<String>,
 }
 
 impl LocalserverArgs {
     /// The plain options these flags describe.
-    pub fn options(&self) -> crate::localserver::Options {
+    pub fn options(&self) -> Result<crate::localserver::Options, crate::Error> {
         use crate::server::SocketChoice;
         let socket = match (&self.socket, self.no_socket) {
             (_, true) => SocketChoice::None,
             (Some(path), false) => SocketChoice::At(path.clone()),
             (None, false) => SocketChoice::Default,
         };
-        crate::localserver::Options {
-            scope: self.scope.scope(),
-            duration: self.duration,
+        let grant = (!self.buckets.is_empty()).then(|| self.scope.grant(self.buckets.clone()));
+        Ok(crate::localserver::Options {
+            command_line: CommandLine {
+                grant,
+                duration: self.duration,
+                role_arn: self.aws.role_arn.clone(),
+            },
+            config: self.config.clone(),
             port: self.port,
             host: self.host.clone(),
             socket,
             auth_token_file: self.auth_token_file.clone(),
             quiet: self.quiet,
-            aws: self.aws.options(),
-        }
+            aws: self.aws.options()?,
+        })
     }
 }
 
 impl AwsArgs {
-    /// The plain options these flags describe.
-    pub fn options(&self) -> crate::sts::AwsOptions {
-        crate::sts::AwsOptions {
-            role_arn: self.role_arn.clone(),
+    /// The plain options these flags describe; `--auth` with a key option
+    /// is the original's error.
+    pub fn options(&self) -> Result<crate::sts::AwsOptions, crate::Error> {
+        use crate::sts::{KeySource, Keys};
+        let credentials = match (&self.auth, &self.access_key, &self.secret_key) {
+            (Some(_), None, None) if self.session_token.is_none() => {
+                KeySource::File(self.auth.clone().unwrap_or_default())
+            }
+            (Some(_), _, _) => {
+                return Err(crate::Error::new(
+                    "--auth cannot be used with --access-key, --secret-key or --session-token",
+                ))
+            }
+            (None, Some(access_key_id), Some(secret_access_key)) => KeySource::Keys(Keys {
+                access_key_id: access_key_id.clone(),
+                secret_access_key: secret_access_key.clone(),
+                session_token: self.session_token.clone(),
+            }),
+            // clap requires the two keys together.
+            (None, _, _) => KeySource::Chain,
+        };
+        Ok(crate::sts::AwsOptions {
+            credentials,
             profile: self.profile.clone(),
             region: self.region.clone(),
             endpoint_url: self.endpoint_url.clone(),
-        }
+        })
     }
 }
 
@@ -203,6 +276,7 @@ impl FetchCli {
             url: self.url.clone(),
             server_uid: self.server_uid,
             timeout: self.timeout,
+            scope: self.scope.clone(),
         }
     }
 }
@@ -270,19 +344,13 @@ impl<P: TypedValueParser> TypedValueParser for Suggest<P> {
     }
 }
 
-/// A bucket name S3 could hold: not empty, no slash or space (S3's own
-/// rules, which differ by region and age, are left to S3).
+fn parse_scope_name(s: &str) -> Result<String, String> {
+    crate::body::check_scope_name(s)?;
+    Ok(s.to_owned())
+}
+
 fn parse_bucket(s: &str) -> Result<String, String> {
-    if s.is_empty() {
-        return Err("a bucket name cannot be empty".into());
-    }
-    if s.len() > 255
-        || !s
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b".-_".contains(&b))
-    {
-        return Err("a bucket name is letters, digits, '.', '-' and '_' (e.g. my-bucket)".into());
-    }
+    crate::policy::check_bucket_name(s)?;
     Ok(s.to_owned())
 }
 
@@ -390,8 +458,8 @@ mod tests {
                 .map_err(|e| e.to_string())
         };
         for (args, flag) in [
-            (&["", "--port", "0"][..], "<BUCKET>"),
-            (&["b/x"], "<BUCKET>"),
+            (&["", "--port", "0"][..], "[BUCKETS]"),
+            (&["b/x"], "[BUCKETS]"),
             (&["b", "--endpoint-url", "127.0.0.1:5055"], "--endpoint-url"),
             (&["b", "--endpoint-url", ""], "--endpoint-url"),
             (&["b", "--endpoint-url", "ftp://x"], "--endpoint-url"),

@@ -6,6 +6,7 @@
 //! over a stream it opened itself (hyper's connection API), so it knows
 //! exactly which socket answered.
 
+use crate::body::SCOPE_PATH;
 use crate::{body, peer, socket, Error};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
@@ -36,6 +37,8 @@ pub struct Options {
     pub server_uid: Option<u32>,
     /// How long to wait for the answer.
     pub timeout: Duration,
+    /// A named scope to ask for, instead of the default one.
+    pub scope: Option<String>,
 }
 
 /// Where to ask.
@@ -48,6 +51,8 @@ pub enum Target {
         path: PathBuf,
         /// The default socket for a port (not `--socket`).
         default: bool,
+        /// The path to ask for: `/`, or `/scope/NAME`.
+        route: String,
     },
     /// An `http://` URL.
     Url(Uri),
@@ -96,11 +101,16 @@ fn fetch_and_print(cli: Options) -> Result<(), Error> {
 /// socket for `--port`, then `127.0.0.1:PORT`, then `[::1]:PORT` (literal
 /// addresses: no name is resolved, so nothing can redirect `localhost`).
 pub fn targets(cli: &Options) -> Result<Vec<Target>, Error> {
+    let route = match &cli.scope {
+        Some(name) => format!("{SCOPE_PATH}{name}"),
+        None => "/".to_owned(),
+    };
     if let Some(path) = &cli.socket {
         let path = path.clone();
         return Ok(vec![Target::Socket {
             path,
             default: false,
+            route,
         }]);
     }
     if let Some(url) = &cli.url {
@@ -111,9 +121,10 @@ pub fn targets(cli: &Options) -> Result<Vec<Target>, Error> {
         Target::Socket {
             path: socket::default_path(port),
             default: true,
+            route: route.clone(),
         },
-        Target::Url(parse_url(&format!("http://127.0.0.1:{port}/"))?),
-        Target::Url(parse_url(&format!("http://[::1]:{port}/"))?),
+        Target::Url(parse_url(&format!("http://127.0.0.1:{port}{route}"))?),
+        Target::Url(parse_url(&format!("http://[::1]:{port}{route}"))?),
     ])
 }
 
@@ -177,7 +188,11 @@ impl Trusted<'_> {
     /// the answer before anyone sees it.
     async fn fetch(&self) -> Result<Bytes, Failure> {
         let (status, body) = match self.target {
-            Target::Socket { path, default } => {
+            Target::Socket {
+                path,
+                default,
+                route,
+            } => {
                 if *default {
                     self.check_dir(path)?;
                 }
@@ -191,7 +206,7 @@ impl Trusted<'_> {
                         self.not_the_server("as")
                     )));
                 }
-                get(stream, "localhost", "/").await
+                get(stream, "localhost", route).await
             }
             Target::Url(uri) => {
                 let host = uri.host().unwrap_or_default();

@@ -18,6 +18,8 @@ pub mod log;
 pub mod manual;
 pub mod peer;
 pub mod policy;
+pub mod registry;
+pub mod scope;
 pub mod server;
 pub mod socket;
 pub mod sts;

@@ -9,7 +9,8 @@ use std::fmt;
 use std::str::FromStr;
 
 /// What a credential may do inside its bucket (or prefix).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Access {
     /// Get, list, put and delete.
     #[default]
@@ -54,9 +55,16 @@ pub struct Statement(Map<String, Value>);
 impl FromStr for Statement {
     type Err = String;
 
-    /// Validates as the original does, with its messages.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let value: Value = serde_json::from_str(s).map_err(|_| "Invalid JSON string")?;
+        Statement::from_value(value)
+    }
+}
+
+impl Statement {
+    /// Validates a parsed value (from `--statement` or a config file) as
+    /// the original does, with its messages.
+    pub fn from_value(value: Value) -> Result<Self, String> {
         let Value::Object(map) = value else {
             return Err("JSON must be an object".into());
         };
@@ -74,11 +82,11 @@ impl FromStr for Statement {
     }
 }
 
-/// Everything that decides the session policy.
+/// Everything that decides the session policy: what a credential may reach.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Scope {
-    /// The one bucket the credential reaches.
-    pub bucket: String,
+pub struct Grant {
+    /// The buckets the credential reaches (at least one).
+    pub buckets: Vec<String>,
     /// Read-write, read-only or write-only.
     pub access: Access,
     /// Key prefix; `*` (the original's default) means the whole bucket.
@@ -87,14 +95,20 @@ pub struct Scope {
     pub statements: Vec<Statement>,
 }
 
-impl Scope {
+impl Grant {
     /// The session policy document as a JSON value.
     pub fn policy(&self) -> Value {
-        let mut statements = match self.access {
-            Access::ReadWrite => read_write(&self.bucket, &self.prefix),
-            Access::ReadOnly => read_only(&self.bucket, &self.prefix),
-            Access::WriteOnly => write_only(&self.bucket, &self.prefix),
+        // As the original: each bucket's statements in turn.
+        let statements_for = match self.access {
+            Access::ReadWrite => read_write,
+            Access::ReadOnly => read_only,
+            Access::WriteOnly => write_only,
         };
+        let mut statements: Vec<Value> = self
+            .buckets
+            .iter()
+            .flat_map(|bucket| statements_for(bucket, &self.prefix))
+            .collect();
         statements.extend(self.statements.iter().map(|s| Value::Object(s.0.clone())));
         json!({"Version": "2012-10-17", "Statement": statements})
     }
@@ -118,21 +132,42 @@ impl Scope {
         String::from_utf8(out).expect("JSON is UTF-8")
     }
 
-    /// `RoleSessionName`: `s3.{access}.{bucket}`, limited to STS's
-    /// characters (`[\w+=,.@-]`) and 64 characters.
+    /// `RoleSessionName`: `s3.{access}.{bucket,bucket...}`, as the
+    /// original, limited to STS's characters and length.
     pub fn session_name(&self) -> String {
-        format!("s3.{}.{}", self.access, self.bucket)
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) {
-                    c
-                } else {
-                    '-'
-                }
-            })
-            .take(64)
-            .collect()
+        session_name(&format!("s3.{}.{}", self.access, self.buckets.join(",")))
     }
+}
+
+/// A `RoleSessionName` from `name`: STS's characters (`[\w+=,.@-]`), others
+/// as `-`, cut to 64 characters.
+pub fn session_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(64)
+        .collect()
+}
+
+/// A bucket name S3 could hold: not empty, no slash or space (S3's own
+/// rules, which differ by region and age, are left to S3).
+pub fn check_bucket_name(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() {
+        return Err("a bucket name cannot be empty");
+    }
+    if s.len() > 255
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-_".contains(&b))
+    {
+        return Err("a bucket name is letters, digits, '.', '-' and '_' (e.g. my-bucket)");
+    }
+    Ok(())
 }
 
 /// The original appends `*` to a prefix that lacks one (issue #24 there).
@@ -211,9 +246,9 @@ fn write_only(bucket: &str, prefix: &str) -> Vec<Value> {
 mod tests {
     use super::*;
 
-    fn scope(access: Access, prefix: &str) -> Scope {
-        Scope {
-            bucket: "b".into(),
+    fn scope(access: Access, prefix: &str) -> Grant {
+        Grant {
+            buckets: vec!["b".into()],
             access,
             prefix: prefix.into(),
             statements: vec![],
@@ -280,7 +315,7 @@ mod tests {
     fn session_name_is_sanitised_and_bounded() {
         let mut s = scope(Access::ReadOnly, "*");
         assert_eq!(s.session_name(), "s3.read-only.b");
-        s.bucket = format!("my:bucket/{}", "x".repeat(100));
+        s.buckets = vec![format!("my:bucket/{}", "x".repeat(100))];
         let name = s.session_name();
         assert_eq!(name.len(), 64);
         assert!(name.starts_with("s3.read-only.my-bucket-xxx"), "{name}");

@@ -162,11 +162,14 @@ async fn served_credentials_always_keep_the_margin_while_sts_is_healthy() {
         renewer.abort();
         // Each credential is used for lifetime - margin - lead, so a few
         // renewals happened, each exactly one STS call.
-        let expected = (3 * secs) / (secs - margin.as_secs() - RENEW_LEAD.as_secs());
+        // (up to RENEW_SPREAD sooner at random).
+        let used = (secs - margin.as_secs() - RENEW_LEAD.as_secs()) as f64;
+        let fewest = (3 * secs) as f64 / used;
+        let most = (3 * secs) as f64 / (used * (1.0 - RENEW_SPREAD)) + 1.0;
+        let calls = sts.calls() as f64;
         assert!(
-            (expected as usize..=expected as usize + 1).contains(&sts.calls()),
-            "{secs}s: {} calls, expected about {expected}",
-            sts.calls()
+            fewest.floor() <= calls && calls <= most,
+            "{secs}s: {calls} calls, expected {fewest:.1}..={most:.1}"
         );
         assert_eq!(
             keys.len(),
@@ -329,4 +332,27 @@ async fn a_stalled_sts_never_holds_a_request_longer_than_a_second() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(key(&cache.get().await.unwrap()), "AKIAFAKE2");
     renewer.abort();
+}
+
+#[test]
+fn renewals_minted_together_are_spread_out() {
+    let now = OffsetDateTime::now_utc();
+    let credential = Credential {
+        access_key_id: "AKIAFAKE".into(),
+        secret_access_key: "s".into(),
+        session_token: "t".into(),
+        expiration: now + time::Duration::hours(1),
+    };
+    let margin = renew_margin(duration(3600));
+    let at: Vec<OffsetDateTime> = (0..100)
+        .map(|_| Held::new(&credential, margin, now).renew_at)
+        .collect();
+    let latest = now + time::Duration::seconds(3600 - 900 - 30);
+    let (first, last) = (at.iter().min().unwrap(), at.iter().max().unwrap());
+    assert!(*last <= latest, "never later than the margin allows");
+    // 100 draws over 267 s: at least a minute apart, with near certainty.
+    assert!(
+        *last - *first > time::Duration::minutes(1),
+        "{first} .. {last}"
+    );
 }

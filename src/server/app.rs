@@ -5,11 +5,14 @@
 //! it connected. Over TCP, errors say nothing a stranger could learn from.
 
 use super::{Options, Transport};
-use crate::cache::{Cache, Held};
+use crate::body::{check_scope_name, python_json, SCOPE_PATH};
+use crate::cache::Held;
+use crate::registry::Registry;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{HeaderValue, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HOST, ORIGIN};
 use hyper::{Method, Request, Response, StatusCode};
+use serde_json::{json, Value};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use std::time::Instant;
@@ -17,6 +20,8 @@ use std::time::Instant;
 /// What a TCP client hears when there is no credential; the cause (which
 /// may name a role, an account) goes to the log and the Unix socket only.
 const UNAVAILABLE: &str = "credentials unavailable";
+/// `GET /` on a server whose scopes all have names.
+const NO_DEFAULT: &str = "No default scope; ask /scope/NAME";
 /// Headers only a proxy (or a server-side request relay) adds.
 const PROXY_HEADERS: [&str; 4] = ["forwarded", "x-forwarded-for", "x-forwarded-host", "via"];
 
@@ -24,20 +29,48 @@ pub(super) type Body = Full<Bytes>;
 
 /// The service: routes, guards and the access log.
 pub(super) struct App {
-    cache: Arc<Cache>,
+    registry: Arc<Registry>,
     options: Options,
 }
 
 #[derive(Clone, Copy)]
-enum Route {
-    Process,
-    Ecs,
+enum Route<'a> {
+    /// A credential: of the named scope, or (`None`) of the default one.
+    Credential(Option<&'a str>, Format),
     Health,
 }
 
+/// Which body a credential route answers.
+#[derive(Clone, Copy)]
+enum Format {
+    Process,
+    Ecs,
+}
+
+impl<'a> Route<'a> {
+    /// `/`, `/ecs`, `/healthz`, `/scope/NAME` and `/scope/NAME/ecs`.
+    fn of(path: &'a str) -> Option<Route<'a>> {
+        let credential = |scope, format| Some(Route::Credential(scope, format));
+        match path {
+            "/" => credential(None, Format::Process),
+            "/ecs" => credential(None, Format::Ecs),
+            "/healthz" => Some(Route::Health),
+            _ => {
+                let rest = path.strip_prefix(SCOPE_PATH)?;
+                let (name, format) = match rest.strip_suffix("/ecs") {
+                    Some(name) => (name, Format::Ecs),
+                    None => (rest, Format::Process),
+                };
+                check_scope_name(name).ok()?;
+                credential(Some(name), format)
+            }
+        }
+    }
+}
+
 impl App {
-    pub(super) fn new(cache: Arc<Cache>, options: Options) -> App {
-        App { cache, options }
+    pub(super) fn new(registry: Arc<Registry>, options: Options) -> App {
+        App { registry, options }
     }
 
     /// Answers one request and logs it.
@@ -68,11 +101,8 @@ impl App {
                 .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
             return response;
         }
-        let route = match req.uri().path() {
-            "/" => Route::Process,
-            "/ecs" => Route::Ecs,
-            "/healthz" => Route::Health,
-            _ => return error(StatusCode::NOT_FOUND, "Not found"),
+        let Some(route) = Route::of(req.uri().path()) else {
+            return error(StatusCode::NOT_FOUND, "Not found");
         };
         if transport == Transport::Tcp && !matches!(route, Route::Health) {
             if let Some(refusal) = self.check_token(req) {
@@ -80,8 +110,7 @@ impl App {
             }
         }
         match route {
-            Route::Process => self.credential(transport, |h| h.process_json.clone()).await,
-            Route::Ecs => self.credential(transport, |h| h.ecs_json.clone()).await,
+            Route::Credential(scope, format) => self.credential(transport, scope, format).await,
             Route::Health => self.health(transport),
         }
     }
@@ -134,13 +163,26 @@ impl App {
         }
     }
 
+    /// After the token check: an unknown scope's name is no secret then.
     async fn credential(
         &self,
         transport: Transport,
-        body: impl Fn(&Held) -> Bytes,
+        scope: Option<&str>,
+        format: Format,
     ) -> Response<Body> {
-        match self.cache.get().await {
-            Ok(held) => json(StatusCode::OK, body(&held)),
+        let table = self.registry.current();
+        let cache = match scope {
+            Some(name) => table.get(name),
+            None => table.default_cache(),
+        };
+        let Some(cache) = cache else {
+            return match scope {
+                Some(_) => error(StatusCode::NOT_FOUND, "No such scope"),
+                None => error(StatusCode::NOT_FOUND, NO_DEFAULT),
+            };
+        };
+        match cache.get().await {
+            Ok(held) => json(StatusCode::OK, body(&held, format)),
             Err(why) => error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 &format!("No valid credentials: {}", cause(transport, &why)),
@@ -148,21 +190,47 @@ impl App {
         }
     }
 
+    /// Every scope's state; ok only when all are. The top-level
+    /// `expires_in` is the soonest.
     fn health(&self, transport: Transport) -> Response<Body> {
-        let (status, body) = match self.cache.expires_in() {
-            Ok(left) => (
+        let table = self.registry.current();
+        let mut scopes = serde_json::Map::new();
+        let mut soonest: Option<u64> = None;
+        let mut failed: Option<crate::Error> = None;
+        for (name, served) in &table.by_name {
+            let state = match served.cache().expires_in() {
+                Ok(left) => {
+                    let left = left.as_secs();
+                    soonest = Some(soonest.map_or(left, |s| s.min(left)));
+                    json!({"status": "ok", "expires_in": left})
+                }
+                Err(why) => {
+                    let state = json!({"status": "unavailable", "error": cause(transport, &why)});
+                    failed.get_or_insert(why);
+                    state
+                }
+            };
+            scopes.insert(name.clone(), state);
+        }
+        let (status, mut body) = match failed {
+            None => (
                 StatusCode::OK,
-                format!(r#"{{"status": "ok", "expires_in": {}}}"#, left.as_secs()),
+                json!({"status": "ok", "expires_in": soonest.unwrap_or(0)}),
             ),
-            Err(why) => (
+            Some(why) => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                format!(
-                    r#"{{"status": "unavailable", "error": {}}}"#,
-                    serde_json::Value::from(cause(transport, &why))
-                ),
+                json!({"status": "unavailable", "error": cause(transport, &why)}),
             ),
         };
-        json(status, Bytes::from(body))
+        body["scopes"] = Value::Object(scopes);
+        json(status, Bytes::from(python_json(&body)))
+    }
+}
+
+fn body(held: &Held, format: Format) -> Bytes {
+    match format {
+        Format::Process => held.process_json.clone(),
+        Format::Ecs => held.ecs_json.clone(),
     }
 }
 
@@ -215,8 +283,7 @@ fn json(status: StatusCode, body: Bytes) -> Response<Body> {
 
 /// `{"error": "..."}`, the original's error shape.
 fn error(status: StatusCode, message: &str) -> Response<Body> {
-    let body = format!(r#"{{"error": {}}}"#, serde_json::Value::from(message));
-    json(status, Bytes::from(body))
+    json(status, Bytes::from(python_json(&json!({"error": message}))))
 }
 
 /// Paths are the client's bytes: cut long ones short in the log.

@@ -1,6 +1,6 @@
-//! Serving: listeners in, HTTP answers out. It knows the credential cache
-//! and the request guards, and nothing of AWS: `serve` takes bound
-//! listeners and a cache, in the shape of mini-redis's `server::run`.
+//! Serving: listeners in, HTTP answers out. It knows the served scopes'
+//! caches and the request guards, and nothing of AWS: `serve` takes bound
+//! listeners and a registry, in the shape of mini-redis's `server::run`.
 
 mod app;
 mod listen;
@@ -8,7 +8,7 @@ mod listen;
 pub use app::host_allowed;
 pub use listen::{listen, Listeners, SocketChoice};
 
-use crate::cache::Cache;
+use crate::registry::{Registry, Table};
 use crate::socket::SocketFile;
 use crate::token::Token;
 use std::fmt;
@@ -57,14 +57,13 @@ impl fmt::Display for Transport {
 pub struct Running {
     stop: watch::Sender<bool>,
     budgets: [(Arc<Semaphore>, usize); 2],
-    renewer: tokio::task::JoinHandle<()>,
+    registry: Arc<Registry>,
     socket: Option<SocketFile>,
 }
 
-/// Starts answering on every listener, and keeping the credential fresh.
-pub fn serve(listeners: Listeners, cache: Arc<Cache>, options: Options) -> Running {
-    let renewer = cache.spawn_renewer();
-    let app = Arc::new(app::App::new(cache, options));
+/// Starts answering on every listener with the registry's scopes.
+pub fn serve(listeners: Listeners, registry: Arc<Registry>, options: Options) -> Running {
+    let app = Arc::new(app::App::new(registry.clone(), options));
     let (stop, stopped) = watch::channel(false);
     let tcp_budget = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let unix_budget = Arc::new(Semaphore::new(MAX_SOCKET_CONNECTIONS));
@@ -80,7 +79,7 @@ pub fn serve(listeners: Listeners, cache: Arc<Cache>, options: Options) -> Runni
             (tcp_budget, MAX_CONNECTIONS),
             (unix_budget, MAX_SOCKET_CONNECTIONS),
         ],
-        renewer,
+        registry,
         socket,
     }
 }
@@ -101,7 +100,7 @@ impl Running {
             }
         };
         let _ = tokio::time::timeout(DRAIN_TIMEOUT, drained).await;
-        self.renewer.abort();
+        self.registry.replace(Table::default()); // renewers stop
         drop(self.socket);
     }
 }

@@ -4,9 +4,12 @@
 //! failures read is `explain`'s job.
 
 mod explain;
+mod keys;
+
+pub use keys::{KeySource, Keys};
 
 use crate::duration::SessionDuration;
-use crate::policy::Scope;
+use crate::scope::Scope;
 use crate::Error;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -66,8 +69,9 @@ pub trait Mint: Send + Sync + 'static {
 /// How to reach AWS: where the server's own credentials come from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AwsOptions {
-    /// The role to assume; `None`: the original's role, made if missing.
-    pub role_arn: Option<String>,
+    /// The server's own credentials: the default chain, or the original's
+    /// key options.
+    pub credentials: KeySource,
     /// The AWS profile.
     pub profile: Option<String>,
     /// The region.
@@ -82,13 +86,16 @@ pub struct Aws {
     /// The server's own identity: GetCallerIdentity's `Arn` and `Account`,
     /// or why there is none (an STS, like Ceph's, without that call).
     identity: Result<(String, String), Error>,
+    /// The original's role, once looked up (or made) for the first scope
+    /// that needs it.
+    default_role: tokio::sync::OnceCell<String>,
 }
 
 /// Step 1: loads the AWS config from the default chain and the command
 /// line, and asks STS who that is, so missing, invalid or expired
 /// credentials are reported up front, each in its own words.
 pub async fn connect(aws: &AwsOptions) -> Result<Aws, Error> {
-    let config = load_config(aws).await;
+    let config = load_config(aws).await?;
     check_credentials(&config, aws.profile.as_deref()).await?;
     let sts = aws_sdk_sts::Client::new(&config);
     let failed = |e| {
@@ -108,10 +115,14 @@ pub async fn connect(aws: &AwsOptions) -> Result<Aws, Error> {
         // Any other answer only means this STS lacks the call (Ceph's).
         Err(e) => Err(failed(&e)),
     };
-    Ok(Aws { config, identity })
+    Ok(Aws {
+        config,
+        identity,
+        default_role: tokio::sync::OnceCell::new(),
+    })
 }
 
-async fn load_config(aws: &AwsOptions) -> SdkConfig {
+async fn load_config(aws: &AwsOptions) -> Result<SdkConfig, Error> {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .operation_attempt_timeout(ATTEMPT_TIMEOUT)
@@ -127,15 +138,24 @@ async fn load_config(aws: &AwsOptions) -> SdkConfig {
     if let Some(url) = &aws.endpoint_url {
         loader = loader.endpoint_url(url);
     }
+    if let Some(keys) = aws.credentials.keys()? {
+        loader = loader.credentials_provider(aws_credential_types::Credentials::new(
+            keys.access_key_id,
+            keys.secret_access_key,
+            keys.session_token,
+            None,
+            "s3-credentials options",
+        ));
+    }
     let config = loader.load().await;
-    match config.region() {
+    Ok(match config.region() {
         Some(_) => config,
         // STS and S3 both answer in us-east-1, as boto3 assumes too.
         None => config
             .into_builder()
             .region(Region::from_static("us-east-1"))
             .build(),
-    }
+    })
 }
 
 async fn check_credentials(config: &SdkConfig, profile: Option<&str>) -> Result<(), Error> {
@@ -176,25 +196,26 @@ pub struct Minter {
 }
 
 impl Minter {
-    /// Startup steps 2 and 3: a duration AWS would refuse (role chaining),
-    /// the bucket, then the role (`--role-arn`, or the original's role,
-    /// created if missing). Done once.
-    pub async fn prepare(
-        aws: &Aws,
-        scope: &Scope,
-        role_arn: Option<&str>,
-        duration: SessionDuration,
-    ) -> Result<Minter, Error> {
+    /// Startup steps 2 and 3 for one scope: a duration AWS would refuse
+    /// (role chaining), its buckets, then its role (its own, or the
+    /// original's, created if missing, once per server).
+    pub async fn prepare(aws: &Aws, scope: &Scope) -> Result<Minter, Error> {
         if let Ok((identity_arn, _)) = &aws.identity {
-            if let Some(refused) = explain::role_chaining(identity_arn, duration) {
+            if let Some(refused) = explain::role_chaining(identity_arn, scope.duration) {
                 return Err(refused);
             }
         }
         let config = &aws.config;
-        check_bucket(config, &scope.bucket).await?;
-        let role_arn = match (role_arn, &aws.identity) {
-            (Some(arn), _) => arn.to_owned(),
-            (None, Ok((_, account))) => ensure_default_role(config, account).await?,
+        for bucket in &scope.grant.buckets {
+            check_bucket(config, bucket).await?;
+        }
+        let role_arn = match (&scope.role_arn, &aws.identity) {
+            (Some(arn), _) => arn.clone(),
+            (None, Ok((_, account))) => aws
+                .default_role
+                .get_or_try_init(|| ensure_default_role(config, account))
+                .await?
+                .clone(),
             (None, Err(why)) => {
                 return Err(Error::new(format!(
                     "{why}; pass an existing role with --role-arn"
@@ -205,9 +226,9 @@ impl Minter {
             sts: aws_sdk_sts::Client::new(config),
             sts_endpoint: Service::Sts.endpoint(config),
             role_arn,
-            session_name: scope.session_name(),
-            policy: scope.policy_compact(),
-            duration,
+            session_name: scope.session_name.clone(),
+            policy: scope.grant.policy_compact(),
+            duration: scope.duration,
         })
     }
 

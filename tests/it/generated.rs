@@ -160,7 +160,8 @@ fn generate(out: &Path) {
 
 /// Mends what clap_complete gets wrong for a program whose name has a
 /// hyphen (clap-rs/clap#6421): bash's case labels spell the name one way
-/// and its lookup another; fish's `help` offers files once `help` is typed.
+/// and its lookup another; fish's `help` offers files once `help` is typed;
+/// zsh's `*::` for the buckets stops options being completed after a bucket.
 fn mend(shell: Shell, name: &str, text: &str) -> String {
     match shell {
         Shell::Bash => {
@@ -190,6 +191,8 @@ fn mend(shell: Shell, name: &str, text: &str) -> String {
                 .join("\n")
                 + "\n"
         }
+        // `*:` lets options follow the buckets, as the parser does.
+        Shell::Zsh => text.replace("'*::buckets", "'*:buckets"),
         _ => text.to_owned(),
     }
 }

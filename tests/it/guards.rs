@@ -17,7 +17,7 @@ print(s3.get_object(Bucket=sys.argv[2], Key="from-boto3.txt")["Body"].read().dec
 "#;
 
 /// Runs the boto3 script with container credentials from `uri`.
-fn boto3_put(
+pub(crate) fn boto3_put(
     moto: &Moto,
     bucket: &str,
     uri: &str,
@@ -327,7 +327,7 @@ fn health_is_503_once_the_credential_expired_with_sts_down() {
     // Over TCP the cause (which may name a role or an account) is not told.
     assert_eq!(
         body,
-        r#"{"status": "unavailable", "error": "credentials unavailable"}"#
+        r#"{"status": "unavailable", "error": "credentials unavailable", "scopes": {"default": {"status": "unavailable", "error": "credentials unavailable"}}}"#
     );
     let (status, _, body) = server.get("/");
     assert_eq!(status, 503);

@@ -594,8 +594,8 @@ fn an_unreachable_endpoint_is_one_line_naming_it() {
 fn bad_input_is_refused_before_any_aws_call() {
     let home = tempfile::tempdir().unwrap();
     for (args, flag) in [
-        (&["localserver", "", "-d", "1h"][..], "<BUCKET>"),
-        (&["policy", ""], "<BUCKET>"),
+        (&["localserver", "", "-d", "1h"][..], "[BUCKETS]"),
+        (&["policy", ""], "<BUCKETS>"),
         (
             &[
                 "localserver",
@@ -700,4 +700,126 @@ fn the_demo_starts_serves_and_stops_on_ctrl_c() {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
         "the server stopped"
     );
+}
+
+/// A server with the AWS environment removed: only the original's key
+/// options give it credentials.
+fn keyless(moto: &Moto, bucket: &str) -> Start {
+    Start::new(moto, bucket)
+        .unset("AWS_ACCESS_KEY_ID")
+        .unset("AWS_SECRET_ACCESS_KEY")
+        .unset("AWS_REGION")
+}
+
+#[test]
+fn the_originals_key_options_start_the_server_without_an_aws_environment() {
+    let moto = Moto::shared();
+    let bucket = moto.bucket("keys");
+    // Nothing at all: the server says it has no credentials.
+    let lines = keyless(moto, &bucket)
+        .try_run()
+        .err()
+        .expect("no credentials");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Error: ") && l.contains("credentials")),
+        "{lines:#?}"
+    );
+
+    let by_flags = keyless(moto, &bucket)
+        .args(&["--access-key", "AKIAFLAGS", "--secret-key", "flagsecret"])
+        .run();
+    let served = by_flags.get("/").2;
+    key_and_life(&served);
+
+    // GET / is itself a valid --auth file: chain a second server on it.
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("auth.json");
+    std::fs::write(&json, &served).unwrap();
+    let ini = dir.path().join("auth.ini");
+    std::fs::write(
+        &ini,
+        "[other]\nregion = us-east-1\n[creds]\naws_access_key_id = AKIAINI\naws_secret_access_key = inisecret\n",
+    )
+    .unwrap();
+    for start in [
+        keyless(moto, &bucket).args(&["--auth", json.to_str().unwrap()]),
+        keyless(moto, &bucket).args(&["-a", ini.to_str().unwrap()]),
+        keyless(moto, &bucket).args(&["-a", "-"]).stdin(&served),
+    ] {
+        let args = start.args.clone();
+        let server = start.run();
+        let (status, _, body) = server.get("/");
+        assert_eq!(status, 200, "{args:?}: {body}");
+        key_and_life(&body);
+    }
+}
+
+#[test]
+fn key_option_mistakes_get_the_originals_error_or_a_usage_error() {
+    let home = tempfile::tempdir().unwrap();
+    let auth = home.path().join("auth.json");
+    std::fs::write(
+        &auth,
+        r#"{"AccessKeyId": "A", "SecretAccessKey": "sekrit"}"#,
+    )
+    .unwrap();
+    let auth = auth.to_str().unwrap();
+    let out = s3c(
+        &[
+            "localserver",
+            "b",
+            "-d",
+            "1h",
+            "-a",
+            auth,
+            "--access-key",
+            "A",
+            "--secret-key",
+            "S",
+        ],
+        home.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Error: --auth cannot be used with --access-key, --secret-key or --session-token\n"
+    );
+    for args in [
+        &["--profile", "p", "--access-key", "A", "--secret-key", "S"][..],
+        &["--profile", "p", "-a", auth],
+        &["--access-key", "A"],
+        &["--secret-key", "S"],
+    ] {
+        let mut all = vec!["localserver", "b", "-d", "1h"];
+        all.extend_from_slice(args);
+        let out = s3c(&all, home.path());
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("sekrit"));
+    }
+    // A file without keys: one line that names the file and quotes nothing.
+    std::fs::write(home.path().join("empty.ini"), "[x]\nsecret = sekrit\n").unwrap();
+    let empty = home.path().join("empty.ini");
+    let out = s3c(
+        &[
+            "localserver",
+            "b",
+            "-d",
+            "1h",
+            "-a",
+            empty.to_str().unwrap(),
+        ],
+        home.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with(&format!(
+            "Error: --auth {}: no credentials found",
+            empty.display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("sekrit") && err.lines().count() == 1, "{err}");
 }

@@ -8,5 +8,6 @@ mod guards;
 mod load;
 mod localserver;
 mod properties;
+mod scopes;
 mod socket_fetch;
 mod support;

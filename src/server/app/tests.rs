@@ -2,7 +2,9 @@
 //! a fake, requests built by hand, no socket, no Python. Milliseconds.
 
 use super::*;
+use crate::cache::Cache;
 use crate::duration::SessionDuration;
+use crate::registry::{Served, Table};
 use crate::sts::{BoxFuture, Credential, Mint};
 use crate::token::Token;
 use crate::Error;
@@ -29,15 +31,36 @@ impl Mint for FakeMint {
     }
 }
 
-async fn app_with(error: Option<&'static str>, token: Option<&str>) -> App {
+/// A served scope whose minter is a `FakeMint`.
+async fn served(error: Option<&'static str>) -> Arc<Served> {
     let duration = SessionDuration::from_secs(3600).unwrap();
     let cache = Cache::new(Box::new(FakeMint { error }), duration);
     let _ = cache.prime().await;
+    Served::start(cache)
+}
+
+/// An app serving `scopes` (name, failing with), `/` serving `default`.
+async fn app_serving(
+    scopes: &[(&str, Option<&'static str>)],
+    default: Option<&str>,
+    token: Option<&str>,
+) -> App {
+    let mut table = Table {
+        default: default.map(str::to_owned),
+        ..Table::default()
+    };
+    for (name, error) in scopes {
+        table.by_name.insert(name.to_string(), served(*error).await);
+    }
     let options = Options {
         allowed_host: "myhost".into(),
         token: token.map(|t| Token::for_tests(t.as_bytes())),
     };
-    App::new(cache, options)
+    App::new(Registry::new(table), options)
+}
+
+async fn app_with(error: Option<&'static str>, token: Option<&str>) -> App {
+    app_serving(&[("default", error)], Some("default"), token).await
 }
 
 async fn app() -> App {
@@ -194,7 +217,7 @@ async fn without_a_credential_tcp_hears_a_fixed_503_and_the_socket_the_cause() {
     assert_eq!(status, 503);
     assert_eq!(
         health,
-        r#"{"status": "unavailable", "error": "credentials unavailable"}"#
+        r#"{"status": "unavailable", "error": "credentials unavailable", "scopes": {"default": {"status": "unavailable", "error": "credentials unavailable"}}}"#
     );
     let (status, _, body) = ask(&app, Transport::Unix, "GET", "/healthz", &[]).await;
     assert_eq!(status, 503);
@@ -235,4 +258,80 @@ fn other_hosts_are_refused() {
         assert!(!host_allowed(bad.as_bytes(), "myhost"), "{bad}");
     }
     assert!(!host_allowed(&[0xff, 0xfe], "myhost"));
+}
+
+#[tokio::test]
+async fn named_scopes_are_served_at_their_paths_and_nothing_else_is() {
+    let app = app_serving(&[("prod", None), ("scratch-2", None)], None, None).await;
+    assert_eq!(
+        get(&app, "/", &[LOCAL]).await,
+        (
+            404,
+            r#"{"error": "No default scope; ask /scope/NAME"}"#.into()
+        )
+    );
+    assert_eq!(get(&app, "/ecs", &[LOCAL]).await.0, 404);
+    let (status, body) = get(&app, "/scope/prod", &[LOCAL]).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("\"Version\": 1"), "{body}");
+    let (status, body) = get(&app, "/scope/scratch-2/ecs", &[LOCAL]).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("\"Token\": \"faketoken\""), "{body}");
+    let no_such = (404, r#"{"error": "No such scope"}"#.to_owned());
+    assert_eq!(get(&app, "/scope/other", &[LOCAL]).await, no_such);
+    for path in [
+        "/scope/",
+        "/scope/Prod",
+        "/scope/prod/",
+        "/scope/prod/ecs/",
+        "/scope/prod/x",
+        "/scope/../prod",
+        "/scope/prod%2f",
+        "/scope//prod",
+        "/scopes/prod",
+    ] {
+        let (status, body) = get(&app, path, &[LOCAL]).await;
+        assert_eq!(status, 404, "{path}: {body}");
+        assert!(!body.contains("AccessKeyId"), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_token_comes_before_the_scope_lookup() {
+    let app = app_serving(&[("prod", None)], None, Some("0123456789abcdef")).await;
+    // Without the token, a stranger cannot tell a real scope from another.
+    assert_eq!(get(&app, "/scope/prod", &[LOCAL]).await.0, 401);
+    assert_eq!(get(&app, "/scope/guess", &[LOCAL]).await.0, 401);
+    let token = ("authorization", "0123456789abcdef");
+    assert_eq!(get(&app, "/scope/prod", &[LOCAL, token]).await.0, 200);
+}
+
+#[tokio::test]
+async fn health_reports_every_scope_and_is_ok_only_when_all_are() {
+    let app = app_serving(&[("a", None), ("b", None)], Some("a"), None).await;
+    let (status, health) = get(&app, "/healthz", &[LOCAL]).await;
+    assert_eq!(status, 200);
+    let value: serde_json::Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(value["status"], "ok");
+    assert_eq!(value["scopes"]["a"]["status"], "ok");
+    assert!(value["scopes"]["b"]["expires_in"].as_u64().unwrap() > 3500);
+    let app = app_serving(
+        &[("a", None), ("b", Some("AccessDenied: secret role"))],
+        Some("a"),
+        None,
+    )
+    .await;
+    let (status, health) = get(&app, "/healthz", &[LOCAL]).await;
+    assert_eq!(status, 503, "{health}");
+    let value: serde_json::Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(value["status"], "unavailable");
+    assert_eq!(value["scopes"]["a"]["status"], "ok");
+    assert_eq!(value["scopes"]["b"]["status"], "unavailable");
+    assert!(
+        !health.contains("secret role"),
+        "TCP hears no cause: {health}"
+    );
+    // The default scope still serves.
+    assert_eq!(get(&app, "/", &[LOCAL]).await.0, 200);
+    assert_eq!(get(&app, "/scope/b", &[LOCAL]).await.0, 503);
 }

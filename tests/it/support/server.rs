@@ -56,6 +56,8 @@ pub struct Start {
     pub endpoint_flag: bool,
     /// Listeners to pass as systemd does (descriptors 3.., LISTEN_FDS).
     pub activation: Vec<std::os::fd::OwnedFd>,
+    /// What to write to its standard input (else it gets none).
+    pub stdin: Option<String>,
 }
 
 impl Start {
@@ -73,11 +75,22 @@ impl Start {
             unset: vec![],
             endpoint_flag: true,
             activation: vec![],
+            stdin: None,
         }
     }
 
     pub fn arg(mut self, arg: &str) -> Self {
         self.args.push(arg.to_owned());
+        self
+    }
+
+    pub fn args(mut self, args: &[&str]) -> Self {
+        self.args.extend(args.iter().map(|a| a.to_string()));
+        self
+    }
+
+    pub fn stdin(mut self, text: &str) -> Self {
+        self.stdin = Some(text.to_owned());
         self
     }
 
@@ -105,7 +118,12 @@ impl Start {
             false => socket_activated(&self.activation),
         };
         aws_env(&mut cmd, home.path());
-        cmd.args(["localserver", &self.bucket, "--port", "0"]);
+        cmd.arg("localserver");
+        // No bucket: a server of `--config` scopes only.
+        if !self.bucket.is_empty() {
+            cmd.arg(&self.bucket);
+        }
+        cmd.args(["--port", "0"]);
         if !self.args.iter().any(|a| a == "--duration") {
             cmd.args(["--duration", "15m"]);
         }
@@ -114,13 +132,19 @@ impl Start {
         }
         cmd.args(&self.args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
+            .stdin(match self.stdin {
+                Some(_) => Stdio::piped(),
+                None => Stdio::null(),
+            })
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         for key in &self.unset {
             cmd.env_remove(key);
         }
         let mut child = cmd.spawn().unwrap();
+        if let (Some(text), Some(mut stdin)) = (&self.stdin, child.stdin.take()) {
+            stdin.write_all(text.as_bytes()).unwrap(); // closed as it drops
+        }
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = mpsc::channel();
@@ -150,8 +174,8 @@ impl Start {
         let port = lines()
             .iter()
             .find_map(|l| l.split("at http://").nth(1))
-            .and_then(|rest| rest.rsplit_once(':'))
-            .and_then(|(_, port)| port.trim_end_matches('/').parse().ok())
+            .and_then(|rest| rest.split('/').next()?.rsplit_once(':'))
+            .and_then(|(_, port)| port.parse().ok())
             .expect("the serving line names the port");
         Ok(Server {
             child,

@@ -1,0 +1,123 @@
+//! Minting many scopes at once, `IN_FLIGHT` at a time so STS is not
+//! flooded: startup's way (all, or the first error) and reload's (each
+//! scope on its own).
+
+use crate::cache::Cache;
+use crate::registry::Served;
+use crate::scope::{Scope, DEFAULT_SCOPE};
+use crate::sts::{Aws, Minter};
+use crate::Error;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use tokio::task::JoinSet;
+
+/// How many scopes are prepared or minted at once: enough to start 100
+/// scopes in seconds, few enough not to flood STS.
+pub(super) const IN_FLIGHT: usize = 8;
+
+/// Work under way, each result with its scope's name.
+type Tasks<T> = JoinSet<(String, Result<T, Error>)>;
+
+/// Startup: every scope's buckets and role (step 2 and 3), then
+/// `before_minting`, then every first credential (step 4). The first
+/// failure, naming its scope, stops the rest.
+pub(super) async fn all_or_nothing(
+    aws: &Arc<Aws>,
+    scopes: Vec<Scope>,
+    before_minting: impl FnOnce(),
+) -> Result<BTreeMap<String, Arc<Served>>, Error> {
+    let caches = first_error(prepare(aws, scopes)).await?;
+    before_minting();
+    first_error(prime(caches.into_iter().collect())).await
+}
+
+/// Reload: the scopes that minted, and each failure (naming its scope).
+pub(super) async fn each(
+    aws: &Arc<Aws>,
+    scopes: Vec<Scope>,
+) -> (Vec<(String, Arc<Served>)>, Vec<(String, Error)>) {
+    let (caches, mut failed) = settle(prepare(aws, scopes)).await;
+    let (served, failed_too) = settle(prime(caches)).await;
+    failed.extend(failed_too);
+    (served, failed)
+}
+
+/// A scope's error, naming the scope unless it is the command line's.
+pub(super) fn named(scope: &str, error: Error) -> Error {
+    match scope {
+        DEFAULT_SCOPE => error,
+        _ => Error::new(format!("scope '{scope}': {error}")),
+    }
+}
+
+fn prepare(aws: &Arc<Aws>, scopes: Vec<Scope>) -> Tasks<Arc<Cache>> {
+    let aws = aws.clone();
+    let named_scopes = scopes.into_iter().map(|s| (s.name.clone(), s)).collect();
+    bounded(named_scopes, move |scope| {
+        let aws = aws.clone();
+        async move {
+            let minter = Minter::prepare(&aws, &scope).await?;
+            Ok(Cache::new(Box::new(minter), scope.duration))
+        }
+    })
+}
+
+fn prime(caches: Vec<(String, Arc<Cache>)>) -> Tasks<Arc<Served>> {
+    bounded(caches, |cache| async move {
+        cache.prime().await?;
+        Ok(Served::start(cache))
+    })
+}
+
+/// Runs `work` on each item, `IN_FLIGHT` at a time.
+fn bounded<I, T, F, Fut>(items: Vec<(String, I)>, work: F) -> Tasks<T>
+where
+    F: Fn(I) -> Fut,
+    Fut: Future<Output = Result<T, Error>> + Send + 'static,
+    T: Send + 'static,
+{
+    let slots = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
+    let mut tasks = JoinSet::new();
+    for (name, item) in items {
+        let (job, slots) = (work(item), slots.clone());
+        tasks.spawn(async move {
+            let _slot = slots.acquire_owned().await;
+            (name, job.await)
+        });
+    }
+    tasks
+}
+
+/// The next result, in the order they finish.
+async fn next<T: 'static>(tasks: &mut Tasks<T>) -> Option<(String, Result<T, Error>)> {
+    let joined = tasks.join_next().await?;
+    Some(joined.unwrap_or_else(|e| {
+        (
+            "?".into(),
+            Err(Error::new(format!("a scope's task failed: {e}"))),
+        )
+    }))
+}
+
+/// All results, or the first error (dropping `tasks` cancels the rest).
+async fn first_error<T: 'static>(mut tasks: Tasks<T>) -> Result<BTreeMap<String, T>, Error> {
+    let mut done = BTreeMap::new();
+    while let Some((name, result)) = next(&mut tasks).await {
+        let value = result.map_err(|e| named(&name, e))?;
+        done.insert(name, value);
+    }
+    Ok(done)
+}
+
+/// Every result, successes and failures apart.
+async fn settle<T: 'static>(mut tasks: Tasks<T>) -> (Vec<(String, T)>, Vec<(String, Error)>) {
+    let (mut done, mut failed) = (Vec::new(), Vec::new());
+    while let Some((name, result)) = next(&mut tasks).await {
+        match result {
+            Ok(value) => done.push((name, value)),
+            Err(e) => failed.push((name.clone(), named(&name, e))),
+        }
+    }
+    (done, failed)
+}

@@ -1,0 +1,335 @@
+//! The composition root of `localserver`: DESIGN.md §3's startup order
+//! (scopes, listeners, AWS, the first credentials, then serving), the
+//! announcement, reload on SIGHUP, and shutdown on a signal. It wires the
+//! parts; each part knows nothing of the others.
+
+mod mint;
+
+use crate::registry::{Registry, Table};
+use crate::scope::{CommandLine, Scope, Scopes, DEFAULT_SCOPE};
+use crate::server::{self, Running, SocketChoice};
+use crate::sts::{self, Aws, AwsOptions};
+use crate::token::{self, Loaded, Token};
+use crate::{log, Error};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::signal::unix::{signal, Signal, SignalKind};
+
+/// What `localserver` is asked to do, in plain types (the command line's
+/// `cli::LocalserverArgs` turns into this; `exec` and tests build one too).
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The buckets, scope flags, duration and role of the command line.
+    pub command_line: CommandLine,
+    /// `--config FILE`: named scopes, re-read on SIGHUP.
+    pub config: Option<PathBuf>,
+    /// The TCP port (0: any free one).
+    pub port: u16,
+    /// The host to bind (`localhost`: 127.0.0.1 and ::1).
+    pub host: String,
+    /// Where the Unix socket goes, if anywhere.
+    pub socket: SocketChoice,
+    /// The token file TCP clients must match, if any.
+    pub auth_token_file: Option<PathBuf>,
+    /// No access log.
+    pub quiet: bool,
+    /// How to reach AWS.
+    pub aws: AwsOptions,
+}
+
+impl Options {
+    /// The scopes the command line and the config file declare.
+    fn scopes(&self) -> Result<Scopes, Error> {
+        match &self.config {
+            Some(path) => Scopes::load(path, &self.command_line),
+            None => Scopes::from_command_line(&self.command_line),
+        }
+    }
+}
+
+/// How the server stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// Drained and cleaned up after a stop signal.
+    Cleanly,
+    /// A second signal arrived during the drain: the socket file was
+    /// removed, open connections were not waited for.
+    Forced {
+        /// The second signal's number (the exit status is 128 + it).
+        signal: i32,
+    },
+}
+
+/// Runs `localserver` until SIGINT, SIGTERM, SIGQUIT, or SIGHUP (which
+/// re-reads `--config` instead, when there is one).
+pub async fn run(args: Options) -> Result<Stopped, Error> {
+    log::init(args.quiet);
+    let mut signals = Signals::new(args.config.is_some())?;
+    let mut server = tokio::select! {
+        started = start(&args) => started?,
+        _ = signals.stop() => {
+            log::say("Shutting down server...");
+            return Ok(Stopped::Cleanly);
+        }
+    };
+    while let Heard::Reload = signals.next().await {
+        server.reload(&args).await;
+    }
+    log::say("Shutting down server...");
+    let stopped = tokio::select! {
+        () = server.running.stop() => Stopped::Cleanly,
+        // Dropping the drain drops the server: the socket file goes too.
+        signal = signals.stop() => Stopped::Forced { signal },
+    };
+    if let Stopped::Forced { .. } = stopped {
+        log::say("Stopped without waiting for open connections");
+    }
+    log::flush(); // the access lines of the requests that just finished
+    Ok(stopped)
+}
+
+/// A server answering, and what a reload needs.
+struct Server {
+    running: Running,
+    registry: Arc<Registry>,
+    aws: Arc<Aws>,
+    /// What is served now, as declared.
+    scopes: Scopes,
+}
+
+/// The scopes first (a broken file fails before anything else), then the
+/// listeners (a busy port fails before any AWS call), then AWS, then serving.
+async fn start(args: &Options) -> Result<Server, Error> {
+    let scopes = args.scopes()?;
+    let token = args
+        .auth_token_file
+        .as_deref()
+        .map(load_token)
+        .transpose()?;
+    let listeners = server::listen(&args.host, args.port, args.socket.clone()).await?;
+    let port = listeners.port().unwrap_or(args.port);
+    let aws = Arc::new(sts::connect(&args.aws).await?);
+    let scope_list = scopes.by_name.values().cloned().collect();
+    let by_name = mint::all_or_nothing(&aws, scope_list, || {
+        log::say("Generating initial credentials...");
+    })
+    .await?;
+    let registry = Registry::new(Table {
+        by_name,
+        default: scopes.default.clone(),
+    });
+    let options = server::Options {
+        allowed_host: args.host.to_ascii_lowercase(),
+        token,
+    };
+    let running = server::serve(listeners, registry.clone(), options);
+    announce(args, &scopes, port, &running);
+    Ok(Server {
+        running,
+        registry,
+        aws,
+        scopes,
+    })
+}
+
+impl Server {
+    /// SIGHUP: re-reads the file. New scopes are minted, removed ones
+    /// dropped, changed ones re-minted; unchanged ones keep their cache. A
+    /// file that does not load, or a scope that does not mint, leaves what
+    /// is served as it was.
+    async fn reload(&mut self, args: &Options) {
+        let path = args.config.as_deref().unwrap_or(Path::new(""));
+        let wanted = match args.scopes() {
+            Ok(wanted) => wanted,
+            Err(e) => {
+                tracing::error!("reload failed, still serving the old scopes: {e}");
+                return;
+            }
+        };
+        let old = self.registry.current();
+        let mut served = Table {
+            by_name: BTreeMap::new(),
+            default: wanted.default.clone(),
+        };
+        let mut declared = Scopes {
+            by_name: BTreeMap::new(),
+            default: wanted.default.clone(),
+        };
+        let mut changed = Vec::new();
+        for (name, scope) in &wanted.by_name {
+            match (self.scopes.by_name.get(name), old.by_name.get(name)) {
+                (Some(was), Some(kept)) if was == scope => {
+                    served.by_name.insert(name.clone(), kept.clone());
+                    declared.by_name.insert(name.clone(), scope.clone());
+                }
+                _ => changed.push(scope.clone()),
+            }
+        }
+        let (minted, failed) = mint::each(&self.aws, changed).await;
+        for (name, fresh) in minted {
+            served.by_name.insert(name.clone(), fresh);
+            declared
+                .by_name
+                .insert(name.clone(), wanted.by_name[&name].clone());
+        }
+        // What was served under a name that failed stays, as it was
+        // declared, so the next reload tries again.
+        for (name, e) in failed {
+            tracing::error!("reload: {e}; it keeps what it had");
+            if let (Some(kept), Some(was)) =
+                (old.by_name.get(&name), self.scopes.by_name.get(&name))
+            {
+                served.by_name.insert(name.clone(), kept.clone());
+                declared.by_name.insert(name, was.clone());
+            }
+        }
+        tracing::info!(
+            "reloaded {}: serving scopes {}",
+            path.display(),
+            quoted(served.by_name.keys())
+        );
+        self.registry.replace(served);
+        self.scopes = declared;
+    }
+}
+
+/// The token file, read (or made, and said so).
+fn load_token(path: &std::path::Path) -> Result<Token, Error> {
+    match token::load(path)? {
+        Loaded::Read(token) => Ok(token),
+        Loaded::Created(token) => {
+            log::say(&format!(
+                "Created {} with a new random token: give it to clients as \
+                 AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+                path.display()
+            ));
+            Ok(token)
+        }
+    }
+}
+
+/// The original's lines (for the default scope), a line for each named
+/// scope, and ours for the socket.
+fn announce(args: &Options, scopes: &Scopes, port: u16, running: &Running) {
+    let base = format!("http://{}:{port}", url_host(&args.host));
+    if let Some(scope) = scopes.default_scope() {
+        log::say(&format!("Serving {} at {base}/", serves(scope)));
+        log::say(&format!("Duration: {} seconds", scope.duration));
+    }
+    for scope in scopes.by_name.values().filter(|s| s.name != DEFAULT_SCOPE) {
+        log::say(&format!(
+            "Serving {} at {base}/scope/{} (duration: {} seconds)",
+            serves(scope),
+            scope.name,
+            scope.duration
+        ));
+    }
+    if let Some(path) = running.socket_path() {
+        log::say(&format!("Unix socket: {}", path.display()));
+    }
+    log::say("Press Ctrl+C to stop");
+}
+
+/// `read-only credentials for bucket 'a'`, or `... for buckets 'a', 'b'`.
+fn serves(scope: &Scope) -> String {
+    let buckets = &scope.grant.buckets;
+    let noun = if buckets.len() == 1 {
+        "bucket"
+    } else {
+        "buckets"
+    };
+    format!(
+        "{} credentials for {noun} {}",
+        scope.grant.access,
+        quoted(buckets)
+    )
+}
+
+/// `'a', 'b'`.
+fn quoted<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> String {
+    let quoted: Vec<String> = names
+        .into_iter()
+        .map(|n| format!("'{}'", n.as_ref()))
+        .collect();
+    quoted.join(", ")
+}
+
+/// `[::1]` for an IPv6 literal, the host as given otherwise.
+fn url_host(host: &str) -> String {
+    match host.parse::<std::net::Ipv6Addr>() {
+        Ok(_) => format!("[{host}]"),
+        Err(_) => host.to_owned(),
+    }
+}
+
+/// What a signal asks for.
+enum Heard {
+    /// Stop, on this signal's number.
+    Stop(i32),
+    /// Re-read `--config`.
+    Reload,
+}
+
+/// The signals the server acts on: Ctrl+C, `kill`, Ctrl+\ (QUIT) stop it;
+/// HUP reloads the config file when there is one, and otherwise stops it
+/// too (a closed terminal, a dropped ssh session). All of them clean up.
+struct Signals {
+    interrupt: Signal,
+    terminate: Signal,
+    hangup: Signal,
+    quit: Signal,
+    hangup_reloads: bool,
+}
+
+impl Signals {
+    fn new(hangup_reloads: bool) -> Result<Signals, Error> {
+        let listen = |kind: SignalKind| {
+            signal(kind).map_err(|e| Error::new(format!("cannot handle signals: {e}")))
+        };
+        Ok(Signals {
+            interrupt: listen(SignalKind::interrupt())?,
+            terminate: listen(SignalKind::terminate())?,
+            hangup: listen(SignalKind::hangup())?,
+            quit: listen(SignalKind::quit())?,
+            hangup_reloads,
+        })
+    }
+
+    /// Waits for the next signal.
+    async fn next(&mut self) -> Heard {
+        use nix::libc;
+        let hangup = match self.hangup_reloads {
+            true => Heard::Reload,
+            false => Heard::Stop(libc::SIGHUP),
+        };
+        tokio::select! {
+            _ = self.interrupt.recv() => Heard::Stop(libc::SIGINT),
+            _ = self.terminate.recv() => Heard::Stop(libc::SIGTERM),
+            _ = self.hangup.recv() => hangup,
+            _ = self.quit.recv() => Heard::Stop(libc::SIGQUIT),
+        }
+    }
+
+    /// Waits for the next stop signal (a reload asked for meanwhile is
+    /// ignored: there is nothing to reload yet, or it is too late); its
+    /// number.
+    async fn stop(&mut self) -> i32 {
+        loop {
+            if let Heard::Stop(signal) = self.next().await {
+                return signal;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_host_brackets_ipv6() {
+        assert_eq!(url_host("::1"), "[::1]");
+        assert_eq!(url_host("localhost"), "localhost");
+    }
+}

@@ -1,0 +1,86 @@
+//! The scopes being served right now: each name's cache, with its renewer
+//! running, and which one `/` serves.
+//!
+//! The set is replaced whole (on reload), so a request sees one consistent
+//! set; a scope dropped from it stops renewing once no request holds it.
+
+use crate::cache::Cache;
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+use tokio::task::AbortHandle;
+
+/// One scope's cache, kept fresh for as long as this lives.
+pub struct Served {
+    cache: Arc<Cache>,
+    renewer: AbortHandle,
+}
+
+impl Served {
+    /// Starts renewing `cache` (primed already, normally).
+    pub fn start(cache: Arc<Cache>) -> Arc<Served> {
+        let renewer = cache.spawn_renewer().abort_handle();
+        Arc::new(Served { cache, renewer })
+    }
+
+    /// The cache.
+    pub fn cache(&self) -> &Arc<Cache> {
+        &self.cache
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.renewer.abort();
+    }
+}
+
+/// One consistent set of served scopes.
+#[derive(Clone, Default)]
+pub struct Table {
+    /// Every scope, by name (`/scope/NAME`).
+    pub by_name: BTreeMap<String, Arc<Served>>,
+    /// The name of the scope `/` and `/ecs` serve, if any.
+    pub default: Option<String>,
+}
+
+impl Table {
+    /// The cache of the scope called `name`.
+    pub fn get(&self, name: &str) -> Option<&Arc<Cache>> {
+        self.by_name.get(name).map(|s| s.cache())
+    }
+
+    /// The cache `/` serves.
+    pub fn default_cache(&self) -> Option<&Arc<Cache>> {
+        self.get(self.default.as_deref()?)
+    }
+}
+
+/// The current `Table`, shared by the server (reading) and the
+/// composition root (replacing it on reload).
+#[derive(Default)]
+pub struct Registry {
+    current: RwLock<Arc<Table>>,
+}
+
+impl Registry {
+    /// A registry serving `table`.
+    pub fn new(table: Table) -> Arc<Registry> {
+        Arc::new(Registry {
+            current: RwLock::new(Arc::new(table)),
+        })
+    }
+
+    /// The set a request works with, start to end.
+    pub fn current(&self) -> Arc<Table> {
+        // A panic cannot leave a half-written Arc behind: ignore poisoning.
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Serves `table` from now on; the old one goes when its last request does.
+    pub fn replace(&self, table: Table) {
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(table);
+    }
+}
