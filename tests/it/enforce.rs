@@ -181,13 +181,26 @@ fn check(case: &str, server: &Server, tries: &[Try]) -> Vec<String> {
 
 /// `check`, with `env` added to every client's environment.
 fn check_with(case: &str, server: &Server, tries: &[Try], env: &[(String, String)]) -> Vec<String> {
-    let ecs = format!("http://127.0.0.1:{}/ecs", server.port);
+    check_scope(case, server, None, tries, env)
+}
+
+/// `check_with`, asking for the named `scope` (`/scope/NAME/ecs`, `fetch
+/// --scope NAME`) instead of the default one.
+fn check_scope(
+    case: &str,
+    server: &Server,
+    scope: Option<&str>,
+    tries: &[Try],
+    env: &[(String, String)],
+) -> Vec<String> {
+    let route = scope.map_or(String::new(), |name| format!("/scope/{name}"));
+    let ecs = format!("http://127.0.0.1:{}{route}/ecs", server.port);
     let mut boto3_env = env.to_vec();
     boto3_env.push(("AWS_CONTAINER_CREDENTIALS_FULL_URI".into(), ecs));
     let boto3 = boto3_outcomes(tries, &boto3_env);
     let mut rows = Vec::new();
     for (i, attempt) in tries.iter().enumerate() {
-        let cli = aws_cli_outcome(server, attempt, i, env);
+        let cli = aws_cli_outcome(server, scope, attempt, i, env);
         let name = attempt.name();
         let expected = if attempt.allowed {
             "allowed"
@@ -228,13 +241,20 @@ fn boto3_outcomes(tries: &[Try], env: &[(String, String)]) -> BTreeMap<String, S
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn aws_cli_outcome(server: &Server, attempt: &Try, i: usize, env: &[(String, String)]) -> String {
+fn aws_cli_outcome(
+    server: &Server,
+    scope: Option<&str>,
+    attempt: &Try,
+    i: usize,
+    env: &[(String, String)],
+) -> String {
     let home = tempfile::tempdir().unwrap();
     let config = home.path().join("config");
+    let scope = scope.map_or(String::new(), |name| format!(" --scope {name}"));
     std::fs::write(
         &config,
         format!(
-            "[profile scoped]\nregion = us-east-1\ncredential_process = {FETCH} --socket {}\n",
+            "[profile scoped]\nregion = us-east-1\ncredential_process = {FETCH} --socket {}{scope}\n",
             server.socket().display()
         ),
     )
@@ -349,6 +369,66 @@ fn write_only_cannot_read_or_list() {
             t(Put, "other", "wo.txt", false),
         ],
     ));
+}
+
+#[test]
+fn each_scope_of_one_server_is_held_to_its_own_prefix_and_buckets() {
+    let Some(_clock) = shared() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("scopes.toml");
+    std::fs::write(
+        &config,
+        "[scope.reports]\nbuckets = [\"main\"]\nprefix = \"reports/\"\naccess = \"read-only\"\n\n\
+         [scope.drafts]\nbuckets = [\"main\"]\nprefix = \"drafts/\"\n\n\
+         [scope.both]\nbuckets = [\"main\", \"other\"]\naccess = \"read-only\"\n",
+    )
+    .unwrap();
+    let server = serve("", &["--config", config.to_str().unwrap()]).unwrap();
+    let mut rows = check_scope(
+        "scope reports (read-only reports/)",
+        &server,
+        Some("reports"),
+        &[
+            t(Get, "main", "reports/r1.txt", true),
+            t(List, "main", "reports/", true),
+            t(Put, "main", "reports/x.txt", false),
+            t(Get, "main", "hello.txt", false),
+            t(Put, "main", "drafts/from-reports.txt", false),
+            t(List, "main", "drafts/", false),
+        ],
+        &[],
+    );
+    rows.extend(check_scope(
+        "scope drafts (read-write drafts/)",
+        &server,
+        Some("drafts"),
+        &[
+            t(Put, "main", "drafts/d.txt", true),
+            t(Get, "main", "drafts/d.txt", true),
+            t(List, "main", "drafts/", true),
+            t(Delete, "main", "drafts/d.txt", true),
+            t(Get, "main", "reports/r1.txt", false),
+            t(List, "main", "reports/", false),
+            t(Put, "main", "reports/from-drafts.txt", false),
+            t(Get, "other", "secret.txt", false),
+        ],
+        &[],
+    ));
+    rows.extend(check_scope(
+        "scope both (read-only main, other)",
+        &server,
+        Some("both"),
+        &[
+            t(Get, "main", "hello.txt", true),
+            t(Get, "other", "secret.txt", true),
+            t(List, "other", "", true),
+            t(Put, "other", "both.txt", false),
+        ],
+        &[],
+    ));
+    print_matrix(&rows);
 }
 
 #[test]

@@ -1,10 +1,11 @@
 //! Property tests (proptest) of the input parsers: the duration, the
-//! `--statement` JSON and the `Host` header. They run 256 cases each in CI;
+//! `--statement` JSON, the `Host` header, scope names and the config file. They run 256 cases each in CI;
 //! `PROPTEST_CASES=100000 cargo test --test it properties` runs them longer.
 
 use proptest::prelude::*;
 use s3_credentials::duration::{DurationError, SessionDuration, MAX_SECS, MIN_SECS};
 use s3_credentials::policy::Statement;
+use s3_credentials::scope::{CommandLine, Scopes};
 use s3_credentials::server::host_allowed;
 
 proptest! {
@@ -83,5 +84,57 @@ proptest! {
             None => name.clone(),
         };
         prop_assert!(!host_allowed(host.as_bytes(), "myhost"), "{host}");
+    }
+}
+
+proptest! {
+    /// Scope names: accepted exactly when they match
+    /// `[a-z0-9][a-z0-9_-]{0,62}`; anything else is refused, never a panic.
+    #[test]
+    fn scope_names_follow_the_rule(s in "\\PC{0,70}|[a-z0-9][a-z0-9_-]{0,70}") {
+        let bytes = s.as_bytes();
+        let expected = !bytes.is_empty()
+            && bytes.len() <= 63
+            && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
+            && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_' || *b == b'-');
+        prop_assert_eq!(s3_credentials::body::check_scope_name(&s).is_ok(), expected);
+    }
+
+    /// The config parser never panics, whatever the text; its errors are
+    /// one line.
+    #[test]
+    fn config_parsing_is_total(s in "\\PC{0,200}") {
+        if let Err(e) = Scopes::parse(&s, &CommandLine::default()) {
+            prop_assert!(!e.to_string().contains('\n'));
+        }
+    }
+
+    /// Nor on text shaped like a config, with the keys in any order and
+    /// values of any type; what it accepts has every scope it declared.
+    #[test]
+    fn config_like_text_never_panics(
+        entries in prop::collection::vec(
+            (
+                prop::sample::select(vec!["buckets", "prefix", "access", "statements", "duration", "role_arn", "x"]),
+                prop::sample::select(vec![
+                    "[\"b1\"]", "[]", "\"read-only\"", "\"rw\"", "900", "\"1h\"", "-1",
+                    "\"arn:aws:iam::1:role/r\"", "[{Effect=\"Allow\",Action=\"s3:*\",Resource=\"*\"}]",
+                    "[{Effect=1}]", "{}", "true", "\"*\"",
+                ]),
+            ),
+            0..8,
+        ),
+        name in "[a-z0-9_-]{1,8}|[A-Z.]{1,3}",
+    ) {
+        let mut text = format!("[scope.{name}]\n");
+        for (key, value) in &entries {
+            text.push_str(&format!("{key} = {value}\n"));
+        }
+        let mut cli = CommandLine::default();
+        cli.duration = Some("1h".parse().unwrap());
+        match Scopes::parse(&text, &cli) {
+            Ok(scopes) => prop_assert!(scopes.by_name.contains_key(name.as_str())),
+            Err(e) => prop_assert!(!e.to_string().contains('\n'), "{}", e),
+        }
     }
 }
