@@ -130,8 +130,10 @@ proptest! {
         for (key, value) in &entries {
             text.push_str(&format!("{key} = {value}\n"));
         }
-        let mut cli = CommandLine::default();
-        cli.duration = Some("1h".parse().unwrap());
+        let cli = CommandLine {
+            duration: Some("1h".parse().unwrap()),
+            ..CommandLine::default()
+        };
         match Scopes::parse(&text, &cli) {
             Ok(scopes) => prop_assert!(scopes.by_name.contains_key(name.as_str())),
             Err(e) => prop_assert!(!e.to_string().contains('\n'), "{}", e),
