@@ -25,7 +25,7 @@ use tokio::sync::watch;
 const RENEW_LEAD: Duration = Duration::from_secs(30);
 /// The share of a credential's renewal time by which renewal is moved
 /// earlier at random.
-const RENEW_SPREAD: f64 = 0.1;
+const RENEW_SPREAD: f64 = 0.2;
 const MIN_RENEW_INTERVAL: Duration = Duration::from_secs(1);
 const BACKOFF_FIRST: Duration = Duration::from_secs(1);
 const BACKOFF_CAP: Duration = Duration::from_secs(30);

@@ -350,7 +350,7 @@ fn renewals_minted_together_are_spread_out() {
     let latest = now + time::Duration::seconds(3600 - 900 - 30);
     let (first, last) = (at.iter().min().unwrap(), at.iter().max().unwrap());
     assert!(*last <= latest, "never later than the margin allows");
-    // 100 draws over 267 s: at least a minute apart, with near certainty.
+    // 100 draws over 534 s: at least a minute apart, with near certainty.
     assert!(
         *last - *first > time::Duration::minutes(1),
         "{first} .. {last}"

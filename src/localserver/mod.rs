@@ -5,7 +5,7 @@
 
 mod mint;
 
-use crate::registry::{Registry, Table};
+use crate::registry::{Registry, Served, Table};
 use crate::scope::{CommandLine, Scope, Scopes, DEFAULT_SCOPE};
 use crate::server::{self, Running, SocketChoice};
 use crate::sts::{self, Aws, AwsOptions};
@@ -94,8 +94,20 @@ struct Server {
     running: Running,
     registry: Arc<Registry>,
     aws: Arc<Aws>,
-    /// What is served now, as declared.
-    scopes: Scopes,
+    /// Each scope served now, as it was declared.
+    live: Live,
+}
+
+/// Each served scope by name: as declared, and its cache.
+type Live = BTreeMap<String, (Scope, Arc<Served>)>;
+
+/// What the server answers from `live`, `/` serving `default`.
+fn table(live: &Live, default: Option<String>) -> Table {
+    let by_name = live
+        .iter()
+        .map(|(name, (_, served))| (name.clone(), served.clone()))
+        .collect();
+    Table { by_name, default }
 }
 
 /// The scopes first (a broken file fails before anything else), then the
@@ -111,14 +123,14 @@ async fn start(args: &Options) -> Result<Server, Error> {
     let port = listeners.port().unwrap_or(args.port);
     let aws = Arc::new(sts::connect(&args.aws).await?);
     let scope_list = scopes.by_name.values().cloned().collect();
-    let by_name = mint::all_or_nothing(&aws, scope_list, || {
+    let mut minted = mint::all_or_nothing(&aws, scope_list, || {
         log::say("Generating initial credentials...");
     })
     .await?;
-    let registry = Registry::new(Table {
-        by_name,
-        default: scopes.default.clone(),
-    });
+    let live: Live = (scopes.by_name.iter())
+        .filter_map(|(name, scope)| Some((name.clone(), (scope.clone(), minted.remove(name)?))))
+        .collect();
+    let registry = Registry::new(table(&live, scopes.default.clone()));
     let options = server::Options {
         allowed_host: args.host.to_ascii_lowercase(),
         token,
@@ -129,17 +141,16 @@ async fn start(args: &Options) -> Result<Server, Error> {
         running,
         registry,
         aws,
-        scopes,
+        live,
     })
 }
 
 impl Server {
     /// SIGHUP: re-reads the file. New scopes are minted, removed ones
     /// dropped, changed ones re-minted; unchanged ones keep their cache. A
-    /// file that does not load, or a scope that does not mint, leaves what
-    /// is served as it was.
+    /// file that does not load leaves everything as it was; a scope that
+    /// does not mint keeps what it had (and is tried again next time).
     async fn reload(&mut self, args: &Options) {
-        let path = args.config.as_deref().unwrap_or(Path::new(""));
         let wanted = match args.scopes() {
             Ok(wanted) => wanted,
             Err(e) => {
@@ -147,50 +158,35 @@ impl Server {
                 return;
             }
         };
-        let old = self.registry.current();
-        let mut served = Table {
-            by_name: BTreeMap::new(),
-            default: wanted.default.clone(),
-        };
-        let mut declared = Scopes {
-            by_name: BTreeMap::new(),
-            default: wanted.default.clone(),
-        };
-        let mut changed = Vec::new();
-        for (name, scope) in &wanted.by_name {
-            match (self.scopes.by_name.get(name), old.by_name.get(name)) {
-                (Some(was), Some(kept)) if was == scope => {
-                    served.by_name.insert(name.clone(), kept.clone());
-                    declared.by_name.insert(name.clone(), scope.clone());
+        let mut next = Live::new();
+        let mut changed = BTreeMap::new();
+        for (name, scope) in wanted.by_name {
+            match self.live.get(&name) {
+                Some((was, served)) if *was == scope => {
+                    next.insert(name, (scope, served.clone()));
                 }
-                _ => changed.push(scope.clone()),
+                _ => {
+                    changed.insert(name, scope);
+                }
             }
         }
-        let (minted, failed) = mint::each(&self.aws, changed).await;
+        let (minted, failed) = mint::each(&self.aws, changed.values().cloned().collect()).await;
         for (name, fresh) in minted {
-            served.by_name.insert(name.clone(), fresh);
-            declared
-                .by_name
-                .insert(name.clone(), wanted.by_name[&name].clone());
+            next.insert(name.clone(), (changed[&name].clone(), fresh));
         }
-        // What was served under a name that failed stays, as it was
-        // declared, so the next reload tries again.
         for (name, e) in failed {
             tracing::error!("reload: {e}; it keeps what it had");
-            if let (Some(kept), Some(was)) =
-                (old.by_name.get(&name), self.scopes.by_name.get(&name))
-            {
-                served.by_name.insert(name.clone(), kept.clone());
-                declared.by_name.insert(name, was.clone());
+            if let Some(old) = self.live.get(&name) {
+                next.insert(name, old.clone());
             }
         }
+        self.registry.replace(table(&next, wanted.default));
         tracing::info!(
             "reloaded {}: serving scopes {}",
-            path.display(),
-            quoted(served.by_name.keys())
+            args.config.as_deref().unwrap_or(Path::new("")).display(),
+            quoted(next.keys())
         );
-        self.registry.replace(served);
-        self.scopes = declared;
+        self.live = next;
     }
 }
 

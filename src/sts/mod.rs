@@ -83,6 +83,10 @@ pub struct AwsOptions {
 /// The AWS side, ready: its config, and who the server is in AWS.
 pub struct Aws {
     config: SdkConfig,
+    /// One STS client (and connection pool) for every scope's minter.
+    sts: aws_sdk_sts::Client,
+    /// One S3 client for every bucket check.
+    s3: aws_sdk_s3::Client,
     /// The server's own identity: GetCallerIdentity's `Arn` and `Account`,
     /// or why there is none (an STS, like Ceph's, without that call).
     identity: Result<(String, String), Error>,
@@ -116,6 +120,8 @@ pub async fn connect(aws: &AwsOptions) -> Result<Aws, Error> {
         Err(e) => Err(failed(&e)),
     };
     Ok(Aws {
+        s3: s3_client(&config),
+        sts,
         config,
         identity,
         default_role: tokio::sync::OnceCell::new(),
@@ -207,7 +213,7 @@ impl Minter {
         }
         let config = &aws.config;
         for bucket in &scope.grant.buckets {
-            check_bucket(config, bucket).await?;
+            check_bucket(&aws.s3, config, bucket).await?;
         }
         let role_arn = match (&scope.role_arn, &aws.identity) {
             (Some(arn), _) => arn.clone(),
@@ -223,7 +229,7 @@ impl Minter {
             }
         };
         Ok(Minter {
-            sts: aws_sdk_sts::Client::new(config),
+            sts: aws.sts.clone(),
             sts_endpoint: Service::Sts.endpoint(config),
             role_arn,
             session_name: scope.session_name.clone(),
@@ -265,13 +271,20 @@ impl Mint for Minter {
     }
 }
 
-async fn check_bucket(config: &SdkConfig, bucket: &str) -> Result<(), Error> {
+fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
     let mut s3 = aws_sdk_s3::config::Builder::from(config);
     // A custom endpoint (moto, MinIO, Ceph) rarely has per-bucket DNS names.
     if config.endpoint_url().is_some() {
         s3 = s3.force_path_style(true);
     }
-    let s3 = aws_sdk_s3::Client::from_conf(s3.build());
+    aws_sdk_s3::Client::from_conf(s3.build())
+}
+
+async fn check_bucket(
+    s3: &aws_sdk_s3::Client,
+    config: &SdkConfig,
+    bucket: &str,
+) -> Result<(), Error> {
     let Err(err) = s3.head_bucket().bucket(bucket).send().await else {
         return Ok(());
     };

@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 pub struct FakeSts {
     pub port: u16,
     pub calls: Arc<AtomicUsize>,
+    /// When each AssumeRole arrived.
+    pub times: Arc<Mutex<Vec<Instant>>>,
     pub healthy: Arc<std::sync::atomic::AtomicBool>,
     /// While set, requests are read and never answered: a stalled network.
     pub stalled: Arc<std::sync::atomic::AtomicBool>,
@@ -37,6 +39,7 @@ impl FakeSts {
         let sts = FakeSts {
             port: listener.local_addr().unwrap().port(),
             calls: Arc::default(),
+            times: Arc::default(),
             healthy: Arc::new(true.into()),
             stalled: Arc::default(),
             caller_arn: Arc::new(Mutex::new("arn:aws:iam::123456789012:user/test".into())),
@@ -59,6 +62,7 @@ impl FakeSts {
             self.stalled.clone(),
         );
         let (caller_arn, refusal) = (self.caller_arn.clone(), self.refusal.clone());
+        let times = self.times.clone();
         let thread = std::thread::spawn(move || {
             while alive.load(Ordering::SeqCst) {
                 let Ok((stream, _)) = listener.accept() else {
@@ -67,6 +71,7 @@ impl FakeSts {
                 };
                 let sts = Answering {
                     calls: calls.clone(),
+                    times: times.clone(),
                     healthy: healthy.clone(),
                     lifetime: lifetime.clone(),
                     alive: alive.clone(),
@@ -136,6 +141,7 @@ fn listen_reusable(port: u16) -> TcpListener {
 /// What one connection of the fake STS shares with the test.
 struct Answering {
     calls: Arc<AtomicUsize>,
+    times: Arc<Mutex<Vec<Instant>>>,
     healthy: Arc<std::sync::atomic::AtomicBool>,
     lifetime: Arc<std::sync::atomic::AtomicI64>,
     alive: Arc<std::sync::atomic::AtomicBool>,
@@ -150,6 +156,7 @@ pub type Refusal = (String, u16, String, String);
 fn answer_sts(stream: TcpStream, sts: &Answering) -> std::io::Result<()> {
     let Answering {
         calls,
+        times,
         healthy,
         lifetime,
         alive,
@@ -221,6 +228,7 @@ fn answer_sts(stream: TcpStream, sts: &Answering) -> std::io::Result<()> {
             ),
             )
         } else {
+            times.lock().unwrap().push(Instant::now());
             answer_assume_role(calls, healthy, lifetime)
         };
         let mut out = reader.get_ref();
