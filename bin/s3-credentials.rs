@@ -8,26 +8,39 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
+        Command::Exec(args) => {
+            let code = runtime()
+                .and_then(|runtime| runtime.block_on(s3_credentials::exec::run(args.options()?)));
+            return match code {
+                Ok(code) => ExitCode::from(code),
+                Err(e) => fail(&e),
+            };
+        }
         Command::Policy(args) => print(&args.grant().policy_pretty()).map(|()| Stopped::Cleanly),
-        Command::Localserver(args) => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| s3_credentials::Error::new(format!("cannot start: {e}")))
-            .and_then(|runtime| {
-                let options = args.options()?;
-                runtime.block_on(s3_credentials::localserver::run(options))
-            }),
+        Command::Localserver(args) => runtime().and_then(|runtime| {
+            let options = args.options()?;
+            runtime.block_on(s3_credentials::localserver::run(options))
+        }),
     };
     match result {
         Ok(Stopped::Cleanly) => ExitCode::SUCCESS,
         // As a shell reports a process a signal ended.
         Ok(Stopped::Forced { signal }) => ExitCode::from((128 + signal) as u8),
-        Err(e) => {
-            // Through the log's buffer, so it comes after every log line.
-            s3_credentials::log::say(&format!("Error: {e}"));
-            ExitCode::FAILURE
-        }
+        Err(e) => fail(&e),
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, s3_credentials::Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| s3_credentials::Error::new(format!("cannot start: {e}")))
+}
+
+/// `Error: ...` through the log's buffer, so it comes after every log line.
+fn fail(e: &s3_credentials::Error) -> ExitCode {
+    s3_credentials::log::say(&format!("Error: {e}"));
+    ExitCode::FAILURE
 }
 
 /// Prints to stdout; a reader that went away (`| head`) is not an error.

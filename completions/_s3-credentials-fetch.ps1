@@ -27,6 +27,7 @@ Register-ArgumentCompleter -Native -CommandName 's3-credentials-fetch' -ScriptBl
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'URL to ask over TCP, e.g. http://127.0.0.1:8094/')
             [CompletionResult]::new('--server-uid', '--server-uid', [CompletionResultType]::ParameterName, 'The uid the server must run as [default: your own]; a server run by anyone else is refused')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for an answer')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print the credential, as aws configure export-credentials does: process (the credential_process JSON), env, env-no-export, fish or powershell')
             [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Ask for the named scope (/scope/NAME) instead of the default one')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

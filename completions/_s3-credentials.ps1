@@ -26,6 +26,7 @@ Register-ArgumentCompleter -Native -CommandName 's3-credentials' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('localserver', 'localserver', [CompletionResultType]::ParameterValue, 'Start a localhost server that serves S3 credentials')
+            [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command with credentials for BUCKET... and nothing else')
             [CompletionResult]::new('policy', 'policy', [CompletionResultType]::ParameterValue, 'Print the session policy that localserver would use')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -59,6 +60,28 @@ Register-ArgumentCompleter -Native -CommandName 's3-credentials' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        's3-credentials;exec' {
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Restrict to keys starting with this prefix')
+            [CompletionResult]::new('--statement', '--statement', [CompletionResultType]::ParameterName, 'JSON statement to add to the policy (repeatable)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'A TOML file of named scopes (see localserver); with --scope NAME')
+            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Which of the --config file''s scopes [default: its default scope]')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'How long each credential is valid for, e.g. 15m, 1h, 12h (900s..12h)')
+            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'How long each credential is valid for, e.g. 15m, 1h, 12h (900s..12h)')
+            [CompletionResult]::new('--role-arn', '--role-arn', [CompletionResultType]::ParameterName, 'Role to assume [default: s3-credentials.AmazonS3FullAccess, created if missing]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS profile to use')
+            [CompletionResult]::new('--access-key', '--access-key', [CompletionResultType]::ParameterName, 'AWS access key ID (with --secret-key; prefer --auth FILE: command lines are visible to other users)')
+            [CompletionResult]::new('--secret-key', '--secret-key', [CompletionResultType]::ParameterName, 'AWS secret access key')
+            [CompletionResult]::new('--session-token', '--session-token', [CompletionResultType]::ParameterName, 'AWS session token, for temporary keys')
+            [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Path to JSON/INI file containing credentials (- for standard input)')
+            [CompletionResult]::new('--auth', '--auth', [CompletionResultType]::ParameterName, 'Path to JSON/INI file containing credentials (- for standard input)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region, e.g. us-east-1')
+            [CompletionResult]::new('--endpoint-url', '--endpoint-url', [CompletionResultType]::ParameterName, 'Send every AWS call to this endpoint (e.g. a local S3/STS server)')
+            [CompletionResult]::new('--read-only', '--read-only', [CompletionResultType]::ParameterName, 'Only allow reading from the bucket')
+            [CompletionResult]::new('--write-only', '--write-only', [CompletionResultType]::ParameterName, 'Only allow writing to the bucket')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         's3-credentials;policy' {
             [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Restrict to keys starting with this prefix')
             [CompletionResult]::new('--statement', '--statement', [CompletionResultType]::ParameterName, 'JSON statement to add to the policy (repeatable)')
@@ -70,11 +93,15 @@ Register-ArgumentCompleter -Native -CommandName 's3-credentials' -ScriptBlock {
         }
         's3-credentials;help' {
             [CompletionResult]::new('localserver', 'localserver', [CompletionResultType]::ParameterValue, 'Start a localhost server that serves S3 credentials')
+            [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command with credentials for BUCKET... and nothing else')
             [CompletionResult]::new('policy', 'policy', [CompletionResultType]::ParameterValue, 'Print the session policy that localserver would use')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         's3-credentials;help;localserver' {
+            break
+        }
+        's3-credentials;help;exec' {
             break
         }
         's3-credentials;help;policy' {

@@ -23,7 +23,7 @@ _s3__credentials__fetch() {
 
     case "${cmd}" in
         s3__credentials__fetch)
-            opts="-p -h -V --port --socket --url --server-uid --timeout --scope --help --version"
+            opts="-p -h -V --port --socket --url --server-uid --timeout --format --scope --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -74,6 +74,10 @@ _s3__credentials__fetch() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace
                     fi
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "process env env-no-export fish powershell" -- "${cur}"))
                     return 0
                     ;;
                 --scope)

@@ -24,6 +24,7 @@ set edit:completion:arg-completer[s3-credentials-fetch] = {|@words|
             cand --url 'URL to ask over TCP, e.g. http://127.0.0.1:8094/'
             cand --server-uid 'The uid the server must run as [default: your own]; a server run by anyone else is refused'
             cand --timeout 'Seconds to wait for an answer'
+            cand --format 'How to print the credential, as aws configure export-credentials does: process (the credential_process JSON), env, env-no-export, fish or powershell'
             cand --scope 'Ask for the named scope (/scope/NAME) instead of the default one'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'

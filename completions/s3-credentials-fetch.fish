@@ -3,6 +3,11 @@ complete -c s3-credentials-fetch -l socket -d 'Unix socket to ask' -r -F
 complete -c s3-credentials-fetch -l url -d 'URL to ask over TCP, e.g. http://127.0.0.1:8094/' -r -f
 complete -c s3-credentials-fetch -l server-uid -d 'The uid the server must run as [default: your own]; a server run by anyone else is refused' -r -f
 complete -c s3-credentials-fetch -l timeout -d 'Seconds to wait for an answer' -r -f
+complete -c s3-credentials-fetch -l format -d 'How to print the credential, as aws configure export-credentials does: process (the credential_process JSON), env, env-no-export, fish or powershell' -r -f -a "process\t''
+env\t''
+env-no-export\t''
+fish\t''
+powershell\t''"
 complete -c s3-credentials-fetch -l scope -d 'Ask for the named scope (/scope/NAME) instead of the default one' -r -f
 complete -c s3-credentials-fetch -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c s3-credentials-fetch -s V -l version -d 'Print version'

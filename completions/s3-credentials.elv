@@ -23,6 +23,7 @@ set edit:completion:arg-completer[s3-credentials] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand localserver 'Start a localhost server that serves S3 credentials'
+            cand exec 'Run a command with credentials for BUCKET... and nothing else'
             cand policy 'Print the session policy that localserver would use'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -54,6 +55,27 @@ set edit:completion:arg-completer[s3-credentials] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'s3-credentials;exec'= {
+            cand --prefix 'Restrict to keys starting with this prefix'
+            cand --statement 'JSON statement to add to the policy (repeatable)'
+            cand --config 'A TOML file of named scopes (see localserver); with --scope NAME'
+            cand --scope 'Which of the --config file''s scopes [default: its default scope]'
+            cand -d 'How long each credential is valid for, e.g. 15m, 1h, 12h (900s..12h)'
+            cand --duration 'How long each credential is valid for, e.g. 15m, 1h, 12h (900s..12h)'
+            cand --role-arn 'Role to assume [default: s3-credentials.AmazonS3FullAccess, created if missing]'
+            cand --profile 'AWS profile to use'
+            cand --access-key 'AWS access key ID (with --secret-key; prefer --auth FILE: command lines are visible to other users)'
+            cand --secret-key 'AWS secret access key'
+            cand --session-token 'AWS session token, for temporary keys'
+            cand -a 'Path to JSON/INI file containing credentials (- for standard input)'
+            cand --auth 'Path to JSON/INI file containing credentials (- for standard input)'
+            cand --region 'AWS region, e.g. us-east-1'
+            cand --endpoint-url 'Send every AWS call to this endpoint (e.g. a local S3/STS server)'
+            cand --read-only 'Only allow reading from the bucket'
+            cand --write-only 'Only allow writing to the bucket'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'s3-credentials;policy'= {
             cand --prefix 'Restrict to keys starting with this prefix'
             cand --statement 'JSON statement to add to the policy (repeatable)'
@@ -64,10 +86,13 @@ set edit:completion:arg-completer[s3-credentials] = {|@words|
         }
         &'s3-credentials;help'= {
             cand localserver 'Start a localhost server that serves S3 credentials'
+            cand exec 'Run a command with credentials for BUCKET... and nothing else'
             cand policy 'Print the session policy that localserver would use'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'s3-credentials;help;localserver'= {
+        }
+        &'s3-credentials;help;exec'= {
         }
         &'s3-credentials;help;policy'= {
         }

@@ -27,6 +27,7 @@ end
 complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -s h -l help -d 'Print help'
 complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -s V -l version -d 'Print version'
 complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -f -a "localserver" -d 'Start a localhost server that serves S3 credentials'
+complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -f -a "exec" -d 'Run a command with credentials for BUCKET... and nothing else'
 complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -f -a "policy" -d 'Print the session policy that localserver would use'
 complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l prefix -d 'Restrict to keys starting with this prefix' -r -f
@@ -81,11 +82,59 @@ complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserve
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l no-socket -d 'Serve over TCP only, with no Unix socket'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -s q -l quiet -d 'Do not log each request'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l prefix -d 'Restrict to keys starting with this prefix' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l statement -d 'JSON statement to add to the policy (repeatable)' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l config -d 'A TOML file of named scopes (see localserver); with --scope NAME' -r -F
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l scope -d 'Which of the --config file\'s scopes [default: its default scope]' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -s d -l duration -d 'How long each credential is valid for, e.g. 15m, 1h, 12h (900s..12h)' -r -f -a "15m\t''
+1h\t''
+12h\t''"
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l role-arn -d 'Role to assume [default: s3-credentials.AmazonS3FullAccess, created if missing]' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l profile -d 'AWS profile to use' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l access-key -d 'AWS access key ID (with --secret-key; prefer --auth FILE: command lines are visible to other users)' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l secret-key -d 'AWS secret access key' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l session-token -d 'AWS session token, for temporary keys' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -s a -l auth -d 'Path to JSON/INI file containing credentials (- for standard input)' -r -F
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l region -d 'AWS region, e.g. us-east-1' -r -f -a "us-east-1\t''
+us-east-2\t''
+us-west-1\t''
+us-west-2\t''
+af-south-1\t''
+ap-east-1\t''
+ap-south-1\t''
+ap-south-2\t''
+ap-northeast-1\t''
+ap-northeast-2\t''
+ap-northeast-3\t''
+ap-southeast-1\t''
+ap-southeast-2\t''
+ap-southeast-3\t''
+ap-southeast-4\t''
+ca-central-1\t''
+ca-west-1\t''
+eu-central-1\t''
+eu-central-2\t''
+eu-north-1\t''
+eu-south-1\t''
+eu-south-2\t''
+eu-west-1\t''
+eu-west-2\t''
+eu-west-3\t''
+il-central-1\t''
+me-central-1\t''
+me-south-1\t''
+mx-central-1\t''
+sa-east-1\t''"
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l endpoint-url -d 'Send every AWS call to this endpoint (e.g. a local S3/STS server)' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l read-only -d 'Only allow reading from the bucket'
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l write-only -d 'Only allow writing to the bucket'
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand policy" -l prefix -d 'Restrict to keys starting with this prefix' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand policy" -l statement -d 'JSON statement to add to the policy (repeatable)' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand policy" -l read-only -d 'Only allow reading from the bucket'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand policy" -l write-only -d 'Only allow writing to the bucket'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand policy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand help; and test (count (commandline -opc)) -eq 2" -f -a "localserver" -d 'Start a localhost server that serves S3 credentials'
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand help; and test (count (commandline -opc)) -eq 2" -f -a "exec" -d 'Run a command with credentials for BUCKET... and nothing else'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand help; and test (count (commandline -opc)) -eq 2" -f -a "policy" -d 'Print the session policy that localserver would use'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand help; and test (count (commandline -opc)) -eq 2" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

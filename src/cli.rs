@@ -32,6 +32,17 @@ pub enum Command {
     ///
     /// Example: s3-credentials localserver my-bucket --read-only --duration 1h
     Localserver(Box<LocalserverArgs>),
+    /// Run a command with credentials for BUCKET... and nothing else.
+    ///
+    /// Mints first (a bad bucket fails before the command starts), serves
+    /// the credentials on an ephemeral 127.0.0.1 port with a fresh token,
+    /// and runs COMMAND with AWS_CONTAINER_CREDENTIALS_FULL_URI and
+    /// AWS_CONTAINER_AUTHORIZATION_TOKEN, so its SDK renews them while it
+    /// runs. Other AWS keys, profiles and credential files are hidden from
+    /// it. Exits with the command's status.
+    ///
+    /// Example: s3-credentials exec my-bucket --read-only -d 1h -- aws s3 ls s3://my-bucket
+    Exec(Box<ExecArgs>),
     /// Print the session policy that localserver would use.
     ///
     /// Takes the same scope options as localserver, so the policy can be
@@ -136,6 +147,61 @@ pub struct LocalserverArgs {
     pub aws: AwsArgs,
 }
 
+/// Options of `exec`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The buckets the command's credentials reach.
+    #[arg(
+        required_unless_present = "config",
+        requires = "duration",
+        value_parser = parse_bucket,
+        value_hint = ValueHint::Other
+    )]
+    pub buckets: Vec<String>,
+    /// What may be done in them.
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+    /// A TOML file of named scopes (see localserver); with --scope NAME.
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub config: Option<PathBuf>,
+    /// Which of the --config file's scopes [default: its default scope].
+    #[arg(long = "scope", value_name = "NAME", requires = "config", value_parser = parse_scope_name, value_hint = ValueHint::Other)]
+    pub scope_name: Option<String>,
+    /// How long each credential is valid for, e.g. 15m, 1h, 12h (900s..12h).
+    #[arg(
+        short,
+        long,
+        required_unless_present = "config",
+        value_parser = suggest(str::parse::<SessionDuration>, &["15m", "1h", "12h"]),
+        hide_possible_values = true
+    )]
+    pub duration: Option<SessionDuration>,
+    /// AWS connection options.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// The command to run, after --.
+    #[arg(last = true, required = true, value_name = "COMMAND", value_hint = ValueHint::CommandWithArguments)]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+impl ExecArgs {
+    /// The plain options these flags describe.
+    pub fn options(&self) -> Result<crate::exec::Options, crate::Error> {
+        let grant = (!self.buckets.is_empty()).then(|| self.scope.grant(self.buckets.clone()));
+        Ok(crate::exec::Options {
+            command_line: CommandLine {
+                grant,
+                duration: self.duration,
+                role_arn: self.aws.role_arn.clone(),
+            },
+            config: self.config.clone(),
+            scope: self.scope_name.clone(),
+            aws: self.aws.options()?,
+            command: self.command.clone(),
+        })
+    }
+}
+
 /// How to reach AWS.
 #[derive(Debug, Clone, Default, Args)]
 pub struct AwsArgs {
@@ -204,6 +270,16 @@ pub struct FetchCli {
         value_hint = ValueHint::Other
     )]
     pub timeout: std::time::Duration,
+    /// How to print the credential, as aws configure export-credentials
+    /// does: process (the credential_process JSON), env, env-no-export,
+    /// fish or powershell.
+    #[arg(
+        long,
+        default_value = "process",
+        value_parser = clap::builder::PossibleValuesParser::new(crate::body::Export::NAMES)
+            .map(|name| crate::body::Export::named(&name).unwrap_or_default())
+    )]
+    pub format: crate::body::Export,
     /// Ask for the named scope (/scope/NAME) instead of the default one.
     #[arg(long, value_name = "NAME", conflicts_with = "url", value_parser = parse_scope_name, value_hint = ValueHint::Other)]
     pub scope: Option<String>,
@@ -277,6 +353,7 @@ impl FetchCli {
             server_uid: self.server_uid,
             timeout: self.timeout,
             scope: self.scope.clone(),
+            format: self.format,
         }
     }
 }

@@ -39,6 +39,8 @@ pub struct Options {
     pub timeout: Duration,
     /// A named scope to ask for, instead of the default one.
     pub scope: Option<String>,
+    /// How to print the credential.
+    pub format: body::Export,
 }
 
 /// Where to ask.
@@ -89,10 +91,13 @@ fn fetch_and_print(cli: Options) -> Result<(), Error> {
         .server_uid
         .unwrap_or_else(|| nix::unistd::geteuid().as_raw());
     let body = runtime.block_on(fetch_first(&targets, server_uid, cli.timeout))?;
+    let out = cli
+        .format
+        .render(&body)
+        .map_err(|why| Error::new(format!("the server's answer cannot be printed: {why}")))?;
     let mut stdout = std::io::stdout().lock();
     stdout
-        .write_all(&body)
-        .and_then(|()| stdout.write_all(b"\n"))
+        .write_all(&out)
         .and_then(|()| stdout.flush())
         .map_err(|e| Error::new(format!("cannot write the credentials: {e}")))
 }

@@ -12,6 +12,7 @@ pub mod cache;
 pub mod cli;
 pub mod duration;
 mod error;
+pub mod exec;
 pub mod fetch;
 pub mod localserver;
 pub mod log;

@@ -102,12 +102,23 @@ fn parse(text: &[u8]) -> Result<&[u8], String> {
     Ok(token)
 }
 
+/// A fresh random token (for `exec`'s ephemeral server), and its text.
+pub fn random() -> Result<(Token, String), Error> {
+    let text = random_hex().map_err(Error::new)?;
+    Ok((Token(text.clone().into_bytes()), text))
+}
+
+/// `NEW_BYTES` random bytes in hex.
+fn random_hex() -> Result<String, String> {
+    let mut bytes = [0u8; NEW_BYTES];
+    getrandom::fill(&mut bytes).map_err(|e| format!("no randomness for a new token: {e}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// A new file, 0600 from birth, with a random hex token and no newline
 /// (SDKs send the file's bytes as they are).
 fn create(path: &Path) -> Result<Loaded, String> {
-    let mut bytes = [0u8; NEW_BYTES];
-    getrandom::fill(&mut bytes).map_err(|e| format!("no randomness for a new token: {e}"))?;
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let token = random_hex()?;
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)

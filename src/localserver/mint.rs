@@ -14,7 +14,7 @@ use tokio::task::JoinSet;
 
 /// How many scopes are prepared or minted at once: enough to start 100
 /// scopes in seconds, few enough not to flood STS.
-pub(super) const IN_FLIGHT: usize = 8;
+pub(crate) const IN_FLIGHT: usize = 8;
 
 /// Work under way, each result with its scope's name.
 type Tasks<T> = JoinSet<(String, Result<T, Error>)>;
@@ -22,7 +22,7 @@ type Tasks<T> = JoinSet<(String, Result<T, Error>)>;
 /// Startup: every scope's buckets and role (step 2 and 3), then
 /// `before_minting`, then every first credential (step 4). The first
 /// failure, naming its scope, stops the rest.
-pub(super) async fn all_or_nothing(
+pub(crate) async fn all_or_nothing(
     aws: &Arc<Aws>,
     scopes: Vec<Scope>,
     before_minting: impl FnOnce(),
@@ -33,7 +33,7 @@ pub(super) async fn all_or_nothing(
 }
 
 /// Reload: the scopes that minted, and each failure (naming its scope).
-pub(super) async fn each(
+pub(crate) async fn each(
     aws: &Arc<Aws>,
     scopes: Vec<Scope>,
 ) -> (Vec<(String, Arc<Served>)>, Vec<(String, Error)>) {
@@ -44,7 +44,7 @@ pub(super) async fn each(
 }
 
 /// A scope's error, naming the scope unless it is the command line's.
-pub(super) fn named(scope: &str, error: Error) -> Error {
+pub(crate) fn named(scope: &str, error: Error) -> Error {
     match scope {
         DEFAULT_SCOPE => error,
         _ => Error::new(format!("scope '{scope}': {error}")),

@@ -3,7 +3,7 @@
 //! announcement, reload on SIGHUP, and shutdown on a signal. It wires the
 //! parts; each part knows nothing of the others.
 
-mod mint;
+pub(crate) mod mint;
 
 use crate::registry::{Registry, Served, Table};
 use crate::scope::{CommandLine, Scope, Scopes, DEFAULT_SCOPE};

@@ -95,6 +95,18 @@ pub struct Aws {
     default_role: tokio::sync::OnceCell<String>,
 }
 
+impl Aws {
+    /// The region in use.
+    pub fn region(&self) -> Option<&str> {
+        self.config.region().map(|r| r.as_ref())
+    }
+
+    /// The endpoint every AWS call goes to, when one is set.
+    pub fn endpoint_url(&self) -> Option<&str> {
+        self.config.endpoint_url()
+    }
+}
+
 /// Step 1: loads the AWS config from the default chain and the command
 /// line, and asks STS who that is, so missing, invalid or expired
 /// credentials are reported up front, each in its own words.

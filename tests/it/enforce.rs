@@ -653,3 +653,67 @@ fn an_expired_credential_is_refused_and_a_refetching_client_keeps_working() {
     ));
     drop(clock);
 }
+
+#[test]
+fn an_exec_child_holds_only_its_scope() {
+    let Some(_clock) = shared() else {
+        return;
+    };
+    let tries = [
+        t(Get, "main", "hello.txt", true),
+        t(List, "main", "", true),
+        t(Put, "main", "exec/new.txt", false),
+        t(Get, "other", "secret.txt", false),
+    ];
+    let ops: Vec<serde_json::Value> = tries
+        .iter()
+        .map(|t| {
+            serde_json::json!([
+                t.name(),
+                format!("{:?}", t.op).to_lowercase(),
+                t.bucket,
+                t.arg
+            ])
+        })
+        .collect();
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(SERVER);
+    aws_env(&mut cmd, home.path());
+    cmd.env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .args([
+            "exec",
+            "main",
+            "--read-only",
+            "-d",
+            "15m",
+            "--role-arn",
+            ROLE,
+        ])
+        .args(["--endpoint-url", ENDPOINT, "--"])
+        .arg(tool("python3"))
+        .arg(backend().join("ops.py"))
+        .args([ENDPOINT, &serde_json::Value::from(ops).to_string()]);
+    let out = run(&mut cmd);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let outcomes: BTreeMap<String, String> = serde_json::from_slice(&out.stdout).unwrap();
+    let mut rows = Vec::new();
+    for attempt in &tries {
+        let expected = if attempt.allowed {
+            "allowed"
+        } else {
+            "refused:AccessDenied"
+        };
+        assert_eq!(outcomes[&attempt.name()], expected, "{}", attempt.name());
+        rows.push(format!(
+            "{:<28} {:<32} {expected}",
+            "exec --read-only (boto3)",
+            attempt.name()
+        ));
+    }
+    print_matrix(&rows);
+}

@@ -3,6 +3,7 @@
 //! concern; `support` is the test bed they share.
 
 mod bench;
+mod clients;
 mod enforce;
 mod generated;
 mod guards;

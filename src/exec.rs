@@ -1,0 +1,179 @@
+//! `exec`: one scope's credential, served on an ephemeral loopback port
+//! with a fresh token, and one command run with the SDK variables that
+//! point at it, so its SDK refreshes for as long as it runs.
+//!
+//! The child must get the scoped credential and nothing else: every
+//! variable and file an SDK would try before the container endpoint is
+//! removed or emptied (DESIGN.md §12); region and endpoint settings stay.
+
+use crate::localserver::mint;
+use crate::registry::{Registry, Table};
+use crate::scope::{CommandLine, Scope, Scopes};
+use crate::server::{self, SocketChoice};
+use crate::sts::{self, AwsOptions};
+use crate::{log, token, Error};
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use tokio::signal::unix::{signal, SignalKind};
+
+/// Variables that would give the child other credentials than ours, or
+/// send its SDK elsewhere for them.
+const REMOVED: [&str; 13] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_SSO_SESSION",
+];
+
+/// What `exec` is asked to do, in plain types.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The buckets and flags of the command line.
+    pub command_line: CommandLine,
+    /// `--config FILE`.
+    pub config: Option<PathBuf>,
+    /// `--scope NAME`: which of the file's scopes (else the default one).
+    pub scope: Option<String>,
+    /// How the server side reaches AWS.
+    pub aws: AwsOptions,
+    /// The program and its arguments (at least the program).
+    pub command: Vec<OsString>,
+}
+
+/// Runs `exec`; the exit status is the child's (128+N if a signal ended
+/// it), 127 if the program is not found, 126 if it cannot be run.
+pub async fn run(options: Options) -> Result<u8, Error> {
+    log::init(true);
+    let scope = pick(&options)?;
+    let aws = std::sync::Arc::new(sts::connect(&options.aws).await?);
+    let listeners = server::listen("127.0.0.1", 0, SocketChoice::None).await?;
+    let port = listeners.port().unwrap_or_default();
+    let name = scope.name.clone();
+    let by_name: BTreeMap<_, _> = mint::all_or_nothing(&aws, vec![scope], || {}).await?;
+    let (token, token_text) = token::random()?;
+    let registry = Registry::new(Table {
+        by_name,
+        default: Some(name),
+    });
+    let server_options = server::Options {
+        allowed_host: "127.0.0.1".into(),
+        token: Some(token),
+    };
+    let running = server::serve(listeners, registry, server_options);
+    let mut child = match child_command(&options, &aws, port, &token_text).spawn() {
+        Ok(child) => child,
+        Err(e) => return Ok(not_started(&options.command[0], &e)),
+    };
+    let status = wait_forwarding_signals(&mut child).await?;
+    running.stop().await;
+    Ok(exit_code(status))
+}
+
+/// The scope to serve: the command line's buckets, or the file's named (or
+/// default) scope.
+fn pick(options: &Options) -> Result<Scope, Error> {
+    let scopes = match &options.config {
+        Some(path) => Scopes::load(path, &options.command_line)?,
+        None => Scopes::from_command_line(&options.command_line)?,
+    };
+    let picked = match &options.scope {
+        Some(name) => scopes.by_name.get(name),
+        None => scopes.default_scope(),
+    };
+    picked.cloned().ok_or_else(|| match &options.scope {
+        Some(name) => Error::new(format!("no scope is named '{name}' in the config file")),
+        None => Error::new("the config file has no default scope: pass --scope NAME"),
+    })
+}
+
+/// The child: our credentials through the container endpoint, no other.
+fn child_command(
+    options: &Options,
+    aws: &sts::Aws,
+    port: u16,
+    token: &str,
+) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(&options.command[0]);
+    cmd.args(&options.command[1..]);
+    for var in REMOVED {
+        cmd.env_remove(var);
+    }
+    // Profiles may hold keys, a credential_process, SSO or a role, all of
+    // which SDKs try before the container endpoint.
+    cmd.env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env(
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            format!("http://127.0.0.1:{port}/ecs"),
+        )
+        .env("AWS_CONTAINER_AUTHORIZATION_TOKEN", token);
+    let unset = |var: &str| std::env::var_os(var).is_none();
+    // The region the profile gave (or AWS_REGION): SDKs read one or the other.
+    for var in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
+        if let Some(region) = aws.region().filter(|_| unset(var)) {
+            cmd.env(var, region);
+        }
+    }
+    if let Some(url) = aws.endpoint_url().filter(|_| unset("AWS_ENDPOINT_URL")) {
+        cmd.env("AWS_ENDPOINT_URL", url);
+    }
+    cmd
+}
+
+/// Says why the program did not start; the shell's status for it.
+fn not_started(program: &OsString, e: &std::io::Error) -> u8 {
+    let program = program.to_string_lossy();
+    let (why, code) = match e.kind() {
+        std::io::ErrorKind::NotFound => ("command not found".to_owned(), 127),
+        _ => (e.to_string(), 126),
+    };
+    log::say(&format!("Error: cannot run {program}: {why}"));
+    code
+}
+
+/// Waits for the child, passing INT, TERM and HUP on to it.
+async fn wait_forwarding_signals(
+    child: &mut tokio::process::Child,
+) -> Result<std::process::ExitStatus, Error> {
+    use nix::sys::signal::{kill, Signal};
+    let listen = |kind: SignalKind| {
+        signal(kind).map_err(|e| Error::new(format!("cannot handle signals: {e}")))
+    };
+    let mut interrupt = listen(SignalKind::interrupt())?;
+    let mut terminate = listen(SignalKind::terminate())?;
+    let mut hangup = listen(SignalKind::hangup())?;
+    let pid = child.id().map(|id| nix::unistd::Pid::from_raw(id as i32));
+    loop {
+        let forward = tokio::select! {
+            status = child.wait() => {
+                return status.map_err(|e| Error::new(format!("waiting for the command failed: {e}")));
+            }
+            _ = interrupt.recv() => Signal::SIGINT,
+            _ = terminate.recv() => Signal::SIGTERM,
+            _ = hangup.recv() => Signal::SIGHUP,
+        };
+        if let Some(pid) = pid {
+            let _ = kill(pid, forward);
+        }
+    }
+}
+
+/// The child's status as a shell reports it.
+fn exit_code(status: std::process::ExitStatus) -> u8 {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => code as u8,
+        (None, Some(signal)) => (128 + signal) as u8,
+        (None, None) => 1,
+    }
+}
