@@ -72,6 +72,33 @@ pub(crate) fn render_ecs(c: &Credential) -> Bytes {
     Bytes::from(serde_json::to_vec_pretty(&body).expect("strings serialise"))
 }
 
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ImdsBody<'a> {
+    code: &'a str,
+    last_updated: String,
+    #[serde(rename = "Type")]
+    kind: &'a str,
+    access_key_id: &'a str,
+    secret_access_key: &'a str,
+    token: &'a str,
+    expiration: String,
+}
+
+/// EC2's instance metadata credential document, minted at `now`.
+pub(crate) fn render_imds(c: &Credential, now: OffsetDateTime) -> Bytes {
+    let body = ImdsBody {
+        code: "Success",
+        last_updated: format_expiration_z(now),
+        kind: "AWS-HMAC",
+        access_key_id: &c.access_key_id,
+        secret_access_key: &c.secret_access_key,
+        token: &c.session_token,
+        expiration: format_expiration_z(c.expiration),
+    };
+    Bytes::from(serde_json::to_vec_pretty(&body).expect("strings serialise"))
+}
+
 /// Checks that `body` is a `credential_process` answer: a JSON object with
 /// `Version` 1, non-empty `AccessKeyId`, `SecretAccessKey` and
 /// `SessionToken`, and an RFC 3339 `Expiration`. The reason never quotes

@@ -10,7 +10,7 @@
 //! `Expiration` does not. The monotonic clock only paces sleeps, in slices
 //! of at most `WAKE_EVERY`, so a resume or a clock jump is seen within one.
 
-use crate::body::{format_expiration, render_ecs, render_process};
+use crate::body::{format_expiration, render_ecs, render_imds, render_process};
 use crate::duration::SessionDuration;
 use crate::sts::{Credential, Mint};
 use crate::Error;
@@ -64,6 +64,8 @@ pub struct Held {
     pub process_json: Bytes,
     /// The `GET /ecs` body (container credentials format).
     pub ecs_json: Bytes,
+    /// The IMDS credential document.
+    pub imds_json: Bytes,
     /// The credential's access key id (not secret), for logs.
     pub access_key_id: String,
     expiration: OffsetDateTime,
@@ -96,6 +98,7 @@ impl Held {
         Held {
             process_json: render_process(credential),
             ecs_json: render_ecs(credential),
+            imds_json: render_imds(credential, now),
             access_key_id: credential.access_key_id.clone(),
             expiration: credential.expiration,
             renew_at: now + renew_in,

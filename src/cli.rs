@@ -136,6 +136,9 @@ pub struct LocalserverArgs {
     /// Serve over TCP only, with no Unix socket.
     #[arg(long, conflicts_with = "socket")]
     pub no_socket: bool,
+    /// Also serve the default scope as EC2's IMDSv2 on 127.0.0.1:PORT (0 picks a free one).
+    #[arg(long, value_name = "PORT", value_hint = ValueHint::Other)]
+    pub imds_port: Option<u16>,
     /// Require the header Authorization: TOKEN, with the token in FILE, on every TCP request.
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub auth_token_file: Option<PathBuf>,
@@ -305,6 +308,7 @@ impl LocalserverArgs {
             port: self.port,
             host: self.host.clone(),
             socket,
+            imds_port: self.imds_port,
             auth_token_file: self.auth_token_file.clone(),
             quiet: self.quiet,
             aws: self.aws.options()?,

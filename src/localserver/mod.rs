@@ -30,6 +30,8 @@ pub struct Options {
     pub host: String,
     /// Where the Unix socket goes, if anywhere.
     pub socket: SocketChoice,
+    /// `--imds-port`: serve IMDSv2 on 127.0.0.1 on this port.
+    pub imds_port: Option<u16>,
     /// The token file TCP clients must match, if any.
     pub auth_token_file: Option<PathBuf>,
     /// No access log.
@@ -119,8 +121,11 @@ async fn start(args: &Options) -> Result<Server, Error> {
         .as_deref()
         .map(load_token)
         .transpose()?;
-    let listeners = server::listen(&args.host, args.port, args.socket.clone()).await?;
-    let port = listeners.port().unwrap_or(args.port);
+    let mut listeners = server::listen(&args.host, args.port, args.socket.clone()).await?;
+    if let Some(imds_port) = args.imds_port {
+        listeners = listeners.with_imds(imds_port).await?;
+    }
+    let (port, imds_port) = (listeners.port(), listeners.imds_port());
     let aws = Arc::new(sts::connect(&args.aws).await?);
     let scope_list = scopes.by_name.values().cloned().collect();
     let mut minted = mint::all_or_nothing(&aws, scope_list, || {
@@ -136,7 +141,7 @@ async fn start(args: &Options) -> Result<Server, Error> {
         token,
     };
     let running = server::serve(listeners, registry.clone(), options);
-    announce(args, &scopes, port, &running);
+    announce(args, &scopes, [port, imds_port], &running);
     Ok(Server {
         running,
         registry,
@@ -207,7 +212,13 @@ fn load_token(path: &std::path::Path) -> Result<Token, Error> {
 
 /// The original's lines (for the default scope), a line for each named
 /// scope, and ours for the socket.
-fn announce(args: &Options, scopes: &Scopes, port: u16, running: &Running) {
+fn announce(
+    args: &Options,
+    scopes: &Scopes,
+    [port, imds_port]: [Option<u16>; 2],
+    running: &Running,
+) {
+    let port = port.unwrap_or(args.port);
     let base = format!("http://{}:{port}", url_host(&args.host));
     if let Some(scope) = scopes.default_scope() {
         log::say(&format!("Serving {} at {base}/", serves(scope)));
@@ -223,6 +234,12 @@ fn announce(args: &Options, scopes: &Scopes, port: u16, running: &Running) {
     }
     if let Some(path) = running.socket_path() {
         log::say(&format!("Unix socket: {}", path.display()));
+    }
+    if let Some(imds_port) = imds_port {
+        log::say(&format!(
+            "IMDSv2: http://127.0.0.1:{imds_port}/ (for AWS_EC2_METADATA_SERVICE_ENDPOINT), role {}",
+            server::IMDS_ROLE
+        ));
     }
     log::say("Press Ctrl+C to stop");
 }

@@ -31,6 +31,7 @@ pub(super) type Body = Full<Bytes>;
 pub(super) struct App {
     registry: Arc<Registry>,
     options: Options,
+    imds_tokens: super::imds::Tokens,
 }
 
 #[derive(Clone, Copy)]
@@ -70,7 +71,11 @@ impl<'a> Route<'a> {
 
 impl App {
     pub(super) fn new(registry: Arc<Registry>, options: Options) -> App {
-        App { registry, options }
+        App {
+            registry,
+            options,
+            imds_tokens: super::imds::Tokens::default(),
+        }
     }
 
     /// Answers one request and logs it.
@@ -89,10 +94,13 @@ impl App {
     }
 
     async fn respond<B>(&self, transport: Transport, req: &Request<B>) -> Response<Body> {
-        if transport == Transport::Tcp {
+        if transport != Transport::Unix {
             if let Some(refusal) = self.guard(req) {
                 return refusal;
             }
+        }
+        if transport == Transport::Imds {
+            return super::imds::respond(&self.imds_tokens, &self.registry, req).await;
         }
         if req.method() != Method::GET && req.method() != Method::HEAD {
             let mut response = error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed");
@@ -237,7 +245,7 @@ fn body(held: &Held, format: Format) -> Bytes {
 /// The cause of a failure as this transport may hear it.
 fn cause(transport: Transport, why: &crate::Error) -> String {
     match transport {
-        Transport::Tcp => UNAVAILABLE.to_owned(),
+        Transport::Tcp | Transport::Imds => UNAVAILABLE.to_owned(),
         Transport::Unix => why.to_string(),
     }
 }
@@ -278,6 +286,16 @@ fn json(status: StatusCode, body: Bytes) -> Response<Body> {
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// A `text/plain` answer (IMDS speaks text).
+pub(super) fn text(status: StatusCode, body: &str) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(body.to_owned())));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     response
 }
 

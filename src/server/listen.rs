@@ -47,6 +47,7 @@ pub enum SocketChoice {
 pub struct Listeners {
     tcp: Vec<TcpListener>,
     socket: Option<BoundSocket>,
+    imds: Option<TcpListener>,
 }
 
 impl Listeners {
@@ -57,6 +58,28 @@ impl Listeners {
             .and_then(|l| l.local_addr().ok())
             .map(|a| a.port())
     }
+
+    /// Adds IMDSv2 on 127.0.0.1:`port` (0: any free one); loopback only.
+    pub async fn with_imds(mut self, port: u16) -> Result<Listeners, Error> {
+        let addr = std::net::SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let listener = TcpListener::bind(addr).await.map_err(|e| match e.kind() {
+            ErrorKind::AddrInUse => Error::new(format!(
+                "--imds-port {port} is already in use{}; pick another",
+                held_by(addr)
+            )),
+            _ => Error::new(format!(
+                "cannot listen on 127.0.0.1 port {port} for IMDS: {e}"
+            )),
+        })?;
+        self.imds = Some(listener);
+        Ok(self)
+    }
+
+    /// The IMDS port really bound, if any.
+    pub fn imds_port(&self) -> Option<u16> {
+        let addr = self.imds.as_ref()?.local_addr().ok()?;
+        Some(addr.port())
+    }
 }
 
 /// The listeners systemd passed, or else TCP (and the socket) bound here.
@@ -65,7 +88,11 @@ pub async fn listen(host: &str, port: u16, socket: SocketChoice) -> Result<Liste
         return adopt(inherited);
     }
     let tcp = bind_tcp(host, port).await?;
-    let mut listeners = Listeners { tcp, socket: None };
+    let mut listeners = Listeners {
+        tcp,
+        socket: None,
+        imds: None,
+    };
     let port = listeners.port().unwrap_or(port);
     listeners.socket = match socket {
         SocketChoice::None => None,
@@ -87,7 +114,11 @@ fn adopt(inherited: systemd::Inherited) -> Result<Listeners, Error> {
         tcp.push(listener);
     }
     let socket = inherited.unix.map(socket::adopt).transpose()?;
-    Ok(Listeners { tcp, socket })
+    Ok(Listeners {
+        tcp,
+        socket,
+        imds: None,
+    })
 }
 
 /// Binds every address `host` names on `port`; `localhost` is 127.0.0.1
@@ -178,7 +209,18 @@ pub(super) fn accept_all(
         http: http1_builder(),
     };
     for listener in listeners.tcp {
-        tokio::spawn(accept_tcp(listener, conns(tcp_budget.clone())));
+        tokio::spawn(accept_tcp(
+            listener,
+            conns(tcp_budget.clone()),
+            Transport::Tcp,
+        ));
+    }
+    if let Some(listener) = listeners.imds {
+        tokio::spawn(accept_tcp(
+            listener,
+            conns(tcp_budget.clone()),
+            Transport::Imds,
+        ));
     }
     listeners.socket.map(|BoundSocket { listener, file }| {
         tokio::spawn(accept_unix(listener, conns(unix_budget)));
@@ -206,14 +248,14 @@ fn http1_builder() -> http1::Builder {
     http
 }
 
-async fn accept_tcp(listener: TcpListener, conns: Conns) {
+async fn accept_tcp(listener: TcpListener, conns: Conns, transport: Transport) {
     let mut stopped = conns.stopped.clone();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let _ = stream.set_nodelay(true);
-                    conns.serve(stream, Transport::Tcp);
+                    conns.serve(stream, transport);
                 }
                 Err(e) => accept_failed(e).await,
             },

@@ -3,9 +3,11 @@
 //! listeners and a registry, in the shape of mini-redis's `server::run`.
 
 mod app;
+mod imds;
 mod listen;
 
 pub use app::host_allowed;
+pub use imds::ROLE as IMDS_ROLE;
 pub use listen::{listen, Listeners, SocketChoice};
 
 use crate::registry::{Registry, Table};
@@ -42,6 +44,8 @@ pub enum Transport {
     Tcp,
     /// The Unix socket: guarded by the peer uid check.
     Unix,
+    /// The IMDSv2 port: the TCP guards, then IMDS's own token.
+    Imds,
 }
 
 impl fmt::Display for Transport {
@@ -49,6 +53,7 @@ impl fmt::Display for Transport {
         f.write_str(match self {
             Transport::Tcp => "tcp",
             Transport::Unix => "unix",
+            Transport::Imds => "imds",
         })
     }
 }

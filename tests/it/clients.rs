@@ -320,3 +320,105 @@ print(len(keys))
     );
     assert!(sts.calls() >= 3, "{} STS calls", sts.calls());
 }
+
+/// A server with `--imds-port 0`, and the IMDS port it printed.
+fn imds_server(moto: &Moto, bucket: &str) -> (Server, u16) {
+    let server = Start::new(moto, bucket).args(&["--imds-port", "0"]).run();
+    let line = server
+        .stderr_lines()
+        .into_iter()
+        .find(|l| l.starts_with("IMDSv2: http://127.0.0.1:"))
+        .expect("the IMDS line");
+    let port = line["IMDSv2: http://127.0.0.1:".len()..]
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    (server, port)
+}
+
+/// An environment where only IMDS (at `port`) gives credentials.
+fn imds_only(cmd: &mut Command, home: &Path, port: u16) {
+    aws_env(cmd, home);
+    cmd.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_EC2_METADATA_DISABLED")
+        .env(
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+            format!("http://127.0.0.1:{port}/"),
+        );
+}
+
+#[test]
+fn boto3_and_the_aws_cli_read_imdsv2() {
+    let moto = Moto::shared();
+    let bucket = moto.bucket("imds");
+    let (server, port) = imds_server(moto, &bucket);
+    let key = key_and_life(&server.get("/").2).0;
+    let home = tempfile::tempdir().unwrap();
+    let script = r#"
+import sys, boto3
+session = boto3.Session()
+creds = session.get_credentials()
+s3 = session.client("s3", endpoint_url=sys.argv[1])
+s3.put_object(Bucket=sys.argv[2], Key="imds.txt", Body=b"via imds")
+print(creds.method, creds.get_frozen_credentials().access_key)
+"#;
+    let mut boto3 = Command::new(tool("python3"));
+    imds_only(&mut boto3, home.path(), port);
+    let out = expect_success(&run(boto3.args(["-c", script, &moto.url(), &bucket])));
+    assert_eq!(out.trim(), format!("iam-role {key}"));
+    let mut cli = Command::new(tool("aws"));
+    imds_only(&mut cli, home.path(), port);
+    let out = expect_success(&run(cli.args([
+        "sts",
+        "get-caller-identity",
+        "--region",
+        "us-east-1",
+        "--endpoint-url",
+        &moto.url(),
+        "--output",
+        "text",
+        "--query",
+        "Arn",
+    ])));
+    assert!(
+        out.trim().ends_with(&format!("/s3.read-write.{bucket}")),
+        "{out}"
+    );
+    // Over the IMDS port, a request relayed by a proxy is refused.
+    let (status, _, _) = http(
+        ([127, 0, 0, 1], port).into(),
+        "PUT /latest/api/token HTTP/1.1\r\nHost: 127.0.0.1\r\nX-aws-ec2-metadata-token-ttl-seconds: 60\r\nX-Forwarded-For: 10.1.1.1\r\nContent-Length: 0\r\n\r\n",
+    );
+    assert_eq!(status, 403);
+}
+
+/// aws-config's own IMDS provider, the strictest client (it refuses a
+/// token answer without the TTL header).
+#[test]
+fn the_rust_sdks_imds_provider_reads_it() {
+    use aws_credential_types::provider::ProvideCredentials;
+    let moto = Moto::shared();
+    let (server, port) = imds_server(moto, &moto.bucket("imdsrust"));
+    let key = key_and_life(&server.get("/").2).0;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let credentials = runtime.block_on(async {
+        let client = aws_config::imds::Client::builder()
+            .endpoint(format!("http://127.0.0.1:{port}/"))
+            .unwrap()
+            .build();
+        aws_config::imds::credentials::ImdsCredentialsProvider::builder()
+            .imds_client(client)
+            .build()
+            .provide_credentials()
+            .await
+    });
+    let credentials = credentials.expect("credentials through IMDS");
+    assert_eq!(credentials.access_key_id(), key);
+    assert!(credentials.expiry().is_some());
+}

@@ -335,3 +335,145 @@ async fn health_reports_every_scope_and_is_ok_only_when_all_are() {
     assert_eq!(get(&app, "/", &[LOCAL]).await.0, 200);
     assert_eq!(get(&app, "/scope/b", &[LOCAL]).await.0, 503);
 }
+
+const TTL: (&str, &str) = ("x-aws-ec2-metadata-token-ttl-seconds", "300");
+
+async fn imds_token(app: &App) -> String {
+    let (status, headers, token) = ask(
+        app,
+        Transport::Imds,
+        "PUT",
+        "/latest/api/token",
+        &[LOCAL, TTL],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        headers["x-aws-ec2-metadata-token-ttl-seconds"], "300",
+        "the TTL is echoed"
+    );
+    assert_eq!(headers[CONTENT_TYPE], "text/plain");
+    token
+}
+
+#[tokio::test]
+async fn imds_serves_the_default_scope_behind_its_token() {
+    let app = app().await;
+    let token = imds_token(&app).await;
+    let with_token = [LOCAL, ("x-aws-ec2-metadata-token", token.as_str())];
+    let list = "/latest/meta-data/iam/security-credentials/";
+    let (status, _, role) = ask(&app, Transport::Imds, "GET", list, &with_token).await;
+    assert_eq!((status, role.as_str()), (200, "s3-credentials"));
+    let path = format!("{list}s3-credentials");
+    let (status, _, body) = ask(&app, Transport::Imds, "GET", &path, &with_token).await;
+    assert_eq!(status, 200);
+    let keys: Vec<String> = serde_json::from_str::<serde_json::Map<String, Value>>(&body)
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "Code",
+            "LastUpdated",
+            "Type",
+            "AccessKeyId",
+            "SecretAccessKey",
+            "Token",
+            "Expiration"
+        ]
+    );
+    let value: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (value["Code"].as_str(), value["Type"].as_str()),
+        (Some("Success"), Some("AWS-HMAC"))
+    );
+    let expiration = value["Expiration"].as_str().unwrap();
+    assert!(
+        expiration.ends_with('Z') && !expiration.contains('.') && expiration.len() == 20,
+        "{expiration}"
+    );
+    // IMDSv1 (no token), a wrong token, other paths and methods.
+    assert_eq!(
+        ask(&app, Transport::Imds, "GET", &path, &[LOCAL]).await.0,
+        401
+    );
+    let wrong = [LOCAL, ("x-aws-ec2-metadata-token", "nope")];
+    assert_eq!(
+        ask(&app, Transport::Imds, "GET", &path, &wrong).await.0,
+        401
+    );
+    assert_eq!(
+        ask(
+            &app,
+            Transport::Imds,
+            "GET",
+            &format!("{list}other"),
+            &with_token
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        ask(&app, Transport::Imds, "GET", "/", &with_token).await.0,
+        404
+    );
+    assert_eq!(
+        ask(&app, Transport::Imds, "POST", &path, &with_token)
+            .await
+            .0,
+        405
+    );
+    assert_eq!(
+        ask(
+            &app,
+            Transport::Imds,
+            "GET",
+            "/latest/api/token",
+            &with_token
+        )
+        .await
+        .0,
+        405
+    );
+    // The IMDS port serves nothing else, and TCP serves no IMDS.
+    assert_eq!(
+        ask(
+            &app,
+            Transport::Tcp,
+            "PUT",
+            "/latest/api/token",
+            &[LOCAL, TTL]
+        )
+        .await
+        .0,
+        405
+    );
+}
+
+#[tokio::test]
+async fn imds_tokens_need_a_good_ttl_and_no_proxy() {
+    let app = app().await;
+    let put = |headers: Vec<(&'static str, &'static str)>| {
+        let app = &app;
+        async move {
+            ask(app, Transport::Imds, "PUT", "/latest/api/token", &headers)
+                .await
+                .0
+        }
+    };
+    let ttl = "x-aws-ec2-metadata-token-ttl-seconds";
+    assert_eq!(put(vec![LOCAL]).await, 400, "no TTL");
+    for bad in ["0", "21601", "-1", "1.5", "", "abc", "99999999999"] {
+        assert_eq!(put(vec![LOCAL, (ttl, bad)]).await, 400, "TTL {bad:?}");
+    }
+    assert_eq!(put(vec![LOCAL, (ttl, "1")]).await, 200);
+    assert_eq!(put(vec![LOCAL, (ttl, "21600")]).await, 200);
+    assert_eq!(
+        put(vec![LOCAL, (ttl, "60"), ("x-forwarded-for", "10.0.0.1")]).await,
+        403
+    );
+    assert_eq!(put(vec![("host", "evil.example"), (ttl, "60")]).await, 403);
+}
