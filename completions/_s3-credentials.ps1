@@ -41,6 +41,7 @@ Register-ArgumentCompleter -Native -CommandName 's3-credentials' -ScriptBlock {
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'TCP port to serve on (0 picks a free one)')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Host to bind; localhost binds 127.0.0.1 and ::1')
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'Unix socket path [default: $XDG_RUNTIME_DIR/s3-credentials/PORT.sock, or $TMPDIR/s3-credentials-UID/PORT.sock without XDG_RUNTIME_DIR]')
+            [CompletionResult]::new('--idle-exit', '--idle-exit', [CompletionResultType]::ParameterName, 'Exit (status 0) after this many seconds without a request; with socket activation, systemd starts it again on the next connection')
             [CompletionResult]::new('--imds-port', '--imds-port', [CompletionResultType]::ParameterName, 'Also serve the default scope as EC2''s IMDSv2 on 127.0.0.1:PORT (0 picks a free one)')
             [CompletionResult]::new('--auth-token-file', '--auth-token-file', [CompletionResultType]::ParameterName, 'Require the header Authorization: TOKEN, with the token in FILE, on every TCP request')
             [CompletionResult]::new('--role-arn', '--role-arn', [CompletionResultType]::ParameterName, 'Role to assume [default: s3-credentials.AmazonS3FullAccess, created if missing]')

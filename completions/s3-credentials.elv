@@ -37,6 +37,7 @@ set edit:completion:arg-completer[s3-credentials] = {|@words|
             cand --port 'TCP port to serve on (0 picks a free one)'
             cand --host 'Host to bind; localhost binds 127.0.0.1 and ::1'
             cand --socket 'Unix socket path [default: $XDG_RUNTIME_DIR/s3-credentials/PORT.sock, or $TMPDIR/s3-credentials-UID/PORT.sock without XDG_RUNTIME_DIR]'
+            cand --idle-exit 'Exit (status 0) after this many seconds without a request; with socket activation, systemd starts it again on the next connection'
             cand --imds-port 'Also serve the default scope as EC2''s IMDSv2 on 127.0.0.1:PORT (0 picks a free one)'
             cand --auth-token-file 'Require the header Authorization: TOKEN, with the token in FILE, on every TCP request'
             cand --role-arn 'Role to assume [default: s3-credentials.AmazonS3FullAccess, created if missing]'

@@ -39,6 +39,7 @@ complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserve
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -s p -l port -d 'TCP port to serve on (0 picks a free one)' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l host -d 'Host to bind; localhost binds 127.0.0.1 and ::1' -r -f -a "(__fish_print_hostnames)"
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l socket -d 'Unix socket path [default: $XDG_RUNTIME_DIR/s3-credentials/PORT.sock, or $TMPDIR/s3-credentials-UID/PORT.sock without XDG_RUNTIME_DIR]' -r -F
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l idle-exit -d 'Exit (status 0) after this many seconds without a request; with socket activation, systemd starts it again on the next connection' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l imds-port -d 'Also serve the default scope as EC2\'s IMDSv2 on 127.0.0.1:PORT (0 picks a free one)' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l auth-token-file -d 'Require the header Authorization: TOKEN, with the token in FILE, on every TCP request' -r -F
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l role-arn -d 'Role to assume [default: s3-credentials.AmazonS3FullAccess, created if missing]' -r -f

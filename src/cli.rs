@@ -136,6 +136,10 @@ pub struct LocalserverArgs {
     /// Serve over TCP only, with no Unix socket.
     #[arg(long, conflicts_with = "socket")]
     pub no_socket: bool,
+    /// Exit (status 0) after this many seconds without a request; with
+    /// socket activation, systemd starts it again on the next connection.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..), value_hint = ValueHint::Other)]
+    pub idle_exit: Option<u64>,
     /// Also serve the default scope as EC2's IMDSv2 on 127.0.0.1:PORT (0 picks a free one).
     #[arg(long, value_name = "PORT", value_hint = ValueHint::Other)]
     pub imds_port: Option<u16>,
@@ -309,6 +313,7 @@ impl LocalserverArgs {
             host: self.host.clone(),
             socket,
             imds_port: self.imds_port,
+            idle_exit: self.idle_exit.map(std::time::Duration::from_secs),
             auth_token_file: self.auth_token_file.clone(),
             quiet: self.quiet,
             aws: self.aws.options()?,

@@ -8,6 +8,40 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use tokio::net::UnixStream;
 
+/// Who connected to the Unix socket, as the access log names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    /// Its uid (checked: it must be ours).
+    pub uid: u32,
+    /// Its pid when it connected, where the system tells (`SO_PEERCRED`).
+    pub pid: Option<i32>,
+    /// Its program (`/proc/PID/exe`, Linux), read as it connects, so a
+    /// reused pid is unlikely (not impossible) to name another program.
+    pub exe: Option<String>,
+}
+
+/// The peer of a Unix socket connection.
+pub fn unix_peer(stream: &UnixStream) -> std::io::Result<Peer> {
+    let cred = stream.peer_cred()?;
+    let pid = cred.pid();
+    Ok(Peer {
+        uid: cred.uid(),
+        pid,
+        exe: pid.and_then(exe_of),
+    })
+}
+
+#[cfg(target_os = "linux")]
+fn exe_of(pid: i32) -> Option<String> {
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+    Some(exe.to_string_lossy().into_owned())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exe_of(_pid: i32) -> Option<String> {
+    None
+}
+
 /// The uid of the process at the other end of a Unix socket
 /// (`SO_PEERCRED` on Linux, `getpeereid` elsewhere, through tokio).
 pub fn unix_peer_uid(stream: &UnixStream) -> std::io::Result<u32> {

@@ -30,6 +30,8 @@ pub struct Options {
     pub host: String,
     /// Where the Unix socket goes, if anywhere.
     pub socket: SocketChoice,
+    /// `--idle-exit`: stop after this long without a request.
+    pub idle_exit: Option<std::time::Duration>,
     /// `--imds-port`: serve IMDSv2 on 127.0.0.1 on this port.
     pub imds_port: Option<u16>,
     /// The token file TCP clients must match, if any.
@@ -75,8 +77,18 @@ pub async fn run(args: Options) -> Result<Stopped, Error> {
             return Ok(Stopped::Cleanly);
         }
     };
-    while let Heard::Reload = signals.next().await {
-        server.reload(&args).await;
+    loop {
+        let heard = tokio::select! {
+            heard = signals.next() => heard,
+            idle = idle_for(&server.running, args.idle_exit) => {
+                log::say(&format!("No request for {} seconds", idle.as_secs()));
+                break;
+            }
+        };
+        match heard {
+            Heard::Reload => server.reload(&args).await,
+            Heard::Stop(_) => break,
+        }
     }
     log::say("Shutting down server...");
     let stopped = tokio::select! {
@@ -89,6 +101,21 @@ pub async fn run(args: Options) -> Result<Stopped, Error> {
     }
     log::flush(); // the access lines of the requests that just finished
     Ok(stopped)
+}
+
+/// Resolves once `running` has had no request for `limit` (never, without
+/// one). Checks the wall clock at least every 20 s: a suspend counts.
+async fn idle_for(running: &Running, limit: Option<std::time::Duration>) -> std::time::Duration {
+    let Some(limit) = limit else {
+        return std::future::pending().await;
+    };
+    loop {
+        let left = limit.saturating_sub(running.idle());
+        if left.is_zero() {
+            return limit;
+        }
+        tokio::time::sleep(left.min(std::time::Duration::from_secs(20))).await;
+    }
 }
 
 /// A server answering, and what a reload needs.

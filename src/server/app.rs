@@ -7,6 +7,7 @@
 use super::{Options, Transport};
 use crate::body::{check_scope_name, python_json, SCOPE_PATH};
 use crate::cache::Held;
+use crate::peer::Peer;
 use crate::registry::Registry;
 use bytes::Bytes;
 use http_body_util::Full;
@@ -14,6 +15,7 @@ use hyper::header::{HeaderValue, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TY
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -32,6 +34,8 @@ pub(super) struct App {
     registry: Arc<Registry>,
     options: Options,
     imds_tokens: super::imds::Tokens,
+    /// When the last request came, for `--idle-exit`.
+    last_request: Arc<AtomicU64>,
 }
 
 #[derive(Clone, Copy)]
@@ -70,26 +74,44 @@ impl<'a> Route<'a> {
 }
 
 impl App {
-    pub(super) fn new(registry: Arc<Registry>, options: Options) -> App {
+    pub(super) fn new(
+        registry: Arc<Registry>,
+        options: Options,
+        last_request: Arc<AtomicU64>,
+    ) -> App {
         App {
             registry,
             options,
             imds_tokens: super::imds::Tokens::default(),
+            last_request,
         }
     }
 
-    /// Answers one request and logs it.
-    pub(super) async fn handle<B>(&self, transport: Transport, req: Request<B>) -> Response<Body> {
+    /// Answers one request and logs it (naming the peer of a Unix socket).
+    pub(super) async fn handle<B>(
+        &self,
+        transport: Transport,
+        peer: Option<&Peer>,
+        req: Request<B>,
+    ) -> Response<Body> {
         let started = Instant::now();
+        self.last_request
+            .store(super::unix_now(), Ordering::Relaxed);
         let response = self.respond(transport, &req).await;
-        tracing::info!(
-            target: "access",
-            "{transport} {} {} {} {}us",
-            req.method(),
-            loggable(req.uri().path()),
-            response.status().as_u16(),
-            started.elapsed().as_micros()
-        );
+        let (method, path) = (req.method(), loggable(req.uri().path()));
+        let (status, took) = (response.status().as_u16(), started.elapsed().as_micros());
+        match peer {
+            Some(peer) => tracing::info!(
+                target: "access",
+                peer_uid = peer.uid,
+                peer_pid = peer.pid,
+                peer_exe = peer.exe.as_deref(),
+                "{transport} {method} {path} {status} {took}us"
+            ),
+            None => {
+                tracing::info!(target: "access", "{transport} {method} {path} {status} {took}us")
+            }
+        }
         response
     }
 

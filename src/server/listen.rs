@@ -255,7 +255,7 @@ async fn accept_tcp(listener: TcpListener, conns: Conns, transport: Transport) {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let _ = stream.set_nodelay(true);
-                    conns.serve(stream, transport);
+                    conns.serve(stream, transport, None);
                 }
                 Err(e) => accept_failed(e).await,
             },
@@ -267,14 +267,14 @@ async fn accept_tcp(listener: TcpListener, conns: Conns, transport: Transport) {
 async fn accept_unix(listener: UnixListener, conns: Conns) {
     let mut stopped = conns.stopped.clone();
     let me = nix::unistd::geteuid().as_raw();
-    let is_us =
-        |stream: &tokio::net::UnixStream| peer::unix_peer_uid(stream).is_ok_and(|uid| uid == me);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) if is_us(&stream) => conns.serve(stream, Transport::Unix),
-                // Closed unanswered: not one byte for another user.
-                Ok(_) => tracing::warn!("refused a Unix socket connection from another user"),
+                Ok((stream, _)) => match peer::unix_peer(&stream) {
+                    Ok(who) if who.uid == me => conns.serve(stream, Transport::Unix, Some(Arc::new(who))),
+                    // Closed unanswered: not one byte for another user.
+                    _ => tracing::warn!("refused a Unix socket connection from another user"),
+                },
                 Err(e) => accept_failed(e).await,
             },
             _ = until_stopped(&mut stopped) => return,
@@ -296,7 +296,7 @@ async fn accept_failed(e: std::io::Error) {
 }
 
 impl Conns {
-    fn serve<IO>(&self, io: IO, transport: Transport)
+    fn serve<IO>(&self, io: IO, transport: Transport, peer: Option<Arc<peer::Peer>>)
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -306,8 +306,8 @@ impl Conns {
         };
         let app = self.app.clone();
         let service = service_fn(move |req| {
-            let app = app.clone();
-            async move { Ok::<_, Infallible>(app.handle(transport, req).await) }
+            let (app, peer) = (app.clone(), peer.clone());
+            async move { Ok::<_, Infallible>(app.handle(transport, peer.as_deref(), req).await) }
         });
         let io = TokioIo::new(StallGuard::new(io));
         let connection = self.http.serve_connection(io, service);

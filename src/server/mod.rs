@@ -15,6 +15,7 @@ use crate::socket::SocketFile;
 use crate::token::Token;
 use std::fmt;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Semaphore};
@@ -61,6 +62,8 @@ impl fmt::Display for Transport {
 /// A server answering on its listeners: what shutdown must undo.
 pub struct Running {
     stop: watch::Sender<bool>,
+    /// When the last request came (Unix seconds, wall clock).
+    last_request: Arc<AtomicU64>,
     budgets: [(Arc<Semaphore>, usize); 2],
     registry: Arc<Registry>,
     socket: Option<SocketFile>,
@@ -68,7 +71,12 @@ pub struct Running {
 
 /// Starts answering on every listener with the registry's scopes.
 pub fn serve(listeners: Listeners, registry: Arc<Registry>, options: Options) -> Running {
-    let app = Arc::new(app::App::new(registry.clone(), options));
+    let last_request = Arc::new(AtomicU64::new(unix_now()));
+    let app = Arc::new(app::App::new(
+        registry.clone(),
+        options,
+        last_request.clone(),
+    ));
     let (stop, stopped) = watch::channel(false);
     let tcp_budget = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let unix_budget = Arc::new(Semaphore::new(MAX_SOCKET_CONNECTIONS));
@@ -80,6 +88,7 @@ pub fn serve(listeners: Listeners, registry: Arc<Registry>, options: Options) ->
     );
     Running {
         stop,
+        last_request,
         budgets: [
             (tcp_budget, MAX_CONNECTIONS),
             (unix_budget, MAX_SOCKET_CONNECTIONS),
@@ -89,7 +98,20 @@ pub fn serve(listeners: Listeners, registry: Arc<Registry>, options: Options) ->
     }
 }
 
+/// Seconds since the Unix epoch, by the wall clock.
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 impl Running {
+    /// How long no request has come (by the wall clock, so a suspend counts).
+    pub fn idle(&self) -> Duration {
+        let last = self.last_request.load(Ordering::Relaxed);
+        Duration::from_secs(unix_now().saturating_sub(last))
+    }
+
     /// The Unix socket's path, when there is one.
     pub fn socket_path(&self) -> Option<&Path> {
         self.socket.as_ref().map(|s| s.path.as_path())

@@ -823,3 +823,30 @@ fn key_option_mistakes_get_the_originals_error_or_a_usage_error() {
     );
     assert!(!err.contains("sekrit") && err.lines().count() == 1, "{err}");
 }
+
+#[test]
+fn idle_exit_stops_after_the_idle_time_and_not_during_traffic() {
+    let moto = Moto::shared();
+    let mut server = Start::new(moto, &moto.bucket("idle"))
+        .args(&["--idle-exit", "2"])
+        .run();
+    // Traffic every half second for 4 s, twice the idle time: it stays.
+    for _ in 0..8 {
+        assert_eq!(server.get("/healthz").0, 200);
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "exited during traffic"
+    );
+    // Then nothing: it stops on its own, cleanly.
+    let status = wait_timeout(&mut server.child, std::time::Duration::from_secs(10))
+        .expect("exits once idle");
+    assert_eq!(status.code(), Some(0));
+    let lines = server.stderr_lines();
+    let tail: Vec<&str> = lines.iter().rev().take(2).map(String::as_str).collect();
+    assert_eq!(
+        tail,
+        ["Shutting down server...", "No request for 2 seconds"]
+    );
+}

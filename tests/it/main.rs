@@ -11,5 +11,6 @@ mod load;
 mod localserver;
 mod properties;
 mod scopes;
+mod service;
 mod socket_fetch;
 mod support;

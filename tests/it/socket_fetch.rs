@@ -523,3 +523,45 @@ fn a_child_of_a_socket_activated_server_inherits_no_listener() {
     assert!(!seen.contains("socket:"), "inherited a socket: {seen}");
     assert!(!seen.contains("LISTEN_"), "inherited LISTEN_*: {seen}");
 }
+
+/// Who fetched: a Unix-socket access line names the peer's uid, pid and
+/// program (here, this test process).
+#[test]
+fn a_socket_access_line_names_the_peer() {
+    let moto = Moto::shared();
+    let server = Start::new(moto, &moto.bucket("who")).run();
+    let stream = std::os::unix::net::UnixStream::connect(server.socket()).unwrap();
+    let mut conn = KeepAlive::new(stream);
+    assert_eq!(conn.get("/").unwrap().0, 200);
+    let expected = "unix GET / 200 ";
+    // The program is quoted, as a path may hold spaces.
+    let named = format!(
+        "peer_uid={} peer_pid={} peer_exe={:?}",
+        nix::unistd::geteuid().as_raw(),
+        std::process::id(),
+        std::fs::read_link("/proc/self/exe")
+            .unwrap()
+            .display()
+            .to_string()
+    );
+    assert!(
+        server.wait_for_stderr(&named, std::time::Duration::from_secs(5)),
+        "{:#?}",
+        server.stderr_lines()
+    );
+    let line = server
+        .stderr_lines()
+        .into_iter()
+        .find(|l| l.contains(&named))
+        .unwrap();
+    assert!(line.contains(expected), "{line}");
+    // TCP lines name no peer: the kernel does not say who holds a TCP port's other end.
+    server.get("/");
+    assert!(server.wait_for_stderr("tcp GET / 200", std::time::Duration::from_secs(5)));
+    let tcp = server
+        .stderr_lines()
+        .into_iter()
+        .find(|l| l.contains("tcp GET / 200"))
+        .unwrap();
+    assert!(!tcp.contains("peer_"), "{tcp}");
+}

@@ -56,7 +56,7 @@ async fn app_serving(
         allowed_host: "myhost".into(),
         token: token.map(|t| Token::for_tests(t.as_bytes())),
     };
-    App::new(Registry::new(table), options)
+    App::new(Registry::new(table), options, Arc::default())
 }
 
 async fn app_with(error: Option<&'static str>, token: Option<&str>) -> App {
@@ -79,7 +79,7 @@ async fn ask(
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let response = app.handle(transport, req.body(()).unwrap()).await;
+    let response = app.handle(transport, None, req.body(()).unwrap()).await;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let body = response.into_body().collect().await.unwrap().to_bytes();
