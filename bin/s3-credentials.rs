@@ -39,7 +39,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, s3_credentials::Error> {
 
 /// `Error: ...` through the log's buffer, so it comes after every log line.
 fn fail(e: &s3_credentials::Error) -> ExitCode {
-    s3_credentials::log::say(&format!("Error: {e}"));
+    s3_credentials::log::error(&e.to_string());
     ExitCode::FAILURE
 }
 

@@ -149,6 +149,15 @@ pub struct LocalserverArgs {
     /// Do not log each request.
     #[arg(short, long)]
     pub quiet: bool,
+    /// How to write stderr: text, or one JSON object per line (startup lines too).
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        default_value = "text",
+        value_parser = clap::builder::PossibleValuesParser::new(["text", "json"])
+            .map(|f| if f == "json" { crate::log::Format::Json } else { crate::log::Format::Text })
+    )]
+    pub log_format: crate::log::Format,
     /// AWS connection options.
     #[command(flatten)]
     pub aws: AwsArgs,
@@ -316,6 +325,7 @@ impl LocalserverArgs {
             idle_exit: self.idle_exit.map(std::time::Duration::from_secs),
             auth_token_file: self.auth_token_file.clone(),
             quiet: self.quiet,
+            log_format: self.log_format,
             aws: self.aws.options()?,
         })
     }

@@ -53,7 +53,7 @@ pub struct Options {
 /// Runs `exec`; the exit status is the child's (128+N if a signal ended
 /// it), 127 if the program is not found, 126 if it cannot be run.
 pub async fn run(options: Options) -> Result<u8, Error> {
-    log::init(true);
+    log::init(true, log::Format::Text);
     let scope = pick(&options)?;
     let aws = std::sync::Arc::new(sts::connect(&options.aws).await?);
     let listeners = server::listen("127.0.0.1", 0, SocketChoice::None).await?;
@@ -137,7 +137,7 @@ fn not_started(program: &OsString, e: &std::io::Error) -> u8 {
         std::io::ErrorKind::NotFound => ("command not found".to_owned(), 127),
         _ => (e.to_string(), 126),
     };
-    log::say(&format!("Error: cannot run {program}: {why}"));
+    log::error(&format!("cannot run {program}: {why}"));
     code
 }
 

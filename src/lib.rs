@@ -17,6 +17,7 @@ pub mod fetch;
 pub mod localserver;
 pub mod log;
 pub mod manual;
+pub mod metrics;
 pub mod peer;
 pub mod policy;
 pub mod registry;

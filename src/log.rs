@@ -63,20 +63,54 @@ static WRITER: Once = Once::new();
 /// Lines dropped since the start.
 static DROPPED_TOTAL: AtomicU64 = AtomicU64::new(0);
 
+/// How stderr lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// `2026-11-23 20:11:20  INFO message fields`, and the startup lines as
+    /// the original prints them.
+    #[default]
+    Text,
+    /// One JSON object per line (tracing-subscriber's): `timestamp`,
+    /// `level`, `message` and the event's fields at the top level, startup
+    /// and shutdown lines included.
+    Json,
+}
+
+/// The target of `say`'s lines in JSON, never filtered out.
+const SAID: &str = "said";
+static JSON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Installs the stderr subscriber; `quiet` silences the access log.
-pub fn init(quiet: bool) {
+pub fn init(quiet: bool, format: Format) {
     let mut filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     if quiet {
         filter = filter.add_directive("access=off".parse().expect("a valid directive"));
     }
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let builder = tracing_subscriber::fmt()
         .with_timer(SecondClock)
-        .with_target(false)
         .with_ansi(false)
-        .with_writer(Queued)
-        .try_init();
+        .with_writer(Queued);
+    let installed = match format {
+        Format::Text => builder
+            .with_env_filter(filter)
+            .with_target(false)
+            .try_init(),
+        Format::Json => {
+            let filter =
+                filter.add_directive(format!("{SAID}=info").parse().expect("a valid directive"));
+            builder
+                .json()
+                .flatten_event(true)
+                .with_current_span(false)
+                .with_span_list(false)
+                .with_env_filter(filter)
+                .try_init()
+        }
+    };
+    if installed.is_ok() {
+        JSON.store(format == Format::Json, Ordering::Relaxed);
+    }
 }
 
 /// How many log lines have been dropped because stderr was not being read.
@@ -98,7 +132,19 @@ pub fn flush() {
 /// line before it, and on stderr before this returns (unless stderr has
 /// not been read for a second).
 pub fn say(message: &str) {
-    append(message.as_bytes(), true);
+    match JSON.load(Ordering::Relaxed) {
+        true => tracing::info!(target: SAID, "{message}"),
+        false => append(message.as_bytes(), true),
+    }
+    flush();
+}
+
+/// `Error: message`, as `say` prints it (level `ERROR` in JSON).
+pub fn error(message: &str) {
+    match JSON.load(Ordering::Relaxed) {
+        true => tracing::error!(target: SAID, "Error: {message}"),
+        false => append(format!("Error: {message}").as_bytes(), true),
+    }
     flush();
 }
 

@@ -38,6 +38,8 @@ pub struct Options {
     pub auth_token_file: Option<PathBuf>,
     /// No access log.
     pub quiet: bool,
+    /// Text or JSON lines on stderr.
+    pub log_format: log::Format,
     /// How to reach AWS.
     pub aws: AwsOptions,
 }
@@ -68,7 +70,7 @@ pub enum Stopped {
 /// Runs `localserver` until SIGINT, SIGTERM, SIGQUIT, or SIGHUP (which
 /// re-reads `--config` instead, when there is one).
 pub async fn run(args: Options) -> Result<Stopped, Error> {
-    log::init(args.quiet);
+    log::init(args.quiet, args.log_format);
     let mut signals = Signals::new(args.config.is_some())?;
     let mut server = tokio::select! {
         started = start(&args) => started?,

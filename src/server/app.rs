@@ -43,6 +43,7 @@ enum Route<'a> {
     /// A credential: of the named scope, or (`None`) of the default one.
     Credential(Option<&'a str>, Format),
     Health,
+    Metrics,
 }
 
 /// Which body a credential route answers.
@@ -53,6 +54,19 @@ enum Format {
 }
 
 impl<'a> Route<'a> {
+    /// The route's template, as metrics label it.
+    fn label(path: &str) -> &'static str {
+        match Route::of(path) {
+            Some(Route::Credential(None, Format::Process)) => "/",
+            Some(Route::Credential(None, Format::Ecs)) => "/ecs",
+            Some(Route::Credential(Some(_), Format::Process)) => "/scope/{name}",
+            Some(Route::Credential(Some(_), Format::Ecs)) => "/scope/{name}/ecs",
+            Some(Route::Health) => "/healthz",
+            Some(Route::Metrics) => "/metrics",
+            None => "other",
+        }
+    }
+
     /// `/`, `/ecs`, `/healthz`, `/scope/NAME` and `/scope/NAME/ecs`.
     fn of(path: &'a str) -> Option<Route<'a>> {
         let credential = |scope, format| Some(Route::Credential(scope, format));
@@ -60,6 +74,7 @@ impl<'a> Route<'a> {
             "/" => credential(None, Format::Process),
             "/ecs" => credential(None, Format::Ecs),
             "/healthz" => Some(Route::Health),
+            "/metrics" => Some(Route::Metrics),
             _ => {
                 let rest = path.strip_prefix(SCOPE_PATH)?;
                 let (name, format) = match rest.strip_suffix("/ecs") {
@@ -100,6 +115,11 @@ impl App {
         let response = self.respond(transport, &req).await;
         let (method, path) = (req.method(), loggable(req.uri().path()));
         let (status, took) = (response.status().as_u16(), started.elapsed().as_micros());
+        let route = match transport {
+            Transport::Imds => "imds",
+            _ => Route::label(req.uri().path()),
+        };
+        crate::metrics::request(route, transport.label(), status);
         match peer {
             Some(peer) => tracing::info!(
                 target: "access",
@@ -142,6 +162,7 @@ impl App {
         match route {
             Route::Credential(scope, format) => self.credential(transport, scope, format).await,
             Route::Health => self.health(transport),
+            Route::Metrics => self.metrics(),
         }
     }
 
@@ -254,6 +275,23 @@ impl App {
         };
         body["scopes"] = Value::Object(scopes);
         json(status, Bytes::from(python_json(&body)))
+    }
+}
+
+impl App {
+    /// Every series, with each scope's time to expiry read now.
+    fn metrics(&self) -> Response<Body> {
+        let table = self.registry.current();
+        let expiries = table
+            .by_name
+            .iter()
+            .map(|(name, served)| (name.clone(), served.cache().expires_in().ok()));
+        let mut response = Response::new(Full::new(Bytes::from(crate::metrics::render(expiries))));
+        response.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
+        );
+        response
     }
 }
 

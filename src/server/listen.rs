@@ -273,7 +273,10 @@ async fn accept_unix(listener: UnixListener, conns: Conns) {
                 Ok((stream, _)) => match peer::unix_peer(&stream) {
                     Ok(who) if who.uid == me => conns.serve(stream, Transport::Unix, Some(Arc::new(who))),
                     // Closed unanswered: not one byte for another user.
-                    _ => tracing::warn!("refused a Unix socket connection from another user"),
+                    _ => {
+                        crate::metrics::refused("unix");
+                        tracing::warn!("refused a Unix socket connection from another user");
+                    }
                 },
                 Err(e) => accept_failed(e).await,
             },
@@ -301,6 +304,7 @@ impl Conns {
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let Ok(permit) = self.budget.clone().try_acquire_owned() else {
+            crate::metrics::refused(transport.label());
             tokio::spawn(refuse_busy(io));
             return;
         };

@@ -49,13 +49,20 @@ pub enum Transport {
     Imds,
 }
 
-impl fmt::Display for Transport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Transport {
+    /// Its name in logs and metrics.
+    pub fn label(self) -> &'static str {
+        match self {
             Transport::Tcp => "tcp",
             Transport::Unix => "unix",
             Transport::Imds => "imds",
-        })
+        }
+    }
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
     }
 }
 

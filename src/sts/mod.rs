@@ -204,6 +204,8 @@ async fn check_credentials(config: &SdkConfig, profile: Option<&str>) -> Result<
 
 /// Mints credentials for one scope with `AssumeRole`.
 pub struct Minter {
+    /// The scope's name, for metrics.
+    scope: String,
     sts: aws_sdk_sts::Client,
     /// "STS at URL", for messages.
     sts_endpoint: String,
@@ -241,6 +243,7 @@ impl Minter {
             }
         };
         Ok(Minter {
+            scope: scope.name.clone(),
             sts: aws.sts.clone(),
             sts_endpoint: Service::Sts.endpoint(config),
             role_arn,
@@ -250,7 +253,15 @@ impl Minter {
         })
     }
 
+    /// One AssumeRole, counted and timed.
     async fn assume_role(&self) -> Result<Credential, Error> {
+        let started = std::time::Instant::now();
+        let minted = self.call_assume_role().await;
+        crate::metrics::sts_call(&self.scope, minted.is_ok(), started.elapsed());
+        minted
+    }
+
+    async fn call_assume_role(&self) -> Result<Credential, Error> {
         let out = self
             .sts
             .assume_role()

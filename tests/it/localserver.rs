@@ -850,3 +850,48 @@ fn idle_exit_stops_after_the_idle_time_and_not_during_traffic() {
         ["Shutting down server...", "No request for 2 seconds"]
     );
 }
+
+#[test]
+fn json_logs_are_one_object_per_line_startup_lines_included() {
+    let moto = Moto::shared();
+    let bucket = moto.bucket("jsonlog");
+    let mut server = Start::new(moto, &bucket)
+        .args(&["--log-format", "json"])
+        .run();
+    assert_eq!(server.get("/").0, 200);
+    let stream = std::os::unix::net::UnixStream::connect(server.socket()).unwrap();
+    assert_eq!(KeepAlive::new(stream).get("/").unwrap().0, 200);
+    assert!(server.wait_for_stderr("unix GET / 200", std::time::Duration::from_secs(5)));
+    assert!(server.terminate().success());
+    let lines = server.stderr_lines();
+    let objects: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    for object in &objects {
+        for key in ["timestamp", "level", "message"] {
+            assert!(object.get(key).is_some(), "no {key}: {object}");
+        }
+    }
+    let messages: Vec<&str> = objects
+        .iter()
+        .map(|o| o["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(messages[0], "Generating initial credentials...");
+    assert!(messages.contains(
+        &format!(
+            "Serving read-write credentials for bucket '{bucket}' at http://localhost:{}/",
+            server.port
+        )
+        .as_str()
+    ));
+    assert_eq!(messages.last(), Some(&"Shutting down server..."));
+    let unix = objects
+        .iter()
+        .find(|o| o["message"].as_str().unwrap().starts_with("unix GET / 200"))
+        .unwrap();
+    assert_eq!(unix["peer_pid"], std::process::id());
+    assert_eq!(unix["target"], "access");
+    let text = lines.join("\n");
+    assert!(!text.contains("SecretAccessKey") && !text.contains("SessionToken"));
+}

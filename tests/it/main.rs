@@ -9,6 +9,7 @@ mod generated;
 mod guards;
 mod load;
 mod localserver;
+mod metrics;
 mod properties;
 mod scopes;
 mod service;

@@ -158,7 +158,9 @@ impl Start {
                     std::thread::sleep(Duration::from_millis(10));
                 }
                 let Some(Ok(line)) = lines.next() else { break };
-                let ready = line == "Press Ctrl+C to stop";
+                // As text, or as the message of a JSON line.
+                let ready = line == "Press Ctrl+C to stop"
+                    || line.contains(r#""message":"Press Ctrl+C to stop""#);
                 sink.lock().unwrap().push(line);
                 if ready {
                     let _ = tx.send(());

@@ -1,0 +1,152 @@
+//! What a service owner watches, for `GET /metrics` in Prometheus's text
+//! format (DESIGN.md §13): requests, STS calls and their latency, each
+//! scope's time to expiry, dropped log lines, refused connections.
+//!
+//! Counting is a few atomic adds on paths that already do far more; one
+//! process-wide set, as a server has one of each. Built on
+//! `prometheus-client`, the Prometheus project's own Rust client: typed
+//! label sets, no global registry of its own, and its text encoder.
+//! `S3C_METRICS=off` skips the counting (for `scripts/bench` to measure
+//! what it costs).
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// `Content-Type` of the text format.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: &'static str,
+    transport: &'static str,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StsLabels {
+    scope: String,
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ScopeLabels {
+    scope: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TransportLabels {
+    transport: &'static str,
+}
+
+/// Every series, and the registry that encodes them.
+struct Metrics {
+    enabled: bool,
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    sts_calls: Family<StsLabels, Counter>,
+    sts_seconds: Histogram,
+    expiry: Family<ScopeLabels, Gauge>,
+    dropped: Counter,
+    refused: Family<TransportLabels, Counter>,
+}
+
+fn metrics() -> &'static Metrics {
+    static METRICS: OnceLock<Metrics> = OnceLock::new();
+    METRICS.get_or_init(|| {
+        let m = Metrics {
+            enabled: std::env::var("S3C_METRICS").map_or(true, |v| v != "off"),
+            registry: Registry::with_prefix("s3_credentials"),
+            requests: Family::default(),
+            sts_calls: Family::default(),
+            // 10 ms .. about 20 s.
+            sts_seconds: Histogram::new(exponential_buckets(0.01, 2.0, 12)),
+            expiry: Family::default(),
+            dropped: Counter::default(),
+            refused: Family::default(),
+        };
+        let mut registry = m.registry;
+        registry.register("requests", "Requests answered", m.requests.clone());
+        registry.register("sts_calls", "AssumeRole calls", m.sts_calls.clone());
+        registry.register(
+            "sts_call_seconds",
+            "How long AssumeRole calls took",
+            m.sts_seconds.clone(),
+        );
+        registry.register(
+            "credential_expiry_seconds",
+            "Seconds until each scope's credential expires (0: none held)",
+            m.expiry.clone(),
+        );
+        registry.register(
+            "log_lines_dropped",
+            "Log lines dropped because stderr was not read",
+            m.dropped.clone(),
+        );
+        registry.register(
+            "connections_refused",
+            "Connections refused: over budget, or another user's",
+            m.refused.clone(),
+        );
+        Metrics { registry, ..m }
+    })
+}
+
+/// One request answered: its route's template (`/scope/{name}`), the
+/// transport, the status.
+pub fn request(route: &'static str, transport: &'static str, status: u16) {
+    let m = metrics();
+    if m.enabled {
+        let labels = RequestLabels {
+            route,
+            transport,
+            status,
+        };
+        m.requests.get_or_create(&labels).inc();
+    }
+}
+
+/// One AssumeRole call for `scope`, and how long it took.
+pub fn sts_call(scope: &str, ok: bool, took: Duration) {
+    let m = metrics();
+    if m.enabled {
+        let result = if ok { "ok" } else { "error" };
+        let labels = StsLabels {
+            scope: scope.to_owned(),
+            result,
+        };
+        m.sts_calls.get_or_create(&labels).inc();
+        m.sts_seconds.observe(took.as_secs_f64());
+    }
+}
+
+/// One connection refused on `transport`.
+pub fn refused(transport: &'static str) {
+    let m = metrics();
+    if m.enabled {
+        let labels = TransportLabels { transport };
+        m.refused.get_or_create(&labels).inc();
+    }
+}
+
+/// The text format, with each scope's time to expiry (`expiries`) and the
+/// dropped log lines read now.
+pub fn render(expiries: impl IntoIterator<Item = (String, Option<Duration>)>) -> String {
+    let m = metrics();
+    m.expiry.clear(); // a scope dropped by a reload goes too
+    for (scope, left) in expiries {
+        let secs = left.map_or(0, |d| d.as_secs() as i64);
+        m.expiry.get_or_create(&ScopeLabels { scope }).set(secs);
+    }
+    let dropped = crate::log::dropped_total();
+    m.dropped.inc_by(dropped.saturating_sub(m.dropped.get()));
+    let mut out = String::new();
+    // The 0.0.4 text format: OpenMetrics without its `# EOF`.
+    let _ = prometheus_client::encoding::text::encode_registry(&mut out, &m.registry);
+    out
+}
