@@ -34,7 +34,7 @@ Register-ArgumentCompleter -Native -CommandName 's3-credentials' -ScriptBlock {
         's3-credentials;localserver' {
             [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Restrict to keys starting with this prefix')
             [CompletionResult]::new('--statement', '--statement', [CompletionResultType]::ParameterName, 'JSON statement to add to the policy (repeatable)')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Named scopes to serve at /scope/NAME, from a TOML file (re-read on SIGHUP)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Named scopes from a TOML file, served at /scope/NAME (localserver re-reads it on SIGHUP)')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'How long each credential is valid for, e.g. 15m, 1h, 12h (900s..12h)')
             [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'How long each credential is valid for, e.g. 15m, 1h, 12h (900s..12h)')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'TCP port to serve on (0 picks a free one)')
@@ -66,10 +66,10 @@ Register-ArgumentCompleter -Native -CommandName 's3-credentials' -ScriptBlock {
         's3-credentials;exec' {
             [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Restrict to keys starting with this prefix')
             [CompletionResult]::new('--statement', '--statement', [CompletionResultType]::ParameterName, 'JSON statement to add to the policy (repeatable)')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'A TOML file of named scopes (see localserver); with --scope NAME')
-            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Which of the --config file''s scopes [default: its default scope]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Named scopes from a TOML file, served at /scope/NAME (localserver re-reads it on SIGHUP)')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'How long each credential is valid for, e.g. 15m, 1h, 12h (900s..12h)')
             [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'How long each credential is valid for, e.g. 15m, 1h, 12h (900s..12h)')
+            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Which of the --config file''s scopes [default: its default scope]')
             [CompletionResult]::new('--role-arn', '--role-arn', [CompletionResultType]::ParameterName, 'Role to assume [default: s3-credentials.AmazonS3FullAccess, created if missing]')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS profile to use')
             [CompletionResult]::new('--access-key', '--access-key', [CompletionResultType]::ParameterName, 'AWS access key ID (with --secret-key; prefer --auth FILE: command lines are visible to other users)')

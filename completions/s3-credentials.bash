@@ -61,7 +61,7 @@ _s3__credentials() {
             return 0
             ;;
         s3__credentials__subcmd__exec)
-            opts="-d -a -h --read-only --write-only --prefix --statement --config --scope --duration --role-arn --profile --access-key --secret-key --session-token --auth --region --endpoint-url --help"
+            opts="-d -a -h --read-only --write-only --prefix --statement --config --duration --scope --role-arn --profile --access-key --secret-key --session-token --auth --region --endpoint-url --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -96,19 +96,19 @@ _s3__credentials() {
                     fi
                     return 0
                     ;;
-                --scope)
-                    COMPREPLY=("${cur}")
-                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
-                        compopt -o nospace
-                    fi
-                    return 0
-                    ;;
                 --duration)
                     COMPREPLY=($(compgen -W "15m 1h 12h" -- "${cur}"))
                     return 0
                     ;;
                 -d)
                     COMPREPLY=($(compgen -W "15m 1h 12h" -- "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --role-arn)

@@ -30,7 +30,7 @@ set edit:completion:arg-completer[s3-credentials] = {|@words|
         &'s3-credentials;localserver'= {
             cand --prefix 'Restrict to keys starting with this prefix'
             cand --statement 'JSON statement to add to the policy (repeatable)'
-            cand --config 'Named scopes to serve at /scope/NAME, from a TOML file (re-read on SIGHUP)'
+            cand --config 'Named scopes from a TOML file, served at /scope/NAME (localserver re-reads it on SIGHUP)'
             cand -d 'How long each credential is valid for, e.g. 15m, 1h, 12h (900s..12h)'
             cand --duration 'How long each credential is valid for, e.g. 15m, 1h, 12h (900s..12h)'
             cand -p 'TCP port to serve on (0 picks a free one)'
@@ -61,10 +61,10 @@ set edit:completion:arg-completer[s3-credentials] = {|@words|
         &'s3-credentials;exec'= {
             cand --prefix 'Restrict to keys starting with this prefix'
             cand --statement 'JSON statement to add to the policy (repeatable)'
-            cand --config 'A TOML file of named scopes (see localserver); with --scope NAME'
-            cand --scope 'Which of the --config file''s scopes [default: its default scope]'
+            cand --config 'Named scopes from a TOML file, served at /scope/NAME (localserver re-reads it on SIGHUP)'
             cand -d 'How long each credential is valid for, e.g. 15m, 1h, 12h (900s..12h)'
             cand --duration 'How long each credential is valid for, e.g. 15m, 1h, 12h (900s..12h)'
+            cand --scope 'Which of the --config file''s scopes [default: its default scope]'
             cand --role-arn 'Role to assume [default: s3-credentials.AmazonS3FullAccess, created if missing]'
             cand --profile 'AWS profile to use'
             cand --access-key 'AWS access key ID (with --secret-key; prefer --auth FILE: command lines are visible to other users)'

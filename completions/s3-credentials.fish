@@ -32,7 +32,7 @@ complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -f -a "polic
 complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l prefix -d 'Restrict to keys starting with this prefix' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l statement -d 'JSON statement to add to the policy (repeatable)' -r -f
-complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l config -d 'Named scopes to serve at /scope/NAME, from a TOML file (re-read on SIGHUP)' -r -F
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l config -d 'Named scopes from a TOML file, served at /scope/NAME (localserver re-reads it on SIGHUP)' -r -F
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -s d -l duration -d 'How long each credential is valid for, e.g. 15m, 1h, 12h (900s..12h)' -r -f -a "15m\t''
 1h\t''
 12h\t''"
@@ -88,11 +88,11 @@ complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserve
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l prefix -d 'Restrict to keys starting with this prefix' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l statement -d 'JSON statement to add to the policy (repeatable)' -r -f
-complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l config -d 'A TOML file of named scopes (see localserver); with --scope NAME' -r -F
-complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l scope -d 'Which of the --config file\'s scopes [default: its default scope]' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l config -d 'Named scopes from a TOML file, served at /scope/NAME (localserver re-reads it on SIGHUP)' -r -F
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -s d -l duration -d 'How long each credential is valid for, e.g. 15m, 1h, 12h (900s..12h)' -r -f -a "15m\t''
 1h\t''
 12h\t''"
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l scope -d 'Which of the --config file\'s scopes [default: its default scope]' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l role-arn -d 'Role to assume [default: s3-credentials.AmazonS3FullAccess, created if missing]' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l profile -d 'AWS profile to use' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l access-key -d 'AWS access key ID (with --secret-key; prefer --auth FILE: command lines are visible to other users)' -r -f

@@ -97,10 +97,11 @@ impl ScopeArgs {
     }
 }
 
-/// Options of `localserver`.
+/// Which credentials to serve: the command line's buckets (the default
+/// scope), a file of named scopes, or both; shared by `localserver` and `exec`.
 #[derive(Debug, Args)]
-pub struct LocalserverArgs {
-    /// The buckets the credentials reach: the default scope, served at /.
+pub struct ScopesArgs {
+    /// The buckets the credentials reach (the default scope, served at /).
     #[arg(
         required_unless_present = "config",
         requires = "duration",
@@ -111,7 +112,8 @@ pub struct LocalserverArgs {
     /// What may be done in them.
     #[command(flatten)]
     pub scope: ScopeArgs,
-    /// Named scopes to serve at /scope/NAME, from a TOML file (re-read on SIGHUP).
+    /// Named scopes from a TOML file, served at /scope/NAME (localserver
+    /// re-reads it on SIGHUP).
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub config: Option<PathBuf>,
     /// How long each credential is valid for, e.g. 15m, 1h, 12h (900s..12h).
@@ -123,6 +125,26 @@ pub struct LocalserverArgs {
         hide_possible_values = true
     )]
     pub duration: Option<SessionDuration>,
+}
+
+impl ScopesArgs {
+    /// What the command line says of scopes, with `role_arn` (`--role-arn`).
+    pub fn command_line(&self, role_arn: Option<String>) -> CommandLine {
+        let grant = (!self.buckets.is_empty()).then(|| self.scope.grant(self.buckets.clone()));
+        CommandLine {
+            grant,
+            duration: self.duration,
+            role_arn,
+        }
+    }
+}
+
+/// Options of `localserver`.
+#[derive(Debug, Args)]
+pub struct LocalserverArgs {
+    /// Buckets, permissions, named scopes and duration.
+    #[command(flatten)]
+    pub scopes: ScopesArgs,
     /// TCP port to serve on (0 picks a free one).
     #[arg(short, long, default_value_t = DEFAULT_PORT, value_hint = ValueHint::Other)]
     pub port: u16,
@@ -166,32 +188,12 @@ pub struct LocalserverArgs {
 /// Options of `exec`.
 #[derive(Debug, Args)]
 pub struct ExecArgs {
-    /// The buckets the command's credentials reach.
-    #[arg(
-        required_unless_present = "config",
-        requires = "duration",
-        value_parser = parse_bucket,
-        value_hint = ValueHint::Other
-    )]
-    pub buckets: Vec<String>,
-    /// What may be done in them.
+    /// Buckets, permissions, named scopes and duration.
     #[command(flatten)]
-    pub scope: ScopeArgs,
-    /// A TOML file of named scopes (see localserver); with --scope NAME.
-    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
-    pub config: Option<PathBuf>,
+    pub scopes: ScopesArgs,
     /// Which of the --config file's scopes [default: its default scope].
     #[arg(long = "scope", value_name = "NAME", requires = "config", value_parser = parse_scope_name, value_hint = ValueHint::Other)]
     pub scope_name: Option<String>,
-    /// How long each credential is valid for, e.g. 15m, 1h, 12h (900s..12h).
-    #[arg(
-        short,
-        long,
-        required_unless_present = "config",
-        value_parser = suggest(str::parse::<SessionDuration>, &["15m", "1h", "12h"]),
-        hide_possible_values = true
-    )]
-    pub duration: Option<SessionDuration>,
     /// AWS connection options.
     #[command(flatten)]
     pub aws: AwsArgs,
@@ -203,14 +205,9 @@ pub struct ExecArgs {
 impl ExecArgs {
     /// The plain options these flags describe.
     pub fn options(&self) -> Result<crate::exec::Options, crate::Error> {
-        let grant = (!self.buckets.is_empty()).then(|| self.scope.grant(self.buckets.clone()));
         Ok(crate::exec::Options {
-            command_line: CommandLine {
-                grant,
-                duration: self.duration,
-                role_arn: self.aws.role_arn.clone(),
-            },
-            config: self.config.clone(),
+            command_line: self.scopes.command_line(self.aws.role_arn.clone()),
+            config: self.scopes.config.clone(),
             scope: self.scope_name.clone(),
             aws: self.aws.options()?,
             command: self.command.clone(),
@@ -310,14 +307,9 @@ impl LocalserverArgs {
             (Some(path), false) => SocketChoice::At(path.clone()),
             (None, false) => SocketChoice::Default,
         };
-        let grant = (!self.buckets.is_empty()).then(|| self.scope.grant(self.buckets.clone()));
         Ok(crate::localserver::Options {
-            command_line: CommandLine {
-                grant,
-                duration: self.duration,
-                role_arn: self.aws.role_arn.clone(),
-            },
-            config: self.config.clone(),
+            command_line: self.scopes.command_line(self.aws.role_arn.clone()),
+            config: self.scopes.config.clone(),
             port: self.port,
             host: self.host.clone(),
             socket,
