@@ -70,11 +70,14 @@ pub async fn run(options: Options) -> Result<u8, Error> {
         token: Some(token),
     };
     let running = server::serve(listeners, registry, server_options);
+    // Listening before the child exists: a signal sent the moment it starts
+    // is passed on, not fatal to us.
+    let mut signals = Forwarded::new()?;
     let mut child = match child_command(&options, &aws, port, &token_text).spawn() {
         Ok(child) => child,
         Err(e) => return Ok(not_started(&options.command[0], &e)),
     };
-    let status = wait_forwarding_signals(&mut child).await?;
+    let status = signals.wait(&mut child).await?;
     running.stop().await;
     Ok(exit_code(status))
 }
@@ -141,29 +144,44 @@ fn not_started(program: &OsString, e: &std::io::Error) -> u8 {
     code
 }
 
-/// Waits for the child, passing INT, TERM and HUP on to it.
-async fn wait_forwarding_signals(
-    child: &mut tokio::process::Child,
-) -> Result<std::process::ExitStatus, Error> {
-    use nix::sys::signal::{kill, Signal};
-    let listen = |kind: SignalKind| {
-        signal(kind).map_err(|e| Error::new(format!("cannot handle signals: {e}")))
-    };
-    let mut interrupt = listen(SignalKind::interrupt())?;
-    let mut terminate = listen(SignalKind::terminate())?;
-    let mut hangup = listen(SignalKind::hangup())?;
-    let pid = child.id().map(|id| nix::unistd::Pid::from_raw(id as i32));
-    loop {
-        let forward = tokio::select! {
-            status = child.wait() => {
-                return status.map_err(|e| Error::new(format!("waiting for the command failed: {e}")));
-            }
-            _ = interrupt.recv() => Signal::SIGINT,
-            _ = terminate.recv() => Signal::SIGTERM,
-            _ = hangup.recv() => Signal::SIGHUP,
+/// INT, TERM and HUP, caught to be passed on to the child.
+struct Forwarded {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl Forwarded {
+    fn new() -> Result<Forwarded, Error> {
+        let listen = |kind: SignalKind| {
+            signal(kind).map_err(|e| Error::new(format!("cannot handle signals: {e}")))
         };
-        if let Some(pid) = pid {
-            let _ = kill(pid, forward);
+        Ok(Forwarded {
+            interrupt: listen(SignalKind::interrupt())?,
+            terminate: listen(SignalKind::terminate())?,
+            hangup: listen(SignalKind::hangup())?,
+        })
+    }
+
+    /// Waits for the child, passing each signal on to it.
+    async fn wait(
+        &mut self,
+        child: &mut tokio::process::Child,
+    ) -> Result<std::process::ExitStatus, Error> {
+        use nix::sys::signal::{kill, Signal};
+        let pid = child.id().map(|id| nix::unistd::Pid::from_raw(id as i32));
+        loop {
+            let forward = tokio::select! {
+                status = child.wait() => {
+                    return status.map_err(|e| Error::new(format!("waiting for the command failed: {e}")));
+                }
+                _ = self.interrupt.recv() => Signal::SIGINT,
+                _ = self.terminate.recv() => Signal::SIGTERM,
+                _ = self.hangup.recv() => Signal::SIGHUP,
+            };
+            if let Some(pid) = pid {
+                let _ = kill(pid, forward);
+            }
         }
     }
 }

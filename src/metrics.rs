@@ -51,6 +51,7 @@ struct Metrics {
     requests: Family<RequestLabels, Counter>,
     sts_calls: Family<StsLabels, Counter>,
     sts_seconds: Histogram,
+    renewals: Family<ScopeLabels, Counter>,
     expiry: Family<ScopeLabels, Gauge>,
     dropped: Counter,
     refused: Family<TransportLabels, Counter>,
@@ -66,6 +67,7 @@ fn metrics() -> &'static Metrics {
             sts_calls: Family::default(),
             // 10 ms .. about 20 s.
             sts_seconds: Histogram::new(exponential_buckets(0.01, 2.0, 12)),
+            renewals: Family::default(),
             expiry: Family::default(),
             dropped: Counter::default(),
             refused: Family::default(),
@@ -77,6 +79,11 @@ fn metrics() -> &'static Metrics {
             "sts_call_seconds",
             "How long AssumeRole calls took",
             m.sts_seconds.clone(),
+        );
+        registry.register(
+            "renewals",
+            "Credentials renewed (every minted one but each scope's first)",
+            m.renewals.clone(),
         );
         registry.register(
             "credential_expiry_seconds",
@@ -111,10 +118,17 @@ pub fn request(route: &'static str, transport: &'static str, status: u16) {
     }
 }
 
-/// One AssumeRole call for `scope`, and how long it took.
-pub fn sts_call(scope: &str, ok: bool, took: Duration) {
+/// One AssumeRole call for `scope`, how long it took, and whether it
+/// renewed a credential (a success after the scope's first).
+pub fn sts_call(scope: &str, ok: bool, renewal: bool, took: Duration) {
     let m = metrics();
     if m.enabled {
+        if renewal {
+            let labels = ScopeLabels {
+                scope: scope.to_owned(),
+            };
+            m.renewals.get_or_create(&labels).inc();
+        }
         let result = if ok { "ok" } else { "error" };
         let labels = StsLabels {
             scope: scope.to_owned(),

@@ -206,6 +206,8 @@ async fn check_credentials(config: &SdkConfig, profile: Option<&str>) -> Result<
 pub struct Minter {
     /// The scope's name, for metrics.
     scope: String,
+    /// Whether a credential was minted already (the next is a renewal).
+    minted: std::sync::atomic::AtomicBool,
     sts: aws_sdk_sts::Client,
     /// "STS at URL", for messages.
     sts_endpoint: String,
@@ -244,6 +246,7 @@ impl Minter {
         };
         Ok(Minter {
             scope: scope.name.clone(),
+            minted: std::sync::atomic::AtomicBool::new(false),
             sts: aws.sts.clone(),
             sts_endpoint: Service::Sts.endpoint(config),
             role_arn,
@@ -257,7 +260,9 @@ impl Minter {
     async fn assume_role(&self) -> Result<Credential, Error> {
         let started = std::time::Instant::now();
         let minted = self.call_assume_role().await;
-        crate::metrics::sts_call(&self.scope, minted.is_ok(), started.elapsed());
+        let renewal =
+            minted.is_ok() && self.minted.swap(true, std::sync::atomic::Ordering::Relaxed);
+        crate::metrics::sts_call(&self.scope, minted.is_ok(), renewal, started.elapsed());
         minted
     }
 

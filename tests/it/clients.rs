@@ -422,3 +422,50 @@ fn the_rust_sdks_imds_provider_reads_it() {
     assert_eq!(credentials.access_key_id(), key);
     assert!(credentials.expiry().is_some());
 }
+
+#[test]
+fn exec_serves_a_named_scope_from_a_config_file() {
+    let moto = Moto::shared();
+    let (a, b) = (moto.bucket("execcfg-a"), moto.bucket("execcfg-b"));
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("scopes.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "duration = \"15m\"\ndefault = \"first\"\n[scope.first]\nbuckets = [\"{a}\"]\n\
+             [scope.second]\nbuckets = [\"{b}\"]\naccess = \"read-only\"\n"
+        ),
+    )
+    .unwrap();
+    let arn = |args: &[&str]| {
+        let mut all = vec!["--config", config.to_str().unwrap()];
+        all.extend_from_slice(args);
+        let aws = tool("aws");
+        let command = [
+            aws.to_str().unwrap(),
+            "sts",
+            "get-caller-identity",
+            "--output",
+            "text",
+            "--query",
+            "Arn",
+        ];
+        expect_success(&run(&mut exec(moto, home.path(), &all, &command)))
+    };
+    assert!(arn(&["--scope", "second"]).trim().ends_with("/s3c.second"));
+    assert!(
+        arn(&[]).trim().ends_with("/s3c.first"),
+        "the file's default"
+    );
+    let out = run(&mut exec(
+        moto,
+        home.path(),
+        &["--config", config.to_str().unwrap(), "--scope", "third"],
+        &["true"],
+    ));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Error: no scope is named 'third' in the config file\n"
+    );
+}

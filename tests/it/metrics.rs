@@ -126,7 +126,7 @@ fn metrics_count_what_was_asked_over_each_transport() {
 }
 
 #[test]
-fn an_sts_failure_shows_in_the_sts_counter() {
+fn an_sts_failure_shows_in_the_sts_counter_and_a_renewal_in_its_own() {
     let moto = Moto::shared();
     let sts = FakeSts::start(20);
     let server = sts.server(moto, &moto.bucket("metricsfail")).run();
