@@ -6,7 +6,7 @@
 //! variable and file an SDK would try before the container endpoint is
 //! removed or emptied (DESIGN.md §12); region and endpoint settings stay.
 
-use crate::localserver::mint;
+use crate::localserver::{catch, mint};
 use crate::registry::{Registry, Table};
 use crate::scope::{CommandLine, Scope, Scopes};
 use crate::server::{self, SocketChoice};
@@ -15,7 +15,7 @@ use crate::{log, token, Error};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::SignalKind;
 
 /// Variables that would give the child other credentials than ours, or
 /// send its SDK elsewhere for them.
@@ -85,10 +85,7 @@ pub async fn run(options: Options) -> Result<u8, Error> {
 /// The scope to serve: the command line's buckets, or the file's named (or
 /// default) scope.
 fn pick(options: &Options) -> Result<Scope, Error> {
-    let scopes = match &options.config {
-        Some(path) => Scopes::load(path, &options.command_line)?,
-        None => Scopes::from_command_line(&options.command_line)?,
-    };
+    let scopes = Scopes::declared(options.config.as_deref(), &options.command_line)?;
     let picked = match &options.scope {
         Some(name) => scopes.by_name.get(name),
         None => scopes.default_scope(),
@@ -153,13 +150,10 @@ struct Forwarded {
 
 impl Forwarded {
     fn new() -> Result<Forwarded, Error> {
-        let listen = |kind: SignalKind| {
-            signal(kind).map_err(|e| Error::new(format!("cannot handle signals: {e}")))
-        };
         Ok(Forwarded {
-            interrupt: listen(SignalKind::interrupt())?,
-            terminate: listen(SignalKind::terminate())?,
-            hangup: listen(SignalKind::hangup())?,
+            interrupt: catch(SignalKind::interrupt())?,
+            terminate: catch(SignalKind::terminate())?,
+            hangup: catch(SignalKind::hangup())?,
         })
     }
 

@@ -104,11 +104,15 @@ fn metrics() -> &'static Metrics {
     })
 }
 
+/// The series, while counting is on.
+fn counting() -> Option<&'static Metrics> {
+    Some(metrics()).filter(|m| m.enabled)
+}
+
 /// One request answered: its route's template (`/scope/{name}`), the
 /// transport, the status.
 pub fn request(route: &'static str, transport: &'static str, status: u16) {
-    let m = metrics();
-    if m.enabled {
+    if let Some(m) = counting() {
         let labels = RequestLabels {
             route,
             transport,
@@ -121,8 +125,7 @@ pub fn request(route: &'static str, transport: &'static str, status: u16) {
 /// One AssumeRole call for `scope`, how long it took, and whether it
 /// renewed a credential (a success after the scope's first).
 pub fn sts_call(scope: &str, ok: bool, renewal: bool, took: Duration) {
-    let m = metrics();
-    if m.enabled {
+    if let Some(m) = counting() {
         if renewal {
             let labels = ScopeLabels {
                 scope: scope.to_owned(),
@@ -141,8 +144,7 @@ pub fn sts_call(scope: &str, ok: bool, renewal: bool, took: Duration) {
 
 /// One connection refused on `transport`.
 pub fn refused(transport: &'static str) {
-    let m = metrics();
-    if m.enabled {
+    if let Some(m) = counting() {
         let labels = TransportLabels { transport };
         m.refused.get_or_create(&labels).inc();
     }

@@ -88,6 +88,14 @@ impl Scopes {
         })
     }
 
+    /// What `--config` (if given) and the command line declare together.
+    pub fn declared(config: Option<&Path>, cli: &CommandLine) -> Result<Scopes, Error> {
+        match config {
+            Some(path) => Scopes::load(path, cli),
+            None => Scopes::from_command_line(cli),
+        }
+    }
+
     /// Reads `--config FILE`, with the command line's buckets (if any) as
     /// the default scope. Errors name the file, the line and the key.
     pub fn load(path: &Path, cli: &CommandLine) -> Result<Scopes, Error> {

@@ -47,10 +47,7 @@ pub struct Options {
 impl Options {
     /// The scopes the command line and the config file declare.
     fn scopes(&self) -> Result<Scopes, Error> {
-        match &self.config {
-            Some(path) => Scopes::load(path, &self.command_line),
-            None => Scopes::from_command_line(&self.command_line),
-        }
+        Scopes::declared(self.config.as_deref(), &self.command_line)
     }
 }
 
@@ -305,6 +302,11 @@ fn url_host(host: &str) -> String {
     }
 }
 
+/// A stream of `kind` signals, caught from now on (shared with `exec`).
+pub(crate) fn catch(kind: SignalKind) -> Result<Signal, Error> {
+    signal(kind).map_err(|e| Error::new(format!("cannot handle signals: {e}")))
+}
+
 /// What a signal asks for.
 enum Heard {
     /// Stop, on this signal's number.
@@ -326,14 +328,11 @@ struct Signals {
 
 impl Signals {
     fn new(hangup_reloads: bool) -> Result<Signals, Error> {
-        let listen = |kind: SignalKind| {
-            signal(kind).map_err(|e| Error::new(format!("cannot handle signals: {e}")))
-        };
         Ok(Signals {
-            interrupt: listen(SignalKind::interrupt())?,
-            terminate: listen(SignalKind::terminate())?,
-            hangup: listen(SignalKind::hangup())?,
-            quit: listen(SignalKind::quit())?,
+            interrupt: catch(SignalKind::interrupt())?,
+            terminate: catch(SignalKind::terminate())?,
+            hangup: catch(SignalKind::hangup())?,
+            quit: catch(SignalKind::quit())?,
             hangup_reloads,
         })
     }

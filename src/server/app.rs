@@ -54,9 +54,9 @@ enum Format {
 }
 
 impl<'a> Route<'a> {
-    /// The route's template, as metrics label it.
-    fn label(path: &str) -> &'static str {
-        match Route::of(path) {
+    /// The template of `route` (None: no route), as metrics label it.
+    fn label(route: Option<Route>) -> &'static str {
+        match route {
             Some(Route::Credential(None, Format::Process)) => "/",
             Some(Route::Credential(None, Format::Ecs)) => "/ecs",
             Some(Route::Credential(Some(_), Format::Process)) => "/scope/{name}",
@@ -112,14 +112,20 @@ impl App {
         let started = Instant::now();
         self.last_request
             .store(super::unix_now(), Ordering::Relaxed);
-        let response = self.respond(transport, &req).await;
+        // Parsed once, for the answer and for the metrics label (IMDS has
+        // routes of its own).
+        let route = match transport {
+            Transport::Imds => None,
+            _ => Route::of(req.uri().path()),
+        };
+        let response = self.respond(transport, route, &req).await;
         let (method, path) = (req.method(), loggable(req.uri().path()));
         let (status, took) = (response.status().as_u16(), started.elapsed().as_micros());
-        let route = match transport {
+        let label = match transport {
             Transport::Imds => "imds",
-            _ => Route::label(req.uri().path()),
+            _ => Route::label(route),
         };
-        crate::metrics::request(route, transport.label(), status);
+        crate::metrics::request(label, transport.label(), status);
         match peer {
             Some(peer) => tracing::info!(
                 target: "access",
@@ -135,7 +141,12 @@ impl App {
         response
     }
 
-    async fn respond<B>(&self, transport: Transport, req: &Request<B>) -> Response<Body> {
+    async fn respond<B>(
+        &self,
+        transport: Transport,
+        route: Option<Route<'_>>,
+        req: &Request<B>,
+    ) -> Response<Body> {
         if transport != Transport::Unix {
             if let Some(refusal) = self.guard(req) {
                 return refusal;
@@ -151,7 +162,7 @@ impl App {
                 .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
             return response;
         }
-        let Some(route) = Route::of(req.uri().path()) else {
+        let Some(route) = route else {
             return error(StatusCode::NOT_FOUND, "Not found");
         };
         if transport == Transport::Tcp && !matches!(route, Route::Health) {
