@@ -163,10 +163,12 @@ pub struct LocalserverArgs {
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..), value_hint = ValueHint::Other)]
     pub idle_exit: Option<u64>,
     /// Also serve the default scope as EC2's IMDSv2 on 127.0.0.1:PORT (0 picks a free one).
-    #[arg(long, value_name = "PORT", value_hint = ValueHint::Other)]
+    // IMDS clients send no Authorization header: with a token file, the
+    // IMDS port would hand out what the token guards.
+    #[arg(long, value_name = "PORT", conflicts_with = "auth_token_file", value_hint = ValueHint::Other)]
     pub imds_port: Option<u16>,
     /// Require the header Authorization: TOKEN, with the token in FILE, on every TCP request.
-    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    #[arg(long, value_name = "FILE", conflicts_with = "imds_port", value_hint = ValueHint::FilePath)]
     pub auth_token_file: Option<PathBuf>,
     /// Do not log each request.
     #[arg(short, long)]

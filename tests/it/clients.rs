@@ -469,3 +469,31 @@ fn exec_serves_a_named_scope_from_a_config_file() {
         "Error: no scope is named 'third' in the config file\n"
     );
 }
+
+/// The attack: a server guarded by a token file also serving IMDS would
+/// hand any local user, with no token, what the token guards. Refused.
+#[test]
+fn imds_cannot_bypass_the_auth_token() {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(SERVER);
+    aws_env(&mut cmd, home.path());
+    let token = home.path().join("token");
+    let out = run(cmd
+        .args([
+            "localserver",
+            "b",
+            "-d",
+            "1h",
+            "--imds-port",
+            "0",
+            "--auth-token-file",
+        ])
+        .arg(&token));
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--imds-port") && err.contains("cannot be used with"),
+        "{err}"
+    );
+    assert!(!token.exists(), "refused before anything was made");
+}
