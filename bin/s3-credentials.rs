@@ -7,20 +7,21 @@ use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    s3_credentials::install_panic_hook();
     let result = match Cli::parse().command {
         Command::Exec(args) => {
-            let code = runtime()
-                .and_then(|runtime| runtime.block_on(s3_credentials::exec::run(args.options()?)));
+            let code = args
+                .options()
+                .and_then(|options| on_runtime(s3_credentials::exec::run(options)));
             return match code {
                 Ok(code) => ExitCode::from(code),
                 Err(e) => fail(&e),
             };
         }
         Command::Policy(args) => print(&args.grant().policy_pretty()).map(|()| Stopped::Cleanly),
-        Command::Localserver(args) => runtime().and_then(|runtime| {
-            let options = args.options()?;
-            runtime.block_on(s3_credentials::localserver::run(options))
-        }),
+        Command::Localserver(args) => args
+            .options()
+            .and_then(|options| on_runtime(s3_credentials::localserver::run(options))),
     };
     match result {
         Ok(Stopped::Cleanly) => ExitCode::SUCCESS,
@@ -30,11 +31,19 @@ fn main() -> ExitCode {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, s3_credentials::Error> {
-    tokio::runtime::Builder::new_multi_thread()
+/// Runs `work` to its end on a multi-threaded runtime, then leaves at
+/// once: a blocking read still waiting (`-a -` on a terminal when Ctrl+C
+/// came) must not hold the exit.
+fn on_runtime<T>(
+    work: impl std::future::Future<Output = Result<T, s3_credentials::Error>>,
+) -> Result<T, s3_credentials::Error> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| s3_credentials::Error::new(format!("cannot start: {e}")))
+        .map_err(|e| s3_credentials::Error::new(format!("cannot start: {e}")))?;
+    let result = runtime.block_on(work);
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    result
 }
 
 /// `Error: ...` through the log's buffer, so it comes after every log line.

@@ -262,7 +262,7 @@ _s3__credentials() {
             return 0
             ;;
         s3__credentials__subcmd__localserver)
-            opts="-d -p -q -a -h --read-only --write-only --prefix --statement --config --duration --port --host --socket --no-socket --idle-exit --imds-port --auth-token-file --quiet --log-format --role-arn --profile --access-key --secret-key --session-token --auth --region --endpoint-url --help"
+            opts="-d -p -q -a -h --read-only --write-only --prefix --statement --config --duration --port --host --socket --no-socket --idle-exit --imds-port --auth-token-file --allow-uid --quiet --log-format --role-arn --profile --access-key --secret-key --session-token --auth --region --endpoint-url --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -364,6 +364,13 @@ _s3__credentials() {
                     fi
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --allow-uid)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
                     fi
                     return 0
                     ;;

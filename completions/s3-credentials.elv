@@ -40,6 +40,7 @@ set edit:completion:arg-completer[s3-credentials] = {|@words|
             cand --idle-exit 'Exit (status 0) after this many seconds without a request; with socket activation, systemd starts it again on the next connection'
             cand --imds-port 'Also serve the default scope as EC2''s IMDSv2 on 127.0.0.1:PORT (0 picks a free one)'
             cand --auth-token-file 'Require the header Authorization: TOKEN, with the token in FILE, on every TCP request'
+            cand --allow-uid 'Also serve this uid (a service account) every scope over TCP, IMDS and the socket; repeatable. By default only your own uid is served'
             cand --log-format 'How to write stderr: text, or one JSON object per line (startup lines too)'
             cand --role-arn 'Role to assume [default: s3-credentials.AmazonS3FullAccess, created if missing]'
             cand --profile 'AWS profile to use'

@@ -42,6 +42,7 @@ complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserve
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l idle-exit -d 'Exit (status 0) after this many seconds without a request; with socket activation, systemd starts it again on the next connection' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l imds-port -d 'Also serve the default scope as EC2\'s IMDSv2 on 127.0.0.1:PORT (0 picks a free one)' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l auth-token-file -d 'Require the header Authorization: TOKEN, with the token in FILE, on every TCP request' -r -F
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l allow-uid -d 'Also serve this uid (a service account) every scope over TCP, IMDS and the socket; repeatable. By default only your own uid is served' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l log-format -d 'How to write stderr: text, or one JSON object per line (startup lines too)' -r -f -a "text\t''
 json\t''"
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l role-arn -d 'Role to assume [default: s3-credentials.AmazonS3FullAccess, created if missing]' -r -f

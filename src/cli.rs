@@ -170,6 +170,10 @@ pub struct LocalserverArgs {
     /// Require the header Authorization: TOKEN, with the token in FILE, on every TCP request.
     #[arg(long, value_name = "FILE", conflicts_with = "imds_port", value_hint = ValueHint::FilePath)]
     pub auth_token_file: Option<PathBuf>,
+    /// Also serve this uid (a service account) every scope over TCP, IMDS
+    /// and the socket; repeatable. By default only your own uid is served.
+    #[arg(long = "allow-uid", value_name = "UID", value_hint = ValueHint::Other)]
+    pub allow_uid: Vec<u32>,
     /// Do not log each request.
     #[arg(short, long)]
     pub quiet: bool,
@@ -318,6 +322,7 @@ impl LocalserverArgs {
             imds_port: self.imds_port,
             idle_exit: self.idle_exit.map(std::time::Duration::from_secs),
             auth_token_file: self.auth_token_file.clone(),
+            allow_uids: self.allow_uid.clone(),
             quiet: self.quiet,
             log_format: self.log_format,
             aws: self.aws.options()?,

@@ -107,6 +107,31 @@ pub(crate) fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Makes a panic one line on stderr, `Error: internal error: ...; this is
+/// a bug`, and exit status 1, never a backtrace (whatever
+/// `RUST_BACKTRACE` says). For the binaries' `main`.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".into());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let line = crate::log::escape(&one_line(&format!("{what}{at}"))).into_owned();
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "Error: internal error: {line}; this is a bug"
+        );
+        std::process::exit(1);
+    }));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

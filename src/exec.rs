@@ -18,21 +18,36 @@ use std::path::PathBuf;
 use tokio::signal::unix::SignalKind;
 
 /// Variables that would give the child other credentials than ours, or
-/// send its SDK elsewhere for them.
-const REMOVED: [&str; 13] = [
+/// send its SDK elsewhere for them: every name the AWS SDKs read as keys,
+/// a profile, a role or a credential source, checked against each SDK's
+/// docs (the CLI and boto3, Java v1 and v2, Go v1 and v2, JavaScript v2
+/// and v3, .NET, Rust, C++, PHP, Ruby) and the AWS SDKs and Tools
+/// reference guide's settings list.
+const REMOVED: [&str; 22] = [
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
     "AWS_SECURITY_TOKEN",
+    // Java v1's and Go v1's other names for the keys.
+    "AWS_ACCESS_KEY",
+    "AWS_SECRET_KEY",
     "AWS_CREDENTIAL_EXPIRATION",
     "AWS_PROFILE",
     "AWS_DEFAULT_PROFILE",
+    // .NET's and Java v1's profile files.
+    "AWS_CREDENTIAL_PROFILES_FILE",
+    "AWS_PROFILES_LOCATION",
     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
     "AWS_WEB_IDENTITY_TOKEN_FILE",
     "AWS_ROLE_ARN",
     "AWS_ROLE_SESSION_NAME",
     "AWS_SSO_SESSION",
+    "AWS_SSO_START_URL",
+    "AWS_SSO_ACCOUNT_ID",
+    "AWS_SSO_ROLE_NAME",
+    "AWS_SDK_LOAD_CONFIG",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
 ];
 
 /// What `exec` is asked to do, in plain types.
@@ -64,10 +79,12 @@ pub async fn run(options: Options) -> Result<u8, Error> {
     let registry = Registry::new(Table {
         by_name,
         default: Some(name),
+        ..Table::default()
     });
     let server_options = server::Options {
         allowed_host: "127.0.0.1".into(),
         token: Some(token),
+        owners: server::Owners::default(),
     };
     let running = server::serve(listeners, registry, server_options);
     // Listening before the child exists: a signal sent the moment it starts
@@ -105,6 +122,7 @@ fn child_command(
 ) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(&options.command[0]);
     cmd.args(&options.command[1..]);
+    die_with_us(&mut cmd);
     for var in REMOVED {
         cmd.env_remove(var);
     }
@@ -130,6 +148,30 @@ fn child_command(
     cmd
 }
 
+/// The child is sent SIGTERM when exec dies, however it dies (SIGKILL
+/// included): its credentials die with exec's endpoint anyway. Linux's
+/// `PR_SET_PDEATHSIG`; elsewhere the child outlives a killed exec.
+fn die_with_us(cmd: &mut tokio::process::Command) {
+    #[cfg(target_os = "linux")]
+    {
+        let parent = std::process::id() as i32;
+        // SAFETY: between fork and exec, only async-signal-safe calls
+        // (prctl, getppid) and no allocation.
+        unsafe {
+            cmd.pre_exec(move || {
+                if nix::libc::prctl(nix::libc::PR_SET_PDEATHSIG, nix::libc::SIGTERM) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // exec may have died before the prctl took hold.
+                if nix::libc::getppid() != parent {
+                    nix::libc::_exit(1);
+                }
+                Ok(())
+            });
+        }
+    }
+}
+
 /// Says why the program did not start; the shell's status for it.
 fn not_started(program: &OsString, e: &std::io::Error) -> u8 {
     let program = program.to_string_lossy();
@@ -141,11 +183,13 @@ fn not_started(program: &OsString, e: &std::io::Error) -> u8 {
     code
 }
 
-/// INT, TERM and HUP, caught to be passed on to the child.
+/// INT, TERM, HUP and QUIT (every signal `localserver` stops on), caught
+/// to be passed on to the child.
 struct Forwarded {
     interrupt: tokio::signal::unix::Signal,
     terminate: tokio::signal::unix::Signal,
     hangup: tokio::signal::unix::Signal,
+    quit: tokio::signal::unix::Signal,
 }
 
 impl Forwarded {
@@ -154,6 +198,7 @@ impl Forwarded {
             interrupt: catch(SignalKind::interrupt())?,
             terminate: catch(SignalKind::terminate())?,
             hangup: catch(SignalKind::hangup())?,
+            quit: catch(SignalKind::quit())?,
         })
     }
 
@@ -172,6 +217,7 @@ impl Forwarded {
                 _ = self.interrupt.recv() => Signal::SIGINT,
                 _ = self.terminate.recv() => Signal::SIGTERM,
                 _ = self.hangup.recv() => Signal::SIGHUP,
+                _ = self.quit.recv() => Signal::SIGQUIT,
             };
             if let Some(pid) = pid {
                 let _ = kill(pid, forward);

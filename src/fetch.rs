@@ -75,7 +75,11 @@ pub fn run(cli: Options) -> ExitCode {
     match fetch_and_print(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "s3-credentials-fetch: {e}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "s3-credentials-fetch: {}",
+                crate::log::escape(&e.to_string())
+            );
             ExitCode::FAILURE
         }
     }

@@ -27,5 +27,6 @@ pub mod socket;
 pub mod sts;
 pub mod systemd;
 pub mod token;
+pub mod trusted;
 
-pub use error::Error;
+pub use error::{install_panic_hook, Error};

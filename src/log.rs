@@ -163,7 +163,48 @@ fn start_writer() {
 }
 
 /// Appends one line (`newline`: add the `\n`), or drops and counts it.
+/// Every line passes through here, so this is where text from outside
+/// (config keys, file names, error causes) is made harmless: a control
+/// character inside it cannot start a forged line or move the cursor.
 fn append(line: &[u8], newline: bool) {
+    let (body, end) = match line.strip_suffix(b"\n") {
+        Some(body) if !newline => (body, true),
+        _ => (line, newline),
+    };
+    let text = String::from_utf8_lossy(body);
+    let escaped = escape(&text);
+    push(escaped.as_bytes(), end);
+}
+
+/// `text` with every control character written as an escape (`\n`,
+/// `\x1b`, `\u{9b}`), and the invisible bidirectional overrides too, so it
+/// shows on a terminal as the bytes it is. Unchanged (no copy) when there
+/// is none, as in nearly every line.
+pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if unsafe_char(c) && (c as u32) < 0x80 => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if unsafe_char(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Queues one line's bytes (`newline`: add the `\n`), or drops and
+/// counts it.
+fn push(line: &[u8], newline: bool) {
     start_writer();
     let mut pending = pending();
     if pending.bytes.len() + line.len() + 1 > MAX_PENDING {
@@ -274,5 +315,20 @@ impl<'a> MakeWriter<'a> for Queued {
 
     fn make_writer(&'a self) -> Self::Writer {
         EventLine
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn control_characters_and_bidi_overrides_are_escaped() {
+        assert_eq!(escape("plain text: ok"), "plain text: ok");
+        assert_eq!(
+            escape("a\nFAKE INFO\r\x1b[31mred\x7f\u{9b}\u{202e}"),
+            "a\\nFAKE INFO\\r\\x1b[31mred\\x7f\\u{9b}\\u{202e}"
+        );
+        assert_eq!(escape("レポート/\ttab"), "レポート/\\ttab");
     }
 }

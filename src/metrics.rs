@@ -44,6 +44,12 @@ struct TransportLabels {
     transport: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefusalLabels {
+    transport: &'static str,
+    reason: &'static str,
+}
+
 /// Every series, and the registry that encodes them.
 struct Metrics {
     enabled: bool,
@@ -55,6 +61,7 @@ struct Metrics {
     expiry: Family<ScopeLabels, Gauge>,
     dropped: Counter,
     refused: Family<TransportLabels, Counter>,
+    refusals: Family<RefusalLabels, Counter>,
 }
 
 fn metrics() -> &'static Metrics {
@@ -71,6 +78,7 @@ fn metrics() -> &'static Metrics {
             expiry: Family::default(),
             dropped: Counter::default(),
             refused: Family::default(),
+            refusals: Family::default(),
         };
         let mut registry = m.registry;
         registry.register("requests", "Requests answered", m.requests.clone());
@@ -99,6 +107,13 @@ fn metrics() -> &'static Metrics {
             "connections_refused",
             "Connections refused: over budget, or another user's",
             m.refused.clone(),
+        );
+        registry.register(
+            "refused",
+            "Connections and requests refused, by why: uid (another user's), \
+             busy (over budget), host, browser, proxy, token, scope (a uid asking \
+             for a scope not its own)",
+            m.refusals.clone(),
         );
         Metrics { registry, ..m }
     })
@@ -142,11 +157,21 @@ pub fn sts_call(scope: &str, ok: bool, renewal: bool, took: Duration) {
     }
 }
 
-/// One connection refused on `transport`.
-pub fn refused(transport: &'static str) {
+/// One connection refused on `transport`, for `reason` (`uid`, `busy`).
+pub fn refused(transport: &'static str, reason: &'static str) {
     if let Some(m) = counting() {
         let labels = TransportLabels { transport };
         m.refused.get_or_create(&labels).inc();
+    }
+    refusal(transport, reason);
+}
+
+/// One connection or request refused on `transport`, for `reason` (see
+/// `s3_credentials_refused_total`'s help).
+pub fn refusal(transport: &'static str, reason: &'static str) {
+    if let Some(m) = counting() {
+        let labels = RefusalLabels { transport, reason };
+        m.refusals.get_or_create(&labels).inc();
     }
 }
 

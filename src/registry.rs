@@ -5,7 +5,7 @@
 //! set; a scope dropped from it stops renewing once no request holds it.
 
 use crate::cache::Cache;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
 use tokio::task::AbortHandle;
 
@@ -41,6 +41,9 @@ pub struct Table {
     pub by_name: BTreeMap<String, Arc<Served>>,
     /// The name of the scope `/` and `/ecs` serve, if any.
     pub default: Option<String>,
+    /// The other users each scope also serves (its `uids`), by scope name;
+    /// scopes without any are left out.
+    pub guests: BTreeMap<String, BTreeSet<u32>>,
 }
 
 impl Table {
@@ -52,6 +55,18 @@ impl Table {
     /// The cache `/` serves.
     pub fn default_cache(&self) -> Option<&Arc<Cache>> {
         self.get(self.default.as_deref()?)
+    }
+
+    /// Whether `uid` is a guest of some scope (so may connect at all).
+    pub fn has_guest(&self, uid: u32) -> bool {
+        self.guests.values().any(|uids| uids.contains(&uid))
+    }
+
+    /// Whether `uid` is a guest of the scope called `name`.
+    pub fn is_guest_of(&self, uid: u32, name: &str) -> bool {
+        self.guests
+            .get(name)
+            .is_some_and(|uids| uids.contains(&uid))
     }
 }
 

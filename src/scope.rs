@@ -7,10 +7,10 @@
 use crate::body::check_scope_name;
 use crate::duration::SessionDuration;
 use crate::policy::{check_bucket_name, session_name, Access, Grant, Statement};
-use crate::Error;
+use crate::{trusted, Error};
 use serde::de::{self, Deserializer};
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::Range;
 use std::path::Path;
@@ -34,6 +34,9 @@ pub struct Scope {
     /// `RoleSessionName`: the original's for the command line's buckets,
     /// `s3c.NAME` for the file's scopes.
     pub session_name: String,
+    /// Other users (`uids = [...]`) that may fetch this scope, and no
+    /// other; the server's own uid and `--allow-uid`s may fetch every one.
+    pub uids: BTreeSet<u32>,
 }
 
 /// Every scope a server serves, by name, and which one `/` serves.
@@ -72,6 +75,7 @@ impl CommandLine {
             grant,
             duration,
             role_arn: self.role_arn.clone(),
+            uids: BTreeSet::new(),
         }))
     }
 }
@@ -99,8 +103,14 @@ impl Scopes {
     /// Reads `--config FILE`, with the command line's buckets (if any) as
     /// the default scope. Errors name the file, the line and the key.
     pub fn load(path: &Path, cli: &CommandLine) -> Result<Scopes, Error> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::new(format!("cannot read {}: {e}", path.display())))?;
+        let bytes = trusted::read(path, "cannot read --config", trusted::CONFIG_LIMIT)?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let at = e.utf8_error().valid_up_to();
+            Error::new(format!(
+                "cannot read --config {}: it is not UTF-8 text (byte {at})",
+                path.display()
+            ))
+        })?;
         Scopes::parse(&text, cli).map_err(|e| Error::new(format!("{}:{e}", path.display())))
     }
 
@@ -217,6 +227,8 @@ struct FileScope {
     statements: Vec<FileStatement>,
     duration: Option<FileDuration>,
     role_arn: Option<RoleArn>,
+    #[serde(default)]
+    uids: BTreeSet<u32>,
 }
 
 fn whole_bucket() -> String {
@@ -264,6 +276,7 @@ impl File {
                 },
                 duration,
                 role_arn: table.role_arn.map(|r| r.0).or_else(|| role_arn.clone()),
+                uids: table.uids,
                 name: name.clone(),
             };
             by_name.insert(name, scope);

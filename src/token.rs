@@ -5,10 +5,11 @@
 //! a regular file of ours with no group or other bits at all. A missing
 //! one is made, 0600, with a random token, so the flag works first time.
 
+use crate::trusted;
 use crate::Error;
 use nix::unistd::geteuid;
-use std::fs::{File, OpenOptions};
-use std::io::{ErrorKind, Read, Write};
+use std::fs::OpenOptions;
+use std::io::{ErrorKind, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 use subtle::ConstantTimeEq;
@@ -49,29 +50,23 @@ pub enum Loaded {
     Created(Token),
 }
 
-/// Reads the token file at `path`, or makes one if there is none.
+/// Reads the token file at `path`, or makes one if there is none. The
+/// file must pass [`trusted::open`]'s checks and be private to the server's
+/// uid, as an ssh key is.
 pub fn load(path: &Path) -> Result<Loaded, Error> {
     let fail = |why: String| Error::new(format!("--auth-token-file {}: {why}", path.display()));
-    let opened = OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NOFOLLOW)
-        .open(path);
-    let file = match opened {
-        Ok(file) => file,
-        Err(e) if e.kind() == ErrorKind::NotFound => return create(path).map_err(fail),
-        Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => {
-            return Err(fail("it is a symlink; name the file itself".into()))
-        }
-        Err(e) => return Err(fail(e.to_string())),
-    };
-    read(file).map(Loaded::Read).map_err(fail)
+    if let Err(e) = std::fs::symlink_metadata(path) {
+        return match e.kind() {
+            ErrorKind::NotFound => create(path).map_err(fail),
+            _ => Err(fail(e.to_string())),
+        };
+    }
+    let opened = trusted::open(path, "--auth-token-file")?;
+    read(opened).map(Loaded::Read).map_err(fail)
 }
 
-fn read(file: File) -> Result<Token, String> {
-    let meta = file.metadata().map_err(|e| e.to_string())?;
-    if !meta.file_type().is_file() {
-        return Err("it is not a regular file".into());
-    }
+fn read(opened: trusted::Opened) -> Result<Token, String> {
+    let meta = opened.meta;
     if meta.uid() != geteuid().as_raw() {
         return Err(format!("it is owned by uid {}, not by you", meta.uid()));
     }
@@ -81,11 +76,8 @@ fn read(file: File) -> Result<Token, String> {
             meta.mode() & 0o7777
         ));
     }
-    let mut text = Vec::new();
     // A token file is a line; anything much longer is not one.
-    file.take(4096)
-        .read_to_end(&mut text)
-        .map_err(|e| e.to_string())?;
+    let text = trusted::capped(opened.file, trusted::KEY_FILE_LIMIT)?;
     parse(&text).map(|t| Token(t.to_vec()))
 }
 
@@ -160,12 +152,14 @@ mod tests {
     }
 
     #[test]
-    fn a_symlink_is_refused() {
+    fn a_symlink_is_followed_to_a_private_file_only() {
         let dir = tempfile::tempdir().unwrap();
         let real = file(dir.path(), "0123456789abcdef", 0o600);
         let link = dir.path().join("link");
         std::os::unix::fs::symlink(&real, &link).unwrap();
-        assert!(refusal(&link).contains("is a symlink"));
+        assert!(matches!(load(&link), Ok(Loaded::Read(t)) if t.matches(b"0123456789abcdef")));
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).unwrap();
+        assert!(refusal(&link).contains("(mode 0640)"));
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub struct Options {
     pub imds_port: Option<u16>,
     /// The token file TCP clients must match, if any.
     pub auth_token_file: Option<PathBuf>,
+    /// `--allow-uid`: other uids served every scope.
+    pub allow_uids: Vec<u32>,
     /// No access log.
     pub quiet: bool,
     /// Text or JSON lines on stderr.
@@ -45,9 +47,13 @@ pub struct Options {
 }
 
 impl Options {
-    /// The scopes the command line and the config file declare.
-    fn scopes(&self) -> Result<Scopes, Error> {
-        Scopes::declared(self.config.as_deref(), &self.command_line)
+    /// The scopes the command line and the config file declare, read on a
+    /// blocking thread: a slow disk never holds the signal loop.
+    async fn scopes(&self) -> Result<Scopes, Error> {
+        let (config, command_line) = (self.config.clone(), self.command_line.clone());
+        tokio::task::spawn_blocking(move || Scopes::declared(config.as_deref(), &command_line))
+            .await
+            .map_err(|e| Error::new(format!("cannot read --config: {e}")))?
     }
 }
 
@@ -85,7 +91,11 @@ pub async fn run(args: Options) -> Result<Stopped, Error> {
             }
         };
         match heard {
-            Heard::Reload => server.reload(&args).await,
+            // A stop signal wins over a reload: its mints are dropped.
+            Heard::Reload => tokio::select! {
+                () = server.reload(&args) => {}
+                _ = signals.stop() => break,
+            },
             Heard::Stop(_) => break,
         }
     }
@@ -135,13 +145,22 @@ fn table(live: &Live, default: Option<String>) -> Table {
         .iter()
         .map(|(name, (_, served))| (name.clone(), served.clone()))
         .collect();
-    Table { by_name, default }
+    let guests = live
+        .iter()
+        .filter(|(_, (scope, _))| !scope.uids.is_empty())
+        .map(|(name, (scope, _))| (name.clone(), scope.uids.clone()))
+        .collect();
+    Table {
+        by_name,
+        default,
+        guests,
+    }
 }
 
 /// The scopes first (a broken file fails before anything else), then the
 /// listeners (a busy port fails before any AWS call), then AWS, then serving.
 async fn start(args: &Options) -> Result<Server, Error> {
-    let scopes = args.scopes()?;
+    let scopes = args.scopes().await?;
     let token = args
         .auth_token_file
         .as_deref()
@@ -165,6 +184,7 @@ async fn start(args: &Options) -> Result<Server, Error> {
     let options = server::Options {
         allowed_host: args.host.to_ascii_lowercase(),
         token,
+        owners: server::Owners::with(&args.allow_uids),
     };
     let running = server::serve(listeners, registry.clone(), options);
     announce(args, &scopes, [port, imds_port], &running);
@@ -182,7 +202,7 @@ impl Server {
     /// file that does not load leaves everything as it was; a scope that
     /// does not mint keeps what it had (and is tried again next time).
     async fn reload(&mut self, args: &Options) {
-        let wanted = match args.scopes() {
+        let wanted = match args.scopes().await {
             Ok(wanted) => wanted,
             Err(e) => {
                 tracing::error!("reload failed, still serving the old scopes: {e}");

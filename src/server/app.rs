@@ -4,6 +4,7 @@
 //! browsers, proxies, the token); the Unix socket's peer was checked when
 //! it connected. Over TCP, errors say nothing a stranger could learn from.
 
+use super::callers::Caller;
 use super::{Options, Transport};
 use crate::body::{check_scope_name, python_json, SCOPE_PATH};
 use crate::cache::Held;
@@ -24,8 +25,43 @@ use std::time::Instant;
 const UNAVAILABLE: &str = "credentials unavailable";
 /// `GET /` on a server whose scopes all have names.
 const NO_DEFAULT: &str = "No default scope; ask /scope/NAME";
-/// Headers only a proxy (or a server-side request relay) adds.
-const PROXY_HEADERS: [&str; 4] = ["forwarded", "x-forwarded-for", "x-forwarded-host", "via"];
+/// Headers only a proxy, a CDN or a server-side request relay adds (from
+/// RFC 7239, RFC 9110 and RFC 8586, and the docs of nginx, HAProxy,
+/// Envoy, Squid, Varnish, Akamai, Cloudflare, Fastly, CloudFront and
+/// Azure Front Door), besides every `X-Forwarded-*`. The one list.
+const PROXY_HEADERS: [&str; 22] = [
+    "forwarded",
+    "via",
+    "x-real-ip",
+    "true-client-ip",
+    "cf-connecting-ip",
+    "cf-connecting-ipv6",
+    "cf-ray",
+    "fastly-client-ip",
+    "x-client-ip",
+    "x-cluster-client-ip",
+    "client-ip",
+    "x-originating-ip",
+    "x-remote-ip",
+    "x-remote-addr",
+    "x-original-forwarded-for",
+    "x-envoy-external-address",
+    "x-azure-clientip",
+    "x-azure-socketip",
+    "x-appengine-user-ip",
+    "fly-client-ip",
+    "cdn-loop",
+    "x-amz-cf-id",
+];
+/// What a proxied client is told: the usual cause is `HTTP_PROXY` set
+/// without `NO_PROXY`.
+const PROXIED: &str = "Proxied requests are not allowed: set NO_PROXY=127.0.0.1,localhost,::1 \
+     so your client connects directly";
+
+/// Whether `name` (lower case, as `http` keeps it) is a header only a proxy adds.
+pub(super) fn is_proxy_header(name: &str) -> bool {
+    name.starts_with("x-forwarded-") || PROXY_HEADERS.contains(&name)
+}
 
 pub(super) type Body = Full<Bytes>;
 
@@ -118,7 +154,8 @@ impl App {
             Transport::Imds => None,
             _ => Route::of(req.uri().path()),
         };
-        let response = self.respond(transport, route, &req).await;
+        let caller = self.options.owners.caller(peer);
+        let response = self.respond(transport, route, caller, &req).await;
         let (method, path) = (req.method(), loggable(req.uri().path()));
         let (status, took) = (response.status().as_u16(), started.elapsed().as_micros());
         let label = match transport {
@@ -145,15 +182,31 @@ impl App {
         &self,
         transport: Transport,
         route: Option<Route<'_>>,
+        caller: Caller,
         req: &Request<B>,
     ) -> Response<Body> {
+        let refused = |reason| {
+            crate::metrics::refusal(transport.label(), reason);
+        };
+        if req
+            .headers()
+            .keys()
+            .any(|name| is_proxy_header(name.as_str()))
+        {
+            refused("proxy");
+            return error(StatusCode::FORBIDDEN, PROXIED);
+        }
         if transport != Transport::Unix {
-            if let Some(refusal) = self.guard(req) {
+            if let Some((reason, refusal)) = self.guard(req) {
+                refused(reason);
                 return refusal;
             }
         }
         if transport == Transport::Imds {
-            return super::imds::respond(&self.imds_tokens, &self.registry, req).await;
+            let table = self.registry.current();
+            let default_ok =
+                (table.default.as_deref()).is_some_and(|d| caller.may_fetch(&table, d));
+            return super::imds::respond(&self.imds_tokens, &table, default_ok, req).await;
         }
         if req.method() != Method::GET && req.method() != Method::HEAD {
             let mut response = error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed");
@@ -165,31 +218,46 @@ impl App {
         let Some(route) = route else {
             return error(StatusCode::NOT_FOUND, "Not found");
         };
-        if transport == Transport::Tcp && !matches!(route, Route::Health) {
-            if let Some(refusal) = self.check_token(req) {
-                return refusal;
-            }
-        }
+        // Over TCP a token, when there is one, opens everything but a
+        // bare `/healthz` status.
+        let authorized = transport != Transport::Tcp || self.token_matches(req);
         match route {
-            Route::Credential(scope, format) => self.credential(transport, scope, format).await,
-            Route::Health => self.health(transport),
+            Route::Health => self.health(transport, authorized && caller.sees_all()),
+            _ if !authorized => {
+                refused("token");
+                error(
+                    StatusCode::UNAUTHORIZED,
+                    "Missing or wrong Authorization token",
+                )
+            }
+            Route::Metrics if !caller.sees_all() => {
+                refused("scope");
+                error(
+                    StatusCode::FORBIDDEN,
+                    "Metrics are for the server's own user",
+                )
+            }
             Route::Metrics => self.metrics(),
+            Route::Credential(scope, format) => {
+                self.credential(transport, caller, scope, format).await
+            }
         }
     }
 
     /// The TCP guards, in one place: malformed or forged `Host` (DNS
-    /// rebinding), browsers, and proxies or SSRF relays.
-    fn guard<B>(&self, req: &Request<B>) -> Option<Response<Body>> {
+    /// rebinding) and browsers; with the metrics' reason.
+    fn guard<B>(&self, req: &Request<B>) -> Option<(&'static str, Response<Body>)> {
         let headers = req.headers();
-        let forbidden = |why| Some(error(StatusCode::FORBIDDEN, why));
+        let forbidden = |reason, why| Some((reason, error(StatusCode::FORBIDDEN, why)));
         let mut hosts = headers.get_all(HOST).iter();
         let host = hosts.next();
         if hosts.next().is_some() {
-            return Some(error(StatusCode::BAD_REQUEST, "More than one Host header"));
+            let refusal = error(StatusCode::BAD_REQUEST, "More than one Host header");
+            return Some(("host", refusal));
         }
         let allowed = |name: &[u8]| host_allowed(name, &self.options.allowed_host);
         if host.is_some_and(|h| !allowed(h.as_bytes())) {
-            return forbidden("Host not allowed");
+            return forbidden("host", "Host not allowed");
         }
         // An absolute-form target (`GET http://evil/ HTTP/1.1`) names a
         // host too; CONNECT's authority-form goes on to its 405.
@@ -198,44 +266,50 @@ impl App {
             .authority()
             .filter(|_| req.method() != Method::CONNECT);
         if target.is_some_and(|a| !allowed(a.as_str().as_bytes())) {
-            return forbidden("Host not allowed");
+            return forbidden("host", "Host not allowed");
         }
         let cross_site = headers
             .get("sec-fetch-site")
             .is_some_and(|site| site.as_bytes() != b"none");
         if headers.contains_key(ORIGIN) || cross_site {
-            return forbidden("Browser requests are not allowed");
-        }
-        if PROXY_HEADERS.iter().any(|h| headers.contains_key(*h)) {
-            return forbidden("Proxied requests are not allowed");
+            return forbidden("browser", "Browser requests are not allowed");
         }
         None
     }
 
-    /// `Authorization` must be the token, when there is one.
-    fn check_token<B>(&self, req: &Request<B>) -> Option<Response<Body>> {
-        let token = self.options.token.as_ref()?;
+    /// Whether `Authorization` is the token (true when there is none).
+    fn token_matches<B>(&self, req: &Request<B>) -> bool {
+        let Some(token) = self.options.token.as_ref() else {
+            return true;
+        };
         let given = req.headers().get(AUTHORIZATION).map(|v| v.as_bytes());
-        match token.matches(given.unwrap_or_default()) {
-            true => None,
-            false => Some(error(
-                StatusCode::UNAUTHORIZED,
-                "Missing or wrong Authorization token",
-            )),
-        }
+        token.matches(given.unwrap_or_default())
+    }
+
+    /// Whether `uid` may connect at all.
+    pub(super) fn admits(&self, uid: u32) -> bool {
+        self.options.owners.admit(&self.registry.current(), uid)
     }
 
     /// After the token check: an unknown scope's name is no secret then.
+    /// A scope the caller may not fetch is as unknown to it as one that
+    /// does not exist.
     async fn credential(
         &self,
         transport: Transport,
+        caller: Caller,
         scope: Option<&str>,
         format: Format,
     ) -> Response<Body> {
         let table = self.registry.current();
-        let cache = match scope {
-            Some(name) => table.get(name),
-            None => table.default_cache(),
+        let name = scope.or(table.default.as_deref());
+        let cache = name.and_then(|name| table.get(name));
+        let cache = match cache {
+            Some(_) if !caller.may_fetch(&table, name.unwrap_or_default()) => {
+                crate::metrics::refusal(transport.label(), "scope");
+                None
+            }
+            cache => cache,
         };
         let Some(cache) = cache else {
             return match scope {
@@ -253,8 +327,9 @@ impl App {
     }
 
     /// Every scope's state; ok only when all are. The top-level
-    /// `expires_in` is the soonest.
-    fn health(&self, transport: Transport) -> Response<Body> {
+    /// `expires_in` is the soonest. A caller that may not see every scope
+    /// (no token, or another uid) hears the status alone.
+    fn health(&self, transport: Transport, full: bool) -> Response<Body> {
         let table = self.registry.current();
         let mut scopes = serde_json::Map::new();
         let mut soonest: Option<u64> = None;
@@ -284,7 +359,11 @@ impl App {
                 json!({"status": "unavailable", "error": cause(transport, &why)}),
             ),
         };
-        body["scopes"] = Value::Object(scopes);
+        if !full {
+            body = json!({"status": body["status"]});
+        } else {
+            body["scopes"] = Value::Object(scopes);
+        }
         json(status, Bytes::from(python_json(&body)))
     }
 }

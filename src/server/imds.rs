@@ -6,7 +6,7 @@
 
 use super::app::{text, Body};
 use crate::cache::Held;
-use crate::registry::Registry;
+use crate::registry::Table;
 use crate::token;
 use hyper::header::{HeaderValue, ALLOW};
 use hyper::{Method, Request, Response, StatusCode};
@@ -58,10 +58,12 @@ impl Tokens {
     }
 }
 
-/// Answers one IMDS request (the TCP guards have passed).
+/// Answers one IMDS request (the TCP guards have passed); `default_ok`:
+/// whether the caller may fetch the default scope.
 pub(super) async fn respond<B>(
     tokens: &Tokens,
-    registry: &Registry,
+    table: &Table,
+    default_ok: bool,
     req: &Request<B>,
 ) -> Response<Body> {
     let path = req.uri().path();
@@ -73,7 +75,10 @@ pub(super) async fn respond<B>(
         }
         (&Method::GET | &Method::HEAD, CREDENTIALS_PATH) => text(StatusCode::OK, ROLE),
         (&Method::GET | &Method::HEAD, _) if path.strip_prefix(CREDENTIALS_PATH) == Some(ROLE) => {
-            credential(registry).await
+            match default_ok {
+                true => credential(table).await,
+                false => text(StatusCode::NOT_FOUND, "Not Found"),
+            }
         }
         (&Method::GET | &Method::HEAD, _) => text(StatusCode::NOT_FOUND, "Not Found"),
         _ => not_allowed("GET, HEAD, PUT"),
@@ -108,8 +113,7 @@ fn issue<B>(tokens: &Tokens, req: &Request<B>) -> Response<Body> {
 }
 
 /// The default scope's credential, in IMDS's document.
-async fn credential(registry: &Registry) -> Response<Body> {
-    let table = registry.current();
+async fn credential(table: &Table) -> Response<Body> {
     let Some(cache) = table.default_cache() else {
         return text(StatusCode::NOT_FOUND, "Not Found");
     };

@@ -200,13 +200,25 @@ pub(super) fn accept_all(
     listeners: Listeners,
     app: &Arc<App>,
     stopped: &watch::Receiver<bool>,
-    [tcp_budget, unix_budget]: [Arc<Semaphore>; 2],
+    [tcp_budget, unix_budget, imds_budget]: [Arc<Semaphore>; 3],
 ) -> Option<SocketFile> {
+    // Asked once: a system that cannot name a TCP client's uid leaves
+    // every TCP caller to the token. `S3C_UID_CHECK=off` is for
+    // scripts/bench to measure what the check costs.
+    let traced =
+        std::env::var("S3C_UID_CHECK").map_or(true, |v| v != "off") && peer::tcp_uids_known();
+    if !traced && (!listeners.tcp.is_empty() || listeners.imds.is_some()) {
+        log::say(
+            "Note: this system does not tell which user a TCP connection comes from; \
+             TCP clients are not checked by uid (use --auth-token-file)",
+        );
+    }
     let conns = |budget| Conns {
         app: app.clone(),
         stopped: stopped.clone(),
         budget,
         http: http1_builder(),
+        traced,
     };
     for listener in listeners.tcp {
         tokio::spawn(accept_tcp(
@@ -216,11 +228,7 @@ pub(super) fn accept_all(
         ));
     }
     if let Some(listener) = listeners.imds {
-        tokio::spawn(accept_tcp(
-            listener,
-            conns(tcp_budget.clone()),
-            Transport::Imds,
-        ));
+        tokio::spawn(accept_tcp(listener, conns(imds_budget), Transport::Imds));
     }
     listeners.socket.map(|BoundSocket { listener, file }| {
         tokio::spawn(accept_unix(listener, conns(unix_budget)));
@@ -235,6 +243,8 @@ struct Conns {
     stopped: watch::Receiver<bool>,
     budget: Arc<Semaphore>,
     http: http1::Builder,
+    /// Whether the kernel names loopback TCP clients' uids here.
+    traced: bool,
 }
 
 fn http1_builder() -> http1::Builder {
@@ -253,10 +263,14 @@ async fn accept_tcp(listener: TcpListener, conns: Conns, transport: Transport) {
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    let _ = stream.set_nodelay(true);
-                    conns.serve(stream, transport, None);
-                }
+                Ok((stream, remote)) => match conns.tcp_peer(&stream, remote) {
+                    Ok(peer) => {
+                        let _ = stream.set_nodelay(true);
+                        conns.serve(stream, transport, peer);
+                    }
+                    // Dropped unanswered: not one byte for another user.
+                    Err(uid) => refuse_user(transport, uid),
+                },
                 Err(e) => accept_failed(e).await,
             },
             _ = until_stopped(&mut stopped) => return,
@@ -266,21 +280,45 @@ async fn accept_tcp(listener: TcpListener, conns: Conns, transport: Transport) {
 
 async fn accept_unix(listener: UnixListener, conns: Conns) {
     let mut stopped = conns.stopped.clone();
-    let me = nix::unistd::geteuid().as_raw();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => match peer::unix_peer(&stream) {
-                    Ok(who) if who.uid == me => conns.serve(stream, Transport::Unix, Some(Arc::new(who))),
-                    // Closed unanswered: not one byte for another user.
-                    _ => {
-                        crate::metrics::refused("unix");
-                        tracing::warn!("refused a Unix socket connection from another user");
+                    Ok(who) if conns.app.admits(who.uid) => {
+                        conns.serve(stream, Transport::Unix, Some(Arc::new(who)));
                     }
+                    Ok(who) => refuse_user(Transport::Unix, Some(who.uid)),
+                    Err(_) => refuse_user(Transport::Unix, None),
                 },
                 Err(e) => accept_failed(e).await,
             },
             _ = until_stopped(&mut stopped) => return,
+        }
+    }
+}
+
+/// Counts and (now and then) logs a connection closed for its user.
+fn refuse_user(transport: Transport, uid: Option<u32>) {
+    crate::metrics::refused(transport.label(), "uid");
+    super::callers::log_refused(transport, uid);
+}
+
+impl Conns {
+    /// Who is at the other end of a TCP connection: `Ok(None)` where the
+    /// kernel cannot tell (not loopback, or not this system); `Err` for a
+    /// user who is not served (with the uid, when known).
+    fn tcp_peer(
+        &self,
+        stream: &tokio::net::TcpStream,
+        remote: std::net::SocketAddr,
+    ) -> Result<Option<Arc<peer::Peer>>, Option<u32>> {
+        let local = match stream.local_addr() {
+            Ok(local) if self.traced && local.ip().is_loopback() => local,
+            _ => return Ok(None),
+        };
+        match peer::tcp_peer_uid(local, remote) {
+            Some(uid) if self.app.admits(uid) => Ok(Some(Arc::new(peer::tcp_peer(uid)))),
+            uid => Err(uid),
         }
     }
 }
@@ -304,7 +342,7 @@ impl Conns {
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let Ok(permit) = self.budget.clone().try_acquire_owned() else {
-            crate::metrics::refused(transport.label());
+            crate::metrics::refused(transport.label(), "busy");
             tokio::spawn(refuse_busy(io));
             return;
         };

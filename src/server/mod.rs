@@ -3,10 +3,12 @@
 //! listeners and a registry, in the shape of mini-redis's `server::run`.
 
 mod app;
+mod callers;
 mod imds;
 mod listen;
 
 pub use app::host_allowed;
+pub use callers::Owners;
 pub use imds::ROLE as IMDS_ROLE;
 pub use listen::{listen, Listeners, SocketChoice};
 
@@ -25,6 +27,9 @@ pub const MAX_CONNECTIONS: usize = 512;
 /// Unix socket connections served at once: a budget of their own, so TCP
 /// clients cannot use up the socket's.
 pub const MAX_SOCKET_CONNECTIONS: usize = 128;
+/// IMDS connections served at once: a budget of its own too (IMDS clients
+/// open a connection or two per refresh).
+pub const MAX_IMDS_CONNECTIONS: usize = 64;
 /// How long shutdown waits for in-flight requests.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -36,6 +41,8 @@ pub struct Options {
     pub allowed_host: String,
     /// The token every TCP request must carry, if any.
     pub token: Option<Token>,
+    /// Who is served every scope (a scope's `uids` are in the registry).
+    pub owners: Owners,
 }
 
 /// Which listener a request came in on.
@@ -71,7 +78,7 @@ pub struct Running {
     stop: watch::Sender<bool>,
     /// When the last request came (Unix seconds, wall clock).
     last_request: Arc<AtomicU64>,
-    budgets: [(Arc<Semaphore>, usize); 2],
+    budgets: [(Arc<Semaphore>, usize); 3],
     registry: Arc<Registry>,
     socket: Option<SocketFile>,
 }
@@ -85,21 +92,17 @@ pub fn serve(listeners: Listeners, registry: Arc<Registry>, options: Options) ->
         last_request.clone(),
     ));
     let (stop, stopped) = watch::channel(false);
-    let tcp_budget = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    let unix_budget = Arc::new(Semaphore::new(MAX_SOCKET_CONNECTIONS));
-    let socket = listen::accept_all(
-        listeners,
-        &app,
-        &stopped,
-        [tcp_budget.clone(), unix_budget.clone()],
-    );
+    let budgets = [
+        MAX_CONNECTIONS,
+        MAX_SOCKET_CONNECTIONS,
+        MAX_IMDS_CONNECTIONS,
+    ]
+    .map(|all| (Arc::new(Semaphore::new(all)), all));
+    let socket = listen::accept_all(listeners, &app, &stopped, budgets.clone().map(|(b, _)| b));
     Running {
         stop,
         last_request,
-        budgets: [
-            (tcp_budget, MAX_CONNECTIONS),
-            (unix_budget, MAX_SOCKET_CONNECTIONS),
-        ],
+        budgets,
         registry,
         socket,
     }

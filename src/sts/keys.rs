@@ -4,10 +4,9 @@
 //! a server's own `GET /` answer is a valid file), or else INI, the first
 //! section with an `aws_access_key_id`.
 
-use crate::Error;
+use crate::{trusted, Error};
 use std::fmt;
-use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Where the server's own AWS credentials come from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -43,25 +42,80 @@ impl fmt::Debug for Keys {
 }
 
 impl KeySource {
-    /// The keys to use instead of the default chain, if any.
-    pub fn keys(&self) -> Result<Option<Keys>, Error> {
-        match self {
-            KeySource::Chain => Ok(None),
-            KeySource::Keys(keys) => Ok(Some(keys.clone())),
-            KeySource::File(path) => read(path).map(Some),
-        }
+    /// The keys to use instead of the default chain, if any, each checked
+    /// to be printable ASCII (the SDK panics on a control character in a
+    /// header). Standard input is read on a blocking thread, so a stop
+    /// signal still ends a server waiting for it.
+    pub async fn keys(&self) -> Result<Option<Keys>, Error> {
+        let (keys, source) = match self {
+            KeySource::Chain => return Ok(None),
+            KeySource::Keys(keys) => (keys.clone(), None),
+            KeySource::File(path) => {
+                let path = path.clone();
+                let keys = tokio::task::spawn_blocking(move || read(&path))
+                    .await
+                    .map_err(|e| Error::new(format!("cannot read --auth: {e}")))??;
+                (keys, Some(self))
+            }
+        };
+        keys.check(source)?;
+        Ok(Some(keys))
     }
 }
 
-/// Reads `--auth FILE` (`-`: standard input).
-fn read(path: &PathBuf) -> Result<Keys, Error> {
+impl Keys {
+    /// Refuses a key with a character outside printable ASCII, naming
+    /// where it came from (`from`: the `--auth` file; else the flags),
+    /// never the value.
+    fn check(&self, from: Option<&KeySource>) -> Result<(), Error> {
+        let fields = [
+            ("--access-key", "AccessKeyId", Some(&self.access_key_id)),
+            (
+                "--secret-key",
+                "SecretAccessKey",
+                Some(&self.secret_access_key),
+            ),
+            (
+                "--session-token",
+                "SessionToken",
+                self.session_token.as_ref(),
+            ),
+        ];
+        for (flag, field, value) in fields {
+            let Some(value) = value else { continue };
+            if printable(value) {
+                continue;
+            }
+            let source = match from {
+                Some(KeySource::File(path)) => format!("the {field} in --auth {}", path.display()),
+                _ => flag.to_owned(),
+            };
+            return Err(Error::new(format!(
+                "{source} holds a character that is not printable ASCII (a newline, a \
+                 control character?); copy the key again"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Whether `key` is all printable, non-space ASCII, as AWS's keys,
+/// secrets and session tokens are.
+pub fn printable(key: &str) -> bool {
+    key.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// Reads `--auth FILE` (`-`: standard input, at most 64 KiB), the file
+/// after [`trusted::open`]'s checks.
+fn read(path: &Path) -> Result<Keys, Error> {
     let name = path.display();
-    let mut text = String::new();
-    let read = match path.as_os_str() == "-" {
-        true => std::io::stdin().read_to_string(&mut text),
-        false => std::fs::File::open(path).and_then(|mut f| f.read_to_string(&mut text)),
+    let bytes = match path.as_os_str() == "-" {
+        true => trusted::capped(std::io::stdin().lock(), trusted::KEY_FILE_LIMIT)
+            .map_err(|e| Error::new(format!("cannot read --auth -: {e}")))?,
+        false => trusted::read(path, "cannot read --auth", trusted::KEY_FILE_LIMIT)?,
     };
-    read.map_err(|e| Error::new(format!("cannot read --auth {name}: {e}")))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Error::new(format!("--auth {name}: it is not UTF-8 text")))?;
     parse(text.trim()).map_err(|why| Error::new(format!("--auth {name}: {why}")))
 }
 
@@ -155,6 +209,37 @@ mod tests {
         ] {
             let err = parse(text).unwrap_err();
             assert!(!err.contains("sekrit"), "{err}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Any bytes at all: an answer or a one-line error, never a panic,
+        /// never the text quoted, and keys that pass `check` are printable.
+        #[test]
+        fn any_bytes_parse_or_fail_cleanly(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let text = String::from_utf8_lossy(&bytes);
+            match parse(text.trim()) {
+                Ok(keys) => {
+                    if keys.check(None).is_ok() {
+                        proptest::prop_assert!(printable(&keys.access_key_id));
+                        proptest::prop_assert!(printable(&keys.secret_access_key));
+                    }
+                }
+                Err(why) => {
+                    proptest::prop_assert!(!why.contains('\n'));
+                    proptest::prop_assert!(text.trim().len() < 8 || !why.contains(text.trim()));
+                }
+            }
+        }
+
+        /// JSON shaped like GET /'s answer with any characters in its keys.
+        #[test]
+        fn keys_with_any_characters_are_checked_not_passed_on(id in "\\PC*", secret in ".*") {
+            let json = serde_json::json!({"AccessKeyId": id, "SecretAccessKey": secret}).to_string();
+            if let Ok(keys) = parse(&json) {
+                let ok = printable(&keys.access_key_id) && printable(&keys.secret_access_key);
+                proptest::prop_assert_eq!(keys.check(None).is_ok(), ok);
+            }
         }
     }
 }

@@ -156,7 +156,7 @@ async fn load_config(aws: &AwsOptions) -> Result<SdkConfig, Error> {
     if let Some(url) = &aws.endpoint_url {
         loader = loader.endpoint_url(url);
     }
-    if let Some(keys) = aws.credentials.keys()? {
+    if let Some(keys) = aws.credentials.keys().await? {
         loader = loader.credentials_provider(aws_credential_types::Credentials::new(
             keys.access_key_id,
             keys.secret_access_key,
@@ -176,6 +176,26 @@ async fn load_config(aws: &AwsOptions) -> Result<SdkConfig, Error> {
     })
 }
 
+/// The keys the chain found (the environment, a profile, a process) must
+/// be printable ASCII: the SDK panics signing with a control character.
+fn check_printable(creds: &aws_credential_types::Credentials) -> Result<(), Error> {
+    let fields = [
+        ("access key id", Some(creds.access_key_id())),
+        ("secret access key", Some(creds.secret_access_key())),
+        ("session token", creds.session_token()),
+    ];
+    match fields
+        .into_iter()
+        .find(|(_, v)| v.is_some_and(|v| !keys::printable(v)))
+    {
+        None => Ok(()),
+        Some((field, _)) => Err(Error::new(format!(
+            "the AWS {field} found (in the environment or a profile) holds a character \
+             that is not printable ASCII; copy the key again"
+        ))),
+    }
+}
+
 async fn check_credentials(config: &SdkConfig, profile: Option<&str>) -> Result<(), Error> {
     use aws_credential_types::provider::error::CredentialsError;
     let Some(provider) = config.credentials_provider() else {
@@ -187,7 +207,7 @@ async fn check_credentials(config: &SdkConfig, profile: Option<&str>) -> Result<
     // A provider may itself call out (SSO, a profile's role): bound it too.
     let provided = tokio::time::timeout(CALL_TIMEOUT, provider.provide_credentials()).await;
     match provided {
-        Ok(Ok(_)) => Ok(()),
+        Ok(Ok(creds)) => check_printable(&creds),
         Ok(Err(CredentialsError::CredentialsNotLoaded(_))) => {
             Err(no_credentials(None, profile.as_deref()))
         }

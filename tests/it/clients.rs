@@ -322,7 +322,7 @@ print(len(keys))
 }
 
 /// A server with `--imds-port 0`, and the IMDS port it printed.
-fn imds_server(moto: &Moto, bucket: &str) -> (Server, u16) {
+pub(crate) fn imds_server(moto: &Moto, bucket: &str) -> (Server, u16) {
     let server = Start::new(moto, bucket).args(&["--imds-port", "0"]).run();
     let line = server
         .stderr_lines()

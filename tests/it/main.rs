@@ -10,6 +10,7 @@ mod guards;
 mod load;
 mod localserver;
 mod metrics;
+mod own_programs;
 mod properties;
 mod scopes;
 mod service;

@@ -555,7 +555,7 @@ fn a_socket_access_line_names_the_peer() {
         .find(|l| l.contains(&named))
         .unwrap();
     assert!(line.contains(expected), "{line}");
-    // TCP lines name no peer: the kernel does not say who holds a TCP port's other end.
+    // TCP lines name the peer's uid (the kernel's socket table has no pid).
     server.get("/");
     assert!(server.wait_for_stderr("tcp GET / 200", std::time::Duration::from_secs(5)));
     let tcp = server
@@ -563,5 +563,10 @@ fn a_socket_access_line_names_the_peer() {
         .into_iter()
         .find(|l| l.contains("tcp GET / 200"))
         .unwrap();
-    assert!(!tcp.contains("peer_"), "{tcp}");
+    let me = nix::unistd::geteuid().as_raw();
+    assert!(tcp.contains(&format!("peer_uid={me}")), "{tcp}");
+    assert!(
+        !tcp.contains("peer_pid") && !tcp.contains("peer_exe"),
+        "{tcp}"
+    );
 }

@@ -55,6 +55,7 @@ async fn app_serving(
     let options = Options {
         allowed_host: "myhost".into(),
         token: token.map(|t| Token::for_tests(t.as_bytes())),
+        owners: super::super::Owners::default(),
     };
     App::new(Registry::new(table), options, Arc::default())
 }
@@ -79,7 +80,18 @@ async fn ask(
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let response = app.handle(transport, None, req.body(()).unwrap()).await;
+    ask_as(app, transport, None, req.body(()).unwrap()).await
+}
+
+/// A request as `peer` (None: a caller the kernel could not name).
+async fn ask_as(
+    app: &App,
+    transport: Transport,
+    peer: Option<u32>,
+    req: Request<()>,
+) -> (u16, hyper::HeaderMap, String) {
+    let peer = peer.map(crate::peer::tcp_peer);
+    let response = app.handle(transport, peer.as_ref(), req).await;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let body = response.into_body().collect().await.unwrap().to_bytes();
@@ -476,4 +488,72 @@ async fn imds_tokens_need_a_good_ttl_and_no_proxy() {
         403
     );
     assert_eq!(put(vec![("host", "evil.example"), (ttl, "60")]).await, 403);
+}
+
+/// `GET path` over `transport` as uid `peer`, from localhost.
+async fn get_as(app: &App, transport: Transport, peer: u32, path: &str) -> (u16, String) {
+    let req = Request::get(path)
+        .header("host", "localhost:8094")
+        .body(())
+        .unwrap();
+    let (status, _, body) = ask_as(app, transport, Some(peer), req).await;
+    (status, body)
+}
+
+#[tokio::test]
+async fn a_scopes_guest_uid_gets_that_scope_alone() {
+    let mut app = app_serving(&[("a", None), ("b", None)], Some("b"), None).await;
+    let mut table = (*app.registry.current()).clone();
+    table.guests.insert("a".into(), [4242].into());
+    app.registry = Registry::new(table);
+    assert!(app.admits(4242) && !app.admits(4243));
+    for transport in [Transport::Tcp, Transport::Unix] {
+        assert_eq!(get_as(&app, transport, 4242, "/scope/a").await.0, 200);
+        let (status, body) = get_as(&app, transport, 4242, "/scope/b").await;
+        assert_eq!(
+            (status, body.as_str()),
+            (404, r#"{"error": "No such scope"}"#)
+        );
+        assert_eq!(get_as(&app, transport, 4242, "/").await.0, 404);
+        assert_eq!(get_as(&app, transport, 4242, "/metrics").await.0, 403);
+        let (status, health) = get_as(&app, transport, 4242, "/healthz").await;
+        assert_eq!((status, health.as_str()), (200, r#"{"status": "ok"}"#));
+        let me = nix::unistd::geteuid().as_raw();
+        assert_eq!(get_as(&app, transport, me, "/scope/b").await.0, 200);
+        assert!(get_as(&app, transport, me, "/healthz")
+            .await
+            .1
+            .contains("\"scopes\""));
+    }
+}
+
+#[tokio::test]
+async fn healthz_without_the_token_is_the_status_alone() {
+    let app = app_with(None, Some("0123456789abcdef")).await;
+    let (status, health) = get(&app, "/healthz", &[LOCAL]).await;
+    assert_eq!((status, health.as_str()), (200, r#"{"status": "ok"}"#));
+    let token = ("authorization", "0123456789abcdef");
+    let (_, health) = get(&app, "/healthz", &[LOCAL, token]).await;
+    assert!(
+        health.contains("\"expires_in\"") && health.contains("\"default\""),
+        "{health}"
+    );
+    let (_, _, health) = ask(&app, Transport::Unix, "GET", "/healthz", &[]).await;
+    assert!(health.contains("\"scopes\""), "{health}");
+}
+
+#[tokio::test]
+async fn every_proxy_header_is_refused_on_every_transport_with_what_to_do() {
+    let app = app().await;
+    let mut names: Vec<&str> = PROXY_HEADERS.to_vec();
+    names.extend(["x-forwarded-proto", "X-Forwarded-Port", "X-Real-IP"]);
+    for name in names {
+        for transport in [Transport::Tcp, Transport::Unix, Transport::Imds] {
+            let (status, _, body) =
+                ask(&app, transport, "GET", "/", &[LOCAL, (name, "10.0.0.1")]).await;
+            assert_eq!(status, 403, "{name} over {transport}");
+            assert!(body.contains("NO_PROXY=127.0.0.1,localhost,::1"), "{body}");
+        }
+    }
+    assert!(!is_proxy_header("x-amz-date") && !is_proxy_header("user-agent"));
 }

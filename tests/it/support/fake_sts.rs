@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 pub struct FakeSts {
     pub port: u16,
     pub calls: Arc<AtomicUsize>,
+    /// Requests of any action read in full (before a stall holds them).
+    pub received: Arc<AtomicUsize>,
     /// When each AssumeRole arrived.
     pub times: Arc<Mutex<Vec<Instant>>>,
     pub healthy: Arc<std::sync::atomic::AtomicBool>,
@@ -39,6 +41,7 @@ impl FakeSts {
         let sts = FakeSts {
             port: listener.local_addr().unwrap().port(),
             calls: Arc::default(),
+            received: Arc::default(),
             times: Arc::default(),
             healthy: Arc::new(true.into()),
             stalled: Arc::default(),
@@ -63,6 +66,7 @@ impl FakeSts {
         );
         let (caller_arn, refusal) = (self.caller_arn.clone(), self.refusal.clone());
         let times = self.times.clone();
+        let received = self.received.clone();
         let thread = std::thread::spawn(move || {
             while alive.load(Ordering::SeqCst) {
                 let Ok((stream, _)) = listener.accept() else {
@@ -71,6 +75,7 @@ impl FakeSts {
                 };
                 let sts = Answering {
                     calls: calls.clone(),
+                    received: received.clone(),
                     times: times.clone(),
                     healthy: healthy.clone(),
                     lifetime: lifetime.clone(),
@@ -109,6 +114,11 @@ impl FakeSts {
         self.calls.load(Ordering::SeqCst)
     }
 
+    /// Requests read so far, stalled ones included.
+    pub fn received(&self) -> usize {
+        self.received.load(Ordering::SeqCst)
+    }
+
     pub fn set_healthy(&self, healthy: bool) {
         self.healthy.store(healthy, Ordering::SeqCst);
     }
@@ -141,6 +151,7 @@ fn listen_reusable(port: u16) -> TcpListener {
 /// What one connection of the fake STS shares with the test.
 struct Answering {
     calls: Arc<AtomicUsize>,
+    received: Arc<AtomicUsize>,
     times: Arc<Mutex<Vec<Instant>>>,
     healthy: Arc<std::sync::atomic::AtomicBool>,
     lifetime: Arc<std::sync::atomic::AtomicI64>,
@@ -156,6 +167,7 @@ pub type Refusal = (String, u16, String, String);
 fn answer_sts(stream: TcpStream, sts: &Answering) -> std::io::Result<()> {
     let Answering {
         calls,
+        received,
         times,
         healthy,
         lifetime,
@@ -198,6 +210,7 @@ fn answer_sts(stream: TcpStream, sts: &Answering) -> std::io::Result<()> {
         }
         let mut body = vec![0; length];
         reader.read_exact(&mut body)?;
+        received.fetch_add(1, Ordering::SeqCst);
         while stalled.load(Ordering::SeqCst) && alive.load(Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -83,3 +83,108 @@ pub fn can_be_nobody() -> bool {
 pub fn has_ipv6_loopback() -> bool {
     TcpListener::bind("[::1]:0").is_ok()
 }
+
+/// The uid the tests' stranger runs as.
+pub const NOBODY: u32 = 65534;
+
+const ASK: &str = r#"
+import socket, sys
+host, port = sys.argv[1].rsplit(":", 1)
+data = b""
+try:
+    s = socket.create_connection((host.strip("[]"), int(port)), timeout=5)
+    s.sendall(sys.argv[2].encode())
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+except OSError:
+    pass  # reset, or refused: what came before is the answer
+sys.stdout.write(data.decode("latin-1"))
+"#;
+
+/// Sends `request` to `addr` as uid `NOBODY` and reads until the server
+/// closes: the raw answer (empty when closed on without a byte).
+pub fn http_as_nobody(addr: SocketAddr, request: &str) -> String {
+    use std::os::unix::process::CommandExt;
+    let out = Command::new("python3")
+        .args(["-c", ASK, &addr.to_string(), request])
+        .uid(NOBODY)
+        .gid(NOBODY)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+const FLOOD: &str = r#"
+import socket, sys
+held, answered = [], 0
+for spec in sys.argv[1:]:
+    where, count, request = spec.split("|", 2)
+    host, port = where.rsplit(":", 1)
+    for _ in range(int(count)):
+        try:
+            s = socket.create_connection((host, int(port)), timeout=5)
+            s.sendall(request.encode())
+            held.append(s)
+        except OSError:
+            pass
+for s in held:
+    try:
+        s.settimeout(0.5)
+        if s.recv(1):
+            answered += 1
+    except OSError:
+        pass
+print("ready", answered, flush=True)
+sys.stdin.read()
+"#;
+
+/// Another uid's keep-alive connections, held open until dropped: each
+/// `(addr, count, request)` opens `count` connections to `addr` and sends
+/// `request` on each. `answered` is how many got a byte back.
+pub struct Flood {
+    child: Child,
+    pub answered: usize,
+}
+
+impl Flood {
+    pub fn start(uid: u32, specs: &[(SocketAddr, usize, &str)]) -> Flood {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = Command::new("python3");
+        cmd.args(["-c", FLOOD]);
+        for (addr, count, request) in specs {
+            cmd.arg(format!("{}:{}|{count}|{request}", addr.ip(), addr.port()));
+        }
+        let mut child = cmd
+            .uid(uid)
+            .gid(uid)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut ready = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut ready)
+            .unwrap();
+        let answered = ready
+            .strip_prefix("ready ")
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("the flood did not start: {ready:?}"));
+        Flood { child, answered }
+    }
+}
+
+impl Drop for Flood {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

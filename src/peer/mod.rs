@@ -1,9 +1,10 @@
 //! Who is at the other end of a local connection: the uid of a Unix
-//! socket's peer, and the owner of a listening loopback TCP port.
+//! socket's peer, the uid of a loopback TCP client, and the owner of a
+//! listening loopback TCP port.
 //!
-//! The server uses the first to refuse other users; `s3-credentials-fetch`
-//! uses both to refuse a server some other user started on its socket path
-//! or its port.
+//! The server uses the first two to refuse other users;
+//! `s3-credentials-fetch` uses the first and the last to refuse a server
+//! some other user started on its socket path or its port.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use tokio::net::UnixStream;
@@ -77,6 +78,76 @@ pub fn other_listener_uid(addr: SocketAddr, expected: u32) -> Option<u32> {
         .find(|uid| *uid != expected)
 }
 
+/// A TCP client, as the access log names it (the kernel tells its uid
+/// only: no pid).
+pub fn tcp_peer(uid: u32) -> Peer {
+    Peer {
+        uid,
+        pid: None,
+        exe: None,
+    }
+}
+
+/// The uid of the process at the other end of a TCP connection this
+/// process accepted, `local` being our address and `remote` the client's:
+/// the owner of the client's socket, found by that exact address pair
+/// (sock_diag; `/proc/net/tcp{,6}` as the fallback). `None` where the
+/// system cannot tell: another OS, a peer on another host or in another
+/// network namespace, or a socket already gone.
+#[cfg(target_os = "linux")]
+pub fn tcp_peer_uid(local: SocketAddr, remote: SocketAddr) -> Option<u32> {
+    let (local, remote) = (unmapped(local), unmapped(remote));
+    diag::owner(remote, local).or_else(|| proc_owner(remote, local))
+}
+
+/// Elsewhere the kernel is not asked: connections rely on the token.
+#[cfg(not(target_os = "linux"))]
+pub fn tcp_peer_uid(_local: SocketAddr, _remote: SocketAddr) -> Option<u32> {
+    None
+}
+
+/// An IPv4 client of a dual-stack socket, as its own (IPv4) socket has it.
+fn unmapped(addr: SocketAddr) -> SocketAddr {
+    match addr {
+        SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
+            Some(v4) => SocketAddr::new(v4.into(), v6.port()),
+            None => addr,
+        },
+        v4 => v4,
+    }
+}
+
+/// Whether this system tells the uid of a loopback TCP client: asked once
+/// of a connection to ourselves.
+pub fn tcp_uids_known() -> bool {
+    let Ok(listener) = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)) else {
+        return false;
+    };
+    let Ok(client) = listener.local_addr().and_then(std::net::TcpStream::connect) else {
+        return false;
+    };
+    let Ok((server_side, remote)) = listener.accept() else {
+        return false;
+    };
+    let local = server_side.local_addr().ok();
+    let known = local.and_then(|local| tcp_peer_uid(local, remote));
+    drop(client);
+    known == Some(nix::unistd::geteuid().as_raw())
+}
+
+/// The uid of the socket whose own address is `local` and whose peer is
+/// `remote`, from `/proc/net/tcp{,6}`.
+#[cfg(target_os = "linux")]
+fn proc_owner(local: SocketAddr, remote: SocketAddr) -> Option<u32> {
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .find_map(|table| {
+            let text = std::fs::read_to_string(table).ok()?;
+            let found = sockets_in(&text).find(|s| s.local == local && s.remote == remote);
+            found.map(|s| s.uid)
+        })
+}
+
 /// Every listening TCP socket and its uid, from `/proc/net/tcp{,6}`.
 #[cfg(target_os = "linux")]
 fn proc_listeners() -> Option<Vec<(SocketAddr, u32)>> {
@@ -98,19 +169,37 @@ pub fn tcp_listener_uids(_addr: SocketAddr) -> Option<Vec<u32>> {
     None
 }
 
+/// One row of `/proc/net/tcp{,6}`.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+struct Row {
+    local: SocketAddr,
+    remote: SocketAddr,
+    /// `0A` is LISTEN.
+    listening: bool,
+    uid: u32,
+}
+
+/// Every socket in one `/proc/net/tcp{,6}` table.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn sockets_in(table: &str) -> impl Iterator<Item = Row> + '_ {
+    table.lines().skip(1).filter_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        Some(Row {
+            local: parse_proc_addr(fields.get(1)?)?,
+            remote: parse_proc_addr(fields.get(2)?)?,
+            listening: fields.get(3) == Some(&"0A"),
+            uid: fields.get(7)?.parse().ok()?,
+        })
+    })
+}
+
 /// `(local address, uid)` of each listening socket (state `0A`) in one
 /// `/proc/net/tcp{,6}` table.
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 fn listeners_in(table: &str) -> impl Iterator<Item = (SocketAddr, u32)> + '_ {
-    table.lines().skip(1).filter_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        if fields.get(3) != Some(&"0A") {
-            return None;
-        }
-        let local = parse_proc_addr(fields.get(1)?)?;
-        let uid = fields.get(7)?.parse().ok()?;
-        Some((local, uid))
-    })
+    sockets_in(table)
+        .filter(|s| s.listening)
+        .map(|s| (s.local, s.uid))
 }
 
 /// `0100007F:1F96` (IPv4) or 32 hex digits and a port (IPv6): each 32-bit
@@ -145,91 +234,8 @@ fn could_take(local: SocketAddr, target: SocketAddr) -> bool {
     }
 }
 
-/// The kernel's `sock_diag` netlink interface, asked for listening TCP
-/// sockets only (`struct inet_diag_req_v2` in, `struct inet_diag_msg` out).
 #[cfg(target_os = "linux")]
-mod diag {
-    use nix::sys::socket::{
-        recv, sendto, socket, AddressFamily, MsgFlags, NetlinkAddr, SockFlag, SockProtocol,
-        SockType,
-    };
-    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-    use std::os::fd::AsRawFd;
-
-    const SOCK_DIAG_BY_FAMILY: u16 = 20;
-    const NLM_F_REQUEST_DUMP: u16 = 0x1 | 0x300;
-    const NLMSG_ERROR: u16 = 2;
-    const NLMSG_DONE: u16 = 3;
-    const TCP_LISTEN: u32 = 10;
-    const HEADER: usize = 16;
-    const REQUEST: usize = 56;
-    const MESSAGE: usize = 72;
-
-    /// Every listening TCP socket (IPv4 and IPv6) and its uid.
-    pub(super) fn listeners() -> Option<Vec<(SocketAddr, u32)>> {
-        let mut found = Vec::new();
-        for family in [nix::libc::AF_INET, nix::libc::AF_INET6] {
-            found.extend(dump(family as u8)?);
-        }
-        Some(found)
-    }
-
-    fn dump(family: u8) -> Option<Vec<(SocketAddr, u32)>> {
-        let fd = socket(
-            AddressFamily::Netlink,
-            SockType::Datagram,
-            SockFlag::SOCK_CLOEXEC,
-            SockProtocol::NetlinkSockDiag,
-        )
-        .ok()?;
-        let kernel = NetlinkAddr::new(0, 0);
-        sendto(fd.as_raw_fd(), &request(family), &kernel, MsgFlags::empty()).ok()?;
-        let mut found = Vec::new();
-        let mut buf = vec![0u8; 32 * 1024];
-        loop {
-            let n = recv(fd.as_raw_fd(), &mut buf, MsgFlags::empty()).ok()?;
-            let mut rest = buf.get(..n)?;
-            while rest.len() >= HEADER {
-                let len = u32::from_ne_bytes(rest[0..4].try_into().ok()?) as usize;
-                let kind = u16::from_ne_bytes(rest[4..6].try_into().ok()?);
-                match kind {
-                    NLMSG_DONE => return Some(found),
-                    NLMSG_ERROR => return None,
-                    _ => found.push(socket_of(rest.get(HEADER..len)?)?),
-                }
-                // Each message is padded to 4 bytes.
-                rest = rest.get(((len + 3) & !3).min(rest.len())..)?;
-            }
-        }
-    }
-
-    /// `nlmsghdr` and `inet_diag_req_v2`: dump `family`'s TCP sockets in
-    /// state LISTEN.
-    fn request(family: u8) -> [u8; HEADER + REQUEST] {
-        let mut req = [0u8; HEADER + REQUEST];
-        req[0..4].copy_from_slice(&((HEADER + REQUEST) as u32).to_ne_bytes());
-        req[4..6].copy_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
-        req[6..8].copy_from_slice(&NLM_F_REQUEST_DUMP.to_ne_bytes());
-        req[HEADER] = family;
-        req[HEADER + 1] = nix::libc::IPPROTO_TCP as u8;
-        req[HEADER + 4..HEADER + 8].copy_from_slice(&(1u32 << TCP_LISTEN).to_ne_bytes());
-        req
-    }
-
-    /// The local address and uid of one `inet_diag_msg`.
-    fn socket_of(msg: &[u8]) -> Option<(SocketAddr, u32)> {
-        if msg.len() < MESSAGE {
-            return None;
-        }
-        let port = u16::from_be_bytes(msg[4..6].try_into().ok()?);
-        let ip: IpAddr = match i32::from(msg[0]) {
-            nix::libc::AF_INET => Ipv4Addr::from(<[u8; 4]>::try_from(&msg[8..12]).ok()?).into(),
-            _ => Ipv6Addr::from(<[u8; 16]>::try_from(&msg[8..24]).ok()?).into(),
-        };
-        let uid = u32::from_ne_bytes(msg[64..68].try_into().ok()?);
-        Some((SocketAddr::new(ip, port), uid))
-    }
-}
+mod diag;
 
 #[cfg(test)]
 mod tests {
@@ -283,6 +289,33 @@ mod tests {
         let from_kernel = diag::listeners().expect("sock_diag answers");
         assert!(from_kernel.contains(&(addr, me)), "{from_kernel:?}");
         assert!(proc_listeners().unwrap().contains(&(addr, me)));
+    }
+
+    #[test]
+    fn a_connection_is_found_by_its_address_pair_in_proc() {
+        let rows: Vec<_> = sockets_in(TCP).filter(|s| !s.listening).collect();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].local, "127.0.0.1:8086".parse().unwrap());
+        assert_eq!(rows[0].remote, "127.0.0.1:54434".parse().unwrap());
+        assert_eq!(rows[0].uid, 65534);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_kernel_names_the_uid_of_a_loopback_client() {
+        assert!(tcp_uids_known());
+        let listener = std::net::TcpListener::bind("[::1]:0");
+        let Ok(listener) = listener else { return }; // no IPv6 here
+        let _client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (accepted, remote) = listener.accept().unwrap();
+        let local = accepted.local_addr().unwrap();
+        let me = nix::unistd::geteuid().as_raw();
+        assert_eq!(tcp_peer_uid(local, remote), Some(me));
+        assert_eq!(proc_owner(remote, local), Some(me));
+        // Reversed, the pair names our own accepted socket: still ours,
+        // but a pair nobody holds names no one.
+        let nobody: SocketAddr = "[::1]:1".parse().unwrap();
+        assert_eq!(tcp_peer_uid(local, nobody), None);
     }
 
     #[cfg(target_os = "linux")]

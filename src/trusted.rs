@@ -1,0 +1,234 @@
+//! Files the server reads (`--config`, `--auth FILE`, token files), trusted
+//! only where OpenSSH's `StrictModes` would trust them: each file, and
+//! every directory on its resolved path, owned by the user or root and
+//! writable by no one else (a sticky directory, like `/tmp`, aside).
+//!
+//! A symlink is followed only when the link itself sits in such a
+//! directory and its target passes the same checks, so dotfile managers
+//! keep working and nobody else can swap the file. Opening never blocks
+//! (`O_NONBLOCK`): FIFOs and devices are refused, not read. Every read is
+//! capped, so `/dev/zero` or a huge file costs nothing.
+
+use crate::Error;
+use nix::unistd::geteuid;
+use std::fs::{File, Metadata, OpenOptions};
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// The most a `--config` file may hold, in bytes.
+pub const CONFIG_LIMIT: u64 = 1024 * 1024;
+/// The most a key or token file (`--auth`, `--auth-token-file`, `-a -`)
+/// may hold, in bytes.
+pub const KEY_FILE_LIMIT: u64 = 64 * 1024;
+/// How many symlinks a path may pass through (Linux's own limit).
+const MAX_LINKS: usize = 40;
+
+/// An open file that passed the checks, with its `fstat`.
+pub struct Opened {
+    /// The file, opened without following a final symlink.
+    pub file: File,
+    /// Its metadata, from the open file (no window after the check).
+    pub meta: Metadata,
+}
+
+/// Opens `path` if it passes the checks; `what` names it in errors
+/// (`--config`). Errors are one line naming the file and the fix.
+pub fn open(path: &Path, what: &str) -> Result<Opened, Error> {
+    let fail = |why: String| Error::new(format!("{what} {}: {why}", path.display()));
+    let real = resolve(path).map_err(fail)?;
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+        .open(&real)
+        .map_err(|e| fail(os_reason(&e)))?;
+    let meta = file.metadata().map_err(|e| fail(e.to_string()))?;
+    if !meta.file_type().is_file() {
+        return Err(fail(
+            "it is not a regular file (a FIFO or a device is never read)".into(),
+        ));
+    }
+    judge(&real, &meta, "").map_err(fail)?;
+    Ok(Opened { file, meta })
+}
+
+/// Reads at most `limit` bytes of `path`, after [`open`]'s checks; a file
+/// larger than that is refused.
+pub fn read(path: &Path, what: &str, limit: u64) -> Result<Vec<u8>, Error> {
+    let opened = open(path, what)?;
+    let bytes = capped(opened.file, limit)
+        .map_err(|e| Error::new(format!("{what} {}: {e}", path.display())))?;
+    Ok(bytes)
+}
+
+/// At most `limit` bytes from `reader`; more is an error saying the limit.
+pub fn capped(reader: impl Read, limit: u64) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    reader
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| os_reason(&e))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "it is larger than {} KiB; is it the right file?",
+            limit / 1024
+        ));
+    }
+    Ok(bytes)
+}
+
+/// The path with every symlink followed, each hop checked: the directory
+/// holding each link (or the file) must pass, and so must each link.
+fn resolve(path: &Path) -> Result<PathBuf, String> {
+    let mut at = absolute(path)?;
+    for _ in 0..MAX_LINKS {
+        let parent = at.parent().unwrap_or(Path::new("/"));
+        let parent = parent
+            .canonicalize()
+            .map_err(|e| format!("cannot open its directory: {}", os_reason(&e)))?;
+        check_directories(&parent)?;
+        let name = at.file_name().ok_or("it names a directory, not a file")?;
+        at = parent.join(name);
+        let meta = match std::fs::symlink_metadata(&at) {
+            Ok(meta) => meta,
+            Err(e) => return Err(os_reason(&e)),
+        };
+        if !meta.file_type().is_symlink() {
+            return Ok(at);
+        }
+        judge(&at, &meta, "the symlink ")?;
+        let target = std::fs::read_link(&at).map_err(|e| os_reason(&e))?;
+        at = parent.join(target);
+    }
+    Err("it passes through too many symlinks".into())
+}
+
+fn absolute(path: &Path) -> Result<PathBuf, String> {
+    std::path::absolute(path).map_err(|e| os_reason(&e))
+}
+
+/// Every directory from `/` down to `dir` (already canonical).
+fn check_directories(dir: &Path) -> Result<(), String> {
+    for ancestor in dir.ancestors() {
+        let meta = std::fs::metadata(ancestor).map_err(|e| os_reason(&e))?;
+        let sticky = meta.mode() & 0o1000 != 0;
+        if !owned_well(&meta) {
+            return Err(format!(
+                "its directory {} is owned by uid {}, not by you or root; keep the file \
+                 in a directory of your own",
+                ancestor.display(),
+                meta.uid()
+            ));
+        }
+        if meta.mode() & 0o022 != 0 && !sticky {
+            return Err(format!(
+                "its directory {} is writable by others (mode {:04o}); run chmod go-w {}",
+                ancestor.display(),
+                meta.mode() & 0o7777,
+                ancestor.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The owner and write bits of one file or link; `kind` prefixes errors.
+fn judge(path: &Path, meta: &Metadata, kind: &str) -> Result<(), String> {
+    if !owned_well(meta) {
+        return Err(format!(
+            "{kind}{} is owned by uid {}, not by you or root",
+            path.display(),
+            meta.uid()
+        ));
+    }
+    // A symlink's own mode bits mean nothing on Linux.
+    if !meta.file_type().is_symlink() && meta.mode() & 0o022 != 0 {
+        return Err(format!(
+            "{kind}{} is writable by others (mode {:04o}); run chmod go-w {}",
+            path.display(),
+            meta.mode() & 0o7777,
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
+fn owned_well(meta: &Metadata) -> bool {
+    meta.uid() == geteuid().as_raw() || meta.uid() == 0
+}
+
+/// An I/O error's words without `(os error N)`.
+fn os_reason(e: &std::io::Error) -> String {
+    crate::error::root_cause(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn chmod(path: &Path, mode: u32) {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    fn refusal(path: &Path) -> String {
+        match read(path, "--config", 1024) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("{} was read", path.display()),
+        }
+    }
+
+    #[test]
+    fn a_private_file_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s3.toml");
+        std::fs::write(&path, "x = 1\n").unwrap();
+        chmod(&path, 0o644);
+        assert_eq!(read(&path, "--config", 1024).unwrap(), b"x = 1\n");
+    }
+
+    #[test]
+    fn a_file_or_directory_others_may_write_is_refused_with_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s3.toml");
+        std::fs::write(&path, "x = 1\n").unwrap();
+        chmod(&path, 0o666);
+        let err = refusal(&path);
+        assert!(err.contains("writable by others (mode 0666)"), "{err}");
+        assert!(
+            err.contains(&format!("chmod go-w {}", path.display())),
+            "{err}"
+        );
+        chmod(&path, 0o644);
+        chmod(dir.path(), 0o777);
+        let err = refusal(&path);
+        assert!(
+            err.contains("its directory") && err.contains("0777"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_symlink_is_followed_only_to_a_file_that_passes() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.toml");
+        std::fs::write(&real, "x = 1\n").unwrap();
+        let link = dir.path().join("link.toml");
+        std::os::unix::fs::symlink("real.toml", &link).unwrap();
+        assert_eq!(read(&link, "--config", 1024).unwrap(), b"x = 1\n");
+        chmod(&real, 0o646);
+        assert!(refusal(&link).contains("real.toml is writable by others"));
+    }
+
+    #[test]
+    fn fifos_devices_and_large_files_are_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        assert!(refusal(&fifo).contains("not a regular file"));
+        assert!(refusal(Path::new("/dev/zero")).contains("not a regular file"));
+        let big = dir.path().join("big");
+        std::fs::write(&big, vec![b'x'; 2048]).unwrap();
+        assert!(refusal(&big).contains("larger than 1 KiB"));
+    }
+}
