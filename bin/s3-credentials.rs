@@ -1,6 +1,5 @@
 //! `s3-credentials`: parse the command line, run, map errors to exit codes.
 
-use clap::Parser;
 use s3_credentials::cli::{Cli, Command};
 use s3_credentials::localserver::Stopped;
 use std::io::Write;
@@ -8,7 +7,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     s3_credentials::install_panic_hook();
-    let result = match Cli::parse().command {
+    let result = match Cli::parse_checked().command {
         Command::Exec(args) => {
             let code = args
                 .options()

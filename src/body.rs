@@ -1,7 +1,7 @@
 //! The wire formats, in one place: what the server renders for each route
 //! and what `s3-credentials-fetch` accepts as an answer.
 
-use crate::sts::Credential;
+use crate::credential::Credential;
 use bytes::Bytes;
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
@@ -97,6 +97,41 @@ pub(crate) fn render_imds(c: &Credential, now: OffsetDateTime) -> Bytes {
         expiration: format_expiration_z(c.expiration),
     };
     Bytes::from(serde_json::to_vec_pretty(&body).expect("strings serialise"))
+}
+
+/// EC2's `/latest/meta-data/iam/info`: the instance profile, named as
+/// the one role IMDS lists, in `account`.
+pub(crate) fn render_imds_info(account: &str, role: &str, now: OffsetDateTime) -> Bytes {
+    let body = serde_json::json!({
+        "Code": "Success",
+        "LastUpdated": format_expiration_z(now),
+        "InstanceProfileArn": format!("arn:aws:iam::{account}:instance-profile/{role}"),
+        "InstanceProfileId": "AIPAS3CREDENTIALSLOCAL",
+    });
+    Bytes::from(serde_json::to_vec_pretty(&body).expect("values serialise"))
+}
+
+/// EC2's `/latest/dynamic/instance-identity/document`, for `region` and
+/// `account` (the instance's own fields say plainly that it is local).
+pub(crate) fn render_instance_identity(account: &str, region: &str) -> Bytes {
+    let body = serde_json::json!({
+        "accountId": account,
+        "architecture": std::env::consts::ARCH,
+        "availabilityZone": format!("{region}a"),
+        "billingProducts": null,
+        "devpayProductCodes": null,
+        "marketplaceProductCodes": null,
+        "imageId": "ami-00000000000000000",
+        "instanceId": "i-00000000000000000",
+        "instanceType": "local",
+        "kernelId": null,
+        "pendingTime": "1970-01-01T00:00:00Z",
+        "privateIp": "127.0.0.1",
+        "ramdiskId": null,
+        "region": region,
+        "version": "2017-09-30",
+    });
+    Bytes::from(serde_json::to_vec_pretty(&body).expect("values serialise"))
 }
 
 /// Checks that `body` is a `credential_process` answer: a JSON object with

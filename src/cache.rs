@@ -11,8 +11,8 @@
 //! of at most `WAKE_EVERY`, so a resume or a clock jump is seen within one.
 
 use crate::body::{format_expiration, render_ecs, render_imds, render_process};
+use crate::credential::{Credential, Mint};
 use crate::duration::SessionDuration;
-use crate::sts::{Credential, Mint};
 use crate::Error;
 use bytes::Bytes;
 use std::sync::{Arc, RwLock};

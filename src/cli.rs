@@ -20,6 +20,67 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Parses the command line, with the one check clap cannot express: a
+    /// key option without its pair (`--access-key` without `--secret-key`)
+    /// is a usage error (exit 2), unless `--auth` is given too, which is
+    /// the original's own error (exit 1, from `AwsArgs::options`).
+    pub fn parse_checked() -> Cli {
+        let cli: Cli = parse_escaped();
+        let aws = match &cli.command {
+            Command::Localserver(args) => Some(&args.aws),
+            Command::Exec(args) => Some(&args.aws),
+            Command::Policy(_) => None,
+        };
+        if let Some(missing) = aws.and_then(AwsArgs::unpaired) {
+            use clap::CommandFactory;
+            Cli::command()
+                .error(clap::error::ErrorKind::MissingRequiredArgument, missing)
+                .exit();
+        }
+        cli
+    }
+}
+
+/// Parses the process's arguments. A usage error that would quote an
+/// argument holding a control character (a newline, an escape sequence)
+/// is said with that argument escaped instead, as every other line on
+/// stderr is (`log::escape`): the arguments before `--` are escaped and
+/// parsed again to word the error. Help and version pass through.
+pub fn parse_escaped<P: Parser>() -> P {
+    use clap::error::ErrorKind;
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let error = match P::try_parse_from(&args) {
+        Ok(parsed) => return parsed,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            e.exit()
+        }
+        Err(e) => e,
+    };
+    let mut rest = false;
+    let escaped = args.iter().map(|arg| {
+        rest |= arg == "--";
+        match rest {
+            true => arg.clone(),
+            false => crate::log::escape(&arg.to_string_lossy())
+                .into_owned()
+                .into(),
+        }
+    });
+    match P::try_parse_from(escaped) {
+        Err(worded) if worded.kind() == error.kind() => worded.exit(),
+        // Escaping made it parse (a JSON string's `\n`): say the first
+        // error, line by line, each escaped.
+        _ => {
+            let text = error.render().to_string();
+            for line in text.lines() {
+                eprintln!("{}", crate::log::escape(line));
+            }
+            std::process::exit(error.exit_code());
+        }
+    }
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -237,13 +298,15 @@ pub struct AwsArgs {
     pub profile: Option<String>,
     /// AWS access key ID (with --secret-key; prefer --auth FILE: command
     /// lines are visible to other users).
-    #[arg(long, value_name = "KEY", requires = "secret_key", conflicts_with = "profile", value_hint = ValueHint::Other)]
+    // The pair is checked after parsing (`Cli::parse_checked`): with
+    // --auth, the original's own error comes first.
+    #[arg(long, value_name = "KEY", conflicts_with = "profile", value_hint = ValueHint::Other)]
     pub access_key: Option<String>,
     /// AWS secret access key.
-    #[arg(long, value_name = "SECRET", requires = "access_key", conflicts_with = "profile", value_hint = ValueHint::Other)]
+    #[arg(long, value_name = "SECRET", conflicts_with = "profile", value_hint = ValueHint::Other)]
     pub secret_key: Option<String>,
     /// AWS session token, for temporary keys.
-    #[arg(long, value_name = "TOKEN", requires = "access_key", conflicts_with = "profile", value_hint = ValueHint::Other)]
+    #[arg(long, value_name = "TOKEN", conflicts_with = "profile", value_hint = ValueHint::Other)]
     pub session_token: Option<String>,
     /// Path to JSON/INI file containing credentials (- for standard input).
     #[arg(short = 'a', long, value_name = "FILE", conflicts_with = "profile", value_hint = ValueHint::FilePath)]
@@ -331,6 +394,21 @@ impl LocalserverArgs {
 }
 
 impl AwsArgs {
+    /// What a key option lacks (`--secret-key` for `--access-key`, say),
+    /// when `--auth` is not given.
+    fn unpaired(&self) -> Option<&'static str> {
+        let (key, secret) = (self.access_key.is_some(), self.secret_key.is_some());
+        match (self.auth.is_some(), key, secret) {
+            (true, ..) => None,
+            (false, true, false) => Some("--access-key needs --secret-key"),
+            (false, false, true) => Some("--secret-key needs --access-key"),
+            (false, false, false) if self.session_token.is_some() => {
+                Some("--session-token needs --access-key and --secret-key")
+            }
+            _ => None,
+        }
+    }
+
     /// The plain options these flags describe; `--auth` with a key option
     /// is the original's error.
     pub fn options(&self) -> Result<crate::sts::AwsOptions, crate::Error> {

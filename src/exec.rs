@@ -69,6 +69,7 @@ pub struct Options {
 /// it), 127 if the program is not found, 126 if it cannot be run.
 pub async fn run(options: Options) -> Result<u8, Error> {
     log::init(true, log::Format::Text);
+    hide_from_child();
     let scope = pick(&options)?;
     let aws = std::sync::Arc::new(sts::connect(&options.aws).await?);
     let listeners = server::listen("127.0.0.1", 0, SocketChoice::None).await?;
@@ -85,18 +86,69 @@ pub async fn run(options: Options) -> Result<u8, Error> {
         allowed_host: "127.0.0.1".into(),
         token: Some(token),
         owners: server::Owners::default(),
+        instance: Default::default(),
     };
     let running = server::serve(listeners, registry, server_options);
     // Listening before the child exists: a signal sent the moment it starts
     // is passed on, not fatal to us.
     let mut signals = Forwarded::new()?;
-    let mut child = match child_command(&options, &aws, port, &token_text).spawn() {
+    let token_file = TokenFile::write(&token_text)?;
+    let mut child = match child_command(&options, &aws, port, &token_text, &token_file).spawn() {
         Ok(child) => child,
         Err(e) => return Ok(not_started(&options.command[0], &e)),
     };
     let status = signals.wait(&mut child).await?;
     running.stop().await;
+    drop(token_file);
     Ok(exit_code(status))
+}
+
+/// The token in a file too, for SDKs that read only
+/// `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE` (Rust's `object_store`, and so
+/// polars): 0600, in a 0700 directory of a random name made for it (in
+/// `XDG_RUNTIME_DIR`, else the temporary directory), removed with both
+/// when exec ends (a SIGKILL of exec leaves them behind).
+struct TokenFile {
+    dir: PathBuf,
+    path: PathBuf,
+}
+
+impl TokenFile {
+    fn write(token: &str) -> Result<TokenFile, Error> {
+        use std::io::Write;
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        let fail = |e: std::io::Error| Error::new(format!("cannot write exec's token file: {e}"));
+        let (_, name) = token::random()?;
+        let base = crate::socket::runtime_dir()
+            .filter(|d| d.is_dir())
+            .unwrap_or_else(std::env::temp_dir);
+        let dir = base.join(format!("s3-credentials-exec-{}", &name[..16]));
+        // A new directory, or none: a name someone made first is refused.
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .map_err(fail)?;
+        let file = TokenFile {
+            path: dir.join("token"),
+            dir,
+        };
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(nix::libc::O_NOFOLLOW)
+            .open(&file.path)
+            .and_then(|mut f| f.write_all(token.as_bytes()))
+            .map_err(fail)?;
+        Ok(file)
+    }
+}
+
+impl Drop for TokenFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+        let _ = std::fs::remove_dir(&self.dir);
+    }
 }
 
 /// The scope to serve: the command line's buckets, or the file's named (or
@@ -119,6 +171,7 @@ fn child_command(
     aws: &sts::Aws,
     port: u16,
     token: &str,
+    token_file: &TokenFile,
 ) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(&options.command[0]);
     cmd.args(&options.command[1..]);
@@ -134,7 +187,8 @@ fn child_command(
             "AWS_CONTAINER_CREDENTIALS_FULL_URI",
             format!("http://127.0.0.1:{port}/ecs"),
         )
-        .env("AWS_CONTAINER_AUTHORIZATION_TOKEN", token);
+        .env("AWS_CONTAINER_AUTHORIZATION_TOKEN", token)
+        .env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", &token_file.path);
     let unset = |var: &str| std::env::var_os(var).is_none();
     // The region the profile gave (or AWS_REGION): SDKs read one or the other.
     for var in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
@@ -146,6 +200,19 @@ fn child_command(
         cmd.env("AWS_ENDPOINT_URL", url);
     }
     cmd
+}
+
+/// The child runs as the same user, who may read a process's environment
+/// and memory through `/proc`, and exec's hold the server's own AWS keys.
+/// A process that is not dumpable has its `/proc` files owned by root
+/// (proc(5), `PR_SET_DUMPABLE`), so the child cannot read exec's. The
+/// child itself is dumpable again once it execs.
+fn hide_from_child() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl with integer arguments only.
+    unsafe {
+        nix::libc::prctl(nix::libc::PR_SET_DUMPABLE, 0);
+    }
 }
 
 /// The child is sent SIGTERM when exec dies, however it dies (SIGKILL

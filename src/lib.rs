@@ -10,6 +10,7 @@
 pub mod body;
 pub mod cache;
 pub mod cli;
+pub mod credential;
 pub mod duration;
 mod error;
 pub mod exec;

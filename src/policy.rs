@@ -116,7 +116,7 @@ impl Grant {
     /// The policy as STS is sent it: compact, with no whitespace at all
     /// (Ceph's STS refuses anything else; it also packs smaller).
     pub fn policy_compact(&self) -> String {
-        self.policy().to_string()
+        ensure_ascii(self.policy().to_string())
     }
 
     /// The policy for people to read, as the original's `policy` command
@@ -129,7 +129,13 @@ impl Grant {
         self.policy()
             .serialize(&mut ser)
             .expect("a Value always serialises");
-        String::from_utf8(out).expect("JSON is UTF-8")
+        ensure_ascii(String::from_utf8(out).expect("JSON is UTF-8"))
+    }
+
+    /// How many characters the compact policy has: what STS's 2,048
+    /// limit counts.
+    pub fn policy_size(&self) -> usize {
+        self.policy_compact().len()
     }
 
     /// `RoleSessionName`: `s3.{access}.{bucket,bucket...}`, as the
@@ -240,6 +246,30 @@ fn write_only(bucket: &str, prefix: &str) -> Vec<Value> {
         "Action": ["s3:PutObject"],
         "Resource": [objects_arn(bucket, &with_star(prefix))],
     })]
+}
+
+/// JSON text with every non-ASCII character written `\uXXXX` (a
+/// surrogate pair above U+FFFF), as Python's `json.dumps` does by default
+/// (`ensure_ascii`): the original's output, and the only form STS takes,
+/// since its `Policy` parameter allows `[\u0009\u000A\u000D\u0020-\u00FF]`
+/// alone (AWS STS API reference, AssumeRole). Outside strings JSON is
+/// ASCII already, so escaping the whole text is escaping the strings.
+fn ensure_ascii(json: String) -> String {
+    if json.is_ascii() {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if c.is_ascii() {
+            out.push(c);
+            continue;
+        }
+        let mut units = [0u16; 2];
+        for unit in c.encode_utf16(&mut units) {
+            out.push_str(&format!("\\u{unit:04x}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -27,7 +27,8 @@ fn default_dir() -> PathBuf {
     }
 }
 
-fn runtime_dir() -> Option<PathBuf> {
+/// `XDG_RUNTIME_DIR` (through `directories`), where it is set.
+pub(crate) fn runtime_dir() -> Option<PathBuf> {
     directories::BaseDirs::new().and_then(|b| b.runtime_dir().map(Path::to_path_buf))
 }
 

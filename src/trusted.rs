@@ -3,14 +3,17 @@
 //! every directory on its resolved path, owned by the user or root and
 //! writable by no one else (a sticky directory, like `/tmp`, aside).
 //!
-//! A symlink is followed only when the link itself sits in such a
-//! directory and its target passes the same checks, so dotfile managers
-//! keep working and nobody else can swap the file. Opening never blocks
+//! A symlink, anywhere on the path, is followed only when it is the
+//! user's or root's, sits in such a directory, and leads to what passes
+//! the same checks: dotfile managers keep working, and nobody else can
+//! re-point any part of the path. Opening never blocks
 //! (`O_NONBLOCK`): FIFOs and devices are refused, not read. Every read is
 //! capped, so `/dev/zero` or a huge file costs nothing.
 
 use crate::Error;
 use nix::unistd::geteuid;
+use std::collections::VecDeque;
+use std::ffi::OsString;
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
@@ -77,57 +80,85 @@ pub fn capped(reader: impl Read, limit: u64) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-/// The path with every symlink followed, each hop checked: the directory
-/// holding each link (or the file) must pass, and so must each link.
+/// The path with every symlink followed, walked one component at a time
+/// from `/` as the kernel walks it: each directory on the way must pass,
+/// and so must each symlink met anywhere on the path (its owner; the
+/// directory holding it passed already), so nobody else can re-point any
+/// part of it.
 fn resolve(path: &Path) -> Result<PathBuf, String> {
-    let mut at = absolute(path)?;
-    for _ in 0..MAX_LINKS {
-        let parent = at.parent().unwrap_or(Path::new("/"));
-        let parent = parent
-            .canonicalize()
-            .map_err(|e| format!("cannot open its directory: {}", os_reason(&e)))?;
-        check_directories(&parent)?;
-        let name = at.file_name().ok_or("it names a directory, not a file")?;
-        at = parent.join(name);
-        let meta = match std::fs::symlink_metadata(&at) {
-            Ok(meta) => meta,
-            Err(e) => return Err(os_reason(&e)),
-        };
-        if !meta.file_type().is_symlink() {
-            return Ok(at);
+    let mut pending: VecDeque<OsString> = parts(&absolute(path)?);
+    let mut real = PathBuf::from("/");
+    check_directory(&real, &std::fs::metadata(&real).map_err(|e| os_reason(&e))?)?;
+    let mut links = 0;
+    while let Some(part) = pending.pop_front() {
+        if part == ".." {
+            real.pop();
+            continue;
         }
-        judge(&at, &meta, "the symlink ")?;
-        let target = std::fs::read_link(&at).map_err(|e| os_reason(&e))?;
-        at = parent.join(target);
+        let next = real.join(&part);
+        let meta = std::fs::symlink_metadata(&next).map_err(|e| os_reason(&e))?;
+        if meta.file_type().is_symlink() {
+            links += 1;
+            if links > MAX_LINKS {
+                return Err("it passes through too many symlinks".into());
+            }
+            judge(&next, &meta, "the symlink ")?;
+            let target = std::fs::read_link(&next).map_err(|e| os_reason(&e))?;
+            if target.is_absolute() {
+                real = PathBuf::from("/");
+            }
+            for part in parts(&target).into_iter().rev() {
+                pending.push_front(part);
+            }
+            continue;
+        }
+        if pending.is_empty() {
+            return Ok(next);
+        }
+        if !meta.is_dir() {
+            return Err(format!("{} is not a directory", next.display()));
+        }
+        check_directory(&next, &meta)?;
+        real = next;
     }
-    Err("it passes through too many symlinks".into())
+    Err("it names a directory, not a file".into())
+}
+
+/// A path's named parts (`.` and the root left out, `..` kept).
+fn parts(path: &Path) -> VecDeque<OsString> {
+    use std::path::Component;
+    path.components()
+        .filter_map(|c| match c {
+            Component::Normal(name) => Some(name.to_os_string()),
+            Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .collect()
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, String> {
     std::path::absolute(path).map_err(|e| os_reason(&e))
 }
 
-/// Every directory from `/` down to `dir` (already canonical).
-fn check_directories(dir: &Path) -> Result<(), String> {
-    for ancestor in dir.ancestors() {
-        let meta = std::fs::metadata(ancestor).map_err(|e| os_reason(&e))?;
-        let sticky = meta.mode() & 0o1000 != 0;
-        if !owned_well(&meta) {
-            return Err(format!(
-                "its directory {} is owned by uid {}, not by you or root; keep the file \
-                 in a directory of your own",
-                ancestor.display(),
-                meta.uid()
-            ));
-        }
-        if meta.mode() & 0o022 != 0 && !sticky {
-            return Err(format!(
-                "its directory {} is writable by others (mode {:04o}); run chmod go-w {}",
-                ancestor.display(),
-                meta.mode() & 0o7777,
-                ancestor.display()
-            ));
-        }
+/// One directory on a file's path: owned by the user or root, and
+/// writable by no one else unless sticky.
+fn check_directory(dir: &Path, meta: &Metadata) -> Result<(), String> {
+    let sticky = meta.mode() & 0o1000 != 0;
+    if !owned_well(meta) {
+        return Err(format!(
+            "its directory {} is owned by uid {}, not by you or root; keep the file \
+             in a directory of your own",
+            dir.display(),
+            meta.uid()
+        ));
+    }
+    if meta.mode() & 0o022 != 0 && !sticky {
+        return Err(format!(
+            "its directory {} is writable by others (mode {:04o}); run chmod go-w {}",
+            dir.display(),
+            meta.mode() & 0o7777,
+            dir.display()
+        ));
     }
     Ok(())
 }
@@ -218,6 +249,19 @@ mod tests {
         assert_eq!(read(&link, "--config", 1024).unwrap(), b"x = 1\n");
         chmod(&real, 0o646);
         assert!(refusal(&link).contains("real.toml is writable by others"));
+    }
+
+    #[test]
+    fn a_symlinked_directory_on_the_way_is_followed_and_judged_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        std::fs::write(real.join("s3.toml"), "x = 1\n").unwrap();
+        std::os::unix::fs::symlink(&real, dir.path().join("via")).unwrap();
+        let through = dir.path().join("via/../via/./s3.toml");
+        assert_eq!(read(&through, "--config", 1024).unwrap(), b"x = 1\n");
+        chmod(&real, 0o777);
+        assert!(refusal(&through).contains("writable by others (mode 0777)"));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! fake STS that counts its calls.
 
 use super::*;
-use crate::sts::BoxFuture;
+use crate::credential::BoxFuture;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// A wall clock that follows tokio's (paused) time, plus jumps: what a

@@ -185,6 +185,10 @@ async fn start(args: &Options) -> Result<Server, Error> {
         allowed_host: args.host.to_ascii_lowercase(),
         token,
         owners: server::Owners::with(&args.allow_uids),
+        instance: server::ImdsInstance {
+            region: aws.region().unwrap_or("us-east-1").to_owned(),
+            account: aws.account().unwrap_or("000000000000").to_owned(),
+        },
     };
     let running = server::serve(listeners, registry.clone(), options);
     announce(args, &scopes, [port, imds_port], &running);
@@ -283,7 +287,7 @@ fn announce(
     }
     if let Some(imds_port) = imds_port {
         log::say(&format!(
-            "IMDSv2: http://127.0.0.1:{imds_port}/ (for AWS_EC2_METADATA_SERVICE_ENDPOINT), role {}",
+            "IMDSv2: http://127.0.0.1:{imds_port} (for AWS_EC2_METADATA_SERVICE_ENDPOINT), role {}",
             server::IMDS_ROLE
         ));
     }

@@ -34,9 +34,10 @@ pub(super) fn listeners() -> Option<Vec<(SocketAddr, u32)>> {
 
 /// The uid owning the TCP socket whose own address is `local` and whose
 /// peer is `remote`: for a connection a server accepted, pass the
-/// client's address as `local` to learn the client's uid. `None` when the
-/// kernel has no such socket or does not answer.
-pub(super) fn owner(local: SocketAddr, remote: SocketAddr) -> Option<u32> {
+/// client's address as `local` to learn the client's uid. `Ok(None)` when
+/// the kernel has no such socket (a client already gone); `Err` when
+/// sock_diag does not answer at all.
+pub(super) fn owner(local: SocketAddr, remote: SocketAddr) -> Result<Option<u32>, ()> {
     let family = match local {
         SocketAddr::V4(_) => nix::libc::AF_INET,
         SocketAddr::V6(_) => nix::libc::AF_INET6,
@@ -50,8 +51,67 @@ pub(super) fn owner(local: SocketAddr, remote: SocketAddr) -> Option<u32> {
     put_ip(&mut req[id + 20..id + 36], remote.ip());
     req[id + 40..id + 44].copy_from_slice(&NO_COOKIE.to_ne_bytes());
     req[id + 44..id + 48].copy_from_slice(&NO_COOKIE.to_ne_bytes());
-    let found = ask(&req)?;
-    found.first().map(|(_, uid)| *uid)
+    ask_one(&mut req)
+}
+
+thread_local! {
+    /// Each thread's netlink socket for exact lookups, kept open: a lookup
+    /// per accepted connection must cost two system calls, not four.
+    static ONE: std::cell::RefCell<Option<OwnedFd>> = const { std::cell::RefCell::new(None) };
+    /// The sequence number of this thread's last exact lookup.
+    static SEQ: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// An exact lookup on this thread's kept socket: the uid of the one
+/// socket the kernel answers with. The kernel answers during `sendto`, so
+/// the non-blocking `recv` finds the answer at once; an answer with
+/// another sequence number (one a failed lookup left behind) is skipped.
+fn ask_one(req: &mut [u8]) -> Result<Option<u32>, ()> {
+    let seq = SEQ.with(|s| {
+        s.set(s.get().wrapping_add(1));
+        s.get()
+    });
+    req[8..12].copy_from_slice(&seq.to_ne_bytes());
+    ONE.with_borrow_mut(|slot| {
+        let fd = match slot {
+            Some(fd) => fd,
+            None => slot.insert(open(SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK).ok_or(())?),
+        };
+        let answer = exchange_one(fd, req, seq);
+        if answer.is_none() {
+            *slot = None; // start clean next time
+        }
+        answer.ok_or(())
+    })
+}
+
+/// `Some(None)`: the kernel has no such socket; `None`: the socket failed.
+fn exchange_one(fd: &OwnedFd, req: &[u8], seq: u32) -> Option<Option<u32>> {
+    let kernel = NetlinkAddr::new(0, 0);
+    sendto(fd.as_raw_fd(), req, &kernel, MsgFlags::empty()).ok()?;
+    let mut buf = [0u8; 1024];
+    loop {
+        let n = recv(fd.as_raw_fd(), &mut buf, MsgFlags::empty()).ok()?;
+        let msg = buf.get(..n)?;
+        if msg.len() < HEADER || u32::from_ne_bytes(msg[8..12].try_into().ok()?) != seq {
+            continue;
+        }
+        let len = (u32::from_ne_bytes(msg[0..4].try_into().ok()?) as usize).min(n);
+        return match u16::from_ne_bytes(msg[4..6].try_into().ok()?) {
+            NLMSG_ERROR | NLMSG_DONE => Some(None),
+            _ => Some(socket_of(msg.get(HEADER..len)?).map(|(_, uid)| uid)),
+        };
+    }
+}
+
+fn open(flags: SockFlag) -> Option<OwnedFd> {
+    socket(
+        AddressFamily::Netlink,
+        SockType::Datagram,
+        flags,
+        SockProtocol::NetlinkSockDiag,
+    )
+    .ok()
 }
 
 /// An address as `idiag_src`/`idiag_dst` hold it: network byte order,
@@ -74,22 +134,14 @@ fn request(family: u8, flags: u16) -> [u8; HEADER + REQUEST] {
     req
 }
 
-/// Sends `req` and gathers the sockets the kernel answers with, until
-/// `NLMSG_DONE` (a dump) or the one answer (an exact lookup). An error
-/// message (`ENOENT`: no such socket) is `None`.
+/// Sends a dump request on a socket of its own and gathers the sockets
+/// the kernel answers with, until `NLMSG_DONE`. An error message is `None`.
 fn ask(req: &[u8]) -> Option<Vec<(SocketAddr, u32)>> {
-    let fd: OwnedFd = socket(
-        AddressFamily::Netlink,
-        SockType::Datagram,
-        SockFlag::SOCK_CLOEXEC,
-        SockProtocol::NetlinkSockDiag,
-    )
-    .ok()?;
-    let dump = u16::from_ne_bytes([req[6], req[7]]) & NLM_F_DUMP != 0;
+    let fd = open(SockFlag::SOCK_CLOEXEC)?;
     let kernel = NetlinkAddr::new(0, 0);
     sendto(fd.as_raw_fd(), req, &kernel, MsgFlags::empty()).ok()?;
     let mut found = Vec::new();
-    let mut buf = vec![0u8; if dump { 32 * 1024 } else { 1024 }];
+    let mut buf = vec![0u8; 32 * 1024];
     loop {
         let n = recv(fd.as_raw_fd(), &mut buf, MsgFlags::empty()).ok()?;
         let mut rest = buf.get(..n)?;
@@ -100,9 +152,6 @@ fn ask(req: &[u8]) -> Option<Vec<(SocketAddr, u32)>> {
                 NLMSG_DONE => return Some(found),
                 NLMSG_ERROR => return None,
                 _ => found.push(socket_of(rest.get(HEADER..len)?)?),
-            }
-            if !dump {
-                return Some(found);
             }
             // Each message is padded to 4 bytes.
             rest = rest.get(((len + 3) & !3).min(rest.len())..)?;

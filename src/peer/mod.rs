@@ -91,13 +91,16 @@ pub fn tcp_peer(uid: u32) -> Peer {
 /// The uid of the process at the other end of a TCP connection this
 /// process accepted, `local` being our address and `remote` the client's:
 /// the owner of the client's socket, found by that exact address pair
-/// (sock_diag; `/proc/net/tcp{,6}` as the fallback). `None` where the
-/// system cannot tell: another OS, a peer on another host or in another
-/// network namespace, or a socket already gone.
+/// with sock_diag, one exchange with the kernel whatever the size of its
+/// tables. `None` where it cannot tell: a socket already gone (a client
+/// that reset), a peer on another host or in another network namespace,
+/// another OS. Only where sock_diag does not answer at all is
+/// `/proc/net/tcp{,6}` read instead: it lists every socket, and another
+/// user can make it long.
 #[cfg(target_os = "linux")]
 pub fn tcp_peer_uid(local: SocketAddr, remote: SocketAddr) -> Option<u32> {
     let (local, remote) = (unmapped(local), unmapped(remote));
-    diag::owner(remote, local).or_else(|| proc_owner(remote, local))
+    diag::owner(remote, local).unwrap_or_else(|()| proc_owner(remote, local))
 }
 
 /// Elsewhere the kernel is not asked: connections rely on the token.

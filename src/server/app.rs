@@ -206,7 +206,9 @@ impl App {
             let table = self.registry.current();
             let default_ok =
                 (table.default.as_deref()).is_some_and(|d| caller.may_fetch(&table, d));
-            return super::imds::respond(&self.imds_tokens, &table, default_ok, req).await;
+            let instance = &self.options.instance;
+            return super::imds::respond(&self.imds_tokens, &table, instance, default_ok, req)
+                .await;
         }
         if req.method() != Method::GET && req.method() != Method::HEAD {
             let mut response = error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed");

@@ -19,6 +19,29 @@ use time::OffsetDateTime;
 pub const ROLE: &str = "s3-credentials";
 const TOKEN_PATH: &str = "/latest/api/token";
 const CREDENTIALS_PATH: &str = "/latest/meta-data/iam/security-credentials/";
+const INFO_PATH: &str = "/latest/meta-data/iam/info";
+const REGION_PATH: &str = "/latest/meta-data/placement/region";
+const ZONE_PATH: &str = "/latest/meta-data/placement/availability-zone";
+const IDENTITY_PATH: &str = "/latest/dynamic/instance-identity/document";
+
+/// What IMDS tells of the "instance" besides credentials: the region in
+/// use and the account, as tools read them for their region and profile.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    /// The AWS region in use (`us-east-1` when none is configured).
+    pub region: String,
+    /// The account (GetCallerIdentity's), or twelve zeros when unknown.
+    pub account: String,
+}
+
+impl Default for Instance {
+    fn default() -> Instance {
+        Instance {
+            region: "us-east-1".into(),
+            account: "000000000000".into(),
+        }
+    }
+}
 const TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
 const TOKEN_HEADER: &str = "x-aws-ec2-metadata-token";
 /// EC2's longest token life.
@@ -59,29 +82,46 @@ impl Tokens {
 }
 
 /// Answers one IMDS request (the TCP guards have passed); `default_ok`:
-/// whether the caller may fetch the default scope.
+/// whether the caller may fetch the default scope. Paths are EC2's, with
+/// or without the listing's trailing slash, and a leading `//` (what
+/// clients make of an endpoint that ends in `/`) is `/`.
 pub(super) async fn respond<B>(
     tokens: &Tokens,
     table: &Table,
+    instance: &Instance,
     default_ok: bool,
     req: &Request<B>,
 ) -> Response<Body> {
-    let path = req.uri().path();
-    match (req.method(), path) {
-        (&Method::PUT, TOKEN_PATH) => issue(tokens, req),
-        (_, TOKEN_PATH) => not_allowed("PUT"),
-        (&Method::GET | &Method::HEAD, _) if !tokens.valid(req.headers().get(TOKEN_HEADER)) => {
+    let raw = req.uri().path();
+    let path = format!("/{}", raw.trim_start_matches('/'));
+    let path = path.as_str();
+    let read = matches!(*req.method(), Method::GET | Method::HEAD);
+    match path {
+        TOKEN_PATH if req.method() == Method::PUT => issue(tokens, req),
+        TOKEN_PATH => not_allowed("PUT"),
+        _ if !read => not_allowed("GET, HEAD, PUT"),
+        _ if !tokens.valid(req.headers().get(TOKEN_HEADER)) => {
             text(StatusCode::UNAUTHORIZED, "Unauthorized")
         }
-        (&Method::GET | &Method::HEAD, CREDENTIALS_PATH) => text(StatusCode::OK, ROLE),
-        (&Method::GET | &Method::HEAD, _) if path.strip_prefix(CREDENTIALS_PATH) == Some(ROLE) => {
-            match default_ok {
-                true => credential(table).await,
-                false => text(StatusCode::NOT_FOUND, "Not Found"),
-            }
+        _ if path.trim_end_matches('/') == CREDENTIALS_PATH.trim_end_matches('/') => {
+            text(StatusCode::OK, ROLE)
         }
-        (&Method::GET | &Method::HEAD, _) => text(StatusCode::NOT_FOUND, "Not Found"),
-        _ => not_allowed("GET, HEAD, PUT"),
+        _ if path.strip_prefix(CREDENTIALS_PATH) == Some(ROLE) => match default_ok {
+            true => credential(table).await,
+            false => text(StatusCode::NOT_FOUND, "Not Found"),
+        },
+        INFO_PATH => document(crate::body::render_imds_info(
+            &instance.account,
+            ROLE,
+            OffsetDateTime::now_utc(),
+        )),
+        REGION_PATH => text(StatusCode::OK, &instance.region),
+        ZONE_PATH => text(StatusCode::OK, &format!("{}a", instance.region)),
+        IDENTITY_PATH => document(crate::body::render_instance_identity(
+            &instance.account,
+            &instance.region,
+        )),
+        _ => text(StatusCode::NOT_FOUND, "Not Found"),
     }
 }
 
@@ -124,7 +164,12 @@ async fn credential(table: &Table) -> Response<Body> {
 }
 
 fn imds_body(held: &Held) -> Response<Body> {
-    let mut response = Response::new(Body::new(held.imds_json.clone()));
+    document(held.imds_json.clone())
+}
+
+/// A JSON document as EC2 serves it: `text/plain`.
+fn document(json: bytes::Bytes) -> Response<Body> {
+    let mut response = Response::new(Body::new(json));
     response.headers_mut().insert(
         hyper::header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain"),

@@ -202,15 +202,22 @@ pub(super) fn accept_all(
     stopped: &watch::Receiver<bool>,
     [tcp_budget, unix_budget, imds_budget]: [Arc<Semaphore>; 3],
 ) -> Option<SocketFile> {
-    // Asked once: a system that cannot name a TCP client's uid leaves
-    // every TCP caller to the token. `S3C_UID_CHECK=off` is for
-    // scripts/bench to measure what the check costs.
+    // On Linux every loopback connection is traced, and one whose user the
+    // kernel cannot name is refused: failing closed, whatever another user
+    // does to the machine. Elsewhere TCP callers are left to the token.
+    // `S3C_UID_CHECK=off` is for scripts/bench to measure the check's cost.
     let traced =
-        std::env::var("S3C_UID_CHECK").map_or(true, |v| v != "off") && peer::tcp_uids_known();
-    if !traced && (!listeners.tcp.is_empty() || listeners.imds.is_some()) {
+        cfg!(target_os = "linux") && std::env::var("S3C_UID_CHECK").map_or(true, |v| v != "off");
+    let tcp = !listeners.tcp.is_empty() || listeners.imds.is_some();
+    if tcp && !traced {
         log::say(
-            "Note: this system does not tell which user a TCP connection comes from; \
-             TCP clients are not checked by uid (use --auth-token-file)",
+            "Note: TCP connections are not checked by uid here (Linux only); \
+             any local user may connect: use --auth-token-file",
+        );
+    } else if tcp && !peer::tcp_uids_known() {
+        log::say(
+            "Warning: the kernel did not name the user of a test connection; TCP \
+             connections whose user it cannot name are refused",
         );
     }
     let conns = |budget| Conns {
@@ -260,10 +267,16 @@ fn http1_builder() -> http1::Builder {
 
 async fn accept_tcp(listener: TcpListener, conns: Conns, transport: Transport) {
     let mut stopped = conns.stopped.clone();
+    // A listener on one address is every connection's local address; a
+    // wildcard one's must be asked of each connection.
+    let bound = listener
+        .local_addr()
+        .ok()
+        .filter(|a| !a.ip().is_unspecified());
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, remote)) => match conns.tcp_peer(&stream, remote) {
+                Ok((stream, remote)) => match conns.tcp_peer(&stream, bound, remote) {
                     Ok(peer) => {
                         let _ = stream.set_nodelay(true);
                         conns.serve(stream, transport, peer);
@@ -310,9 +323,10 @@ impl Conns {
     fn tcp_peer(
         &self,
         stream: &tokio::net::TcpStream,
+        bound: Option<std::net::SocketAddr>,
         remote: std::net::SocketAddr,
     ) -> Result<Option<Arc<peer::Peer>>, Option<u32>> {
-        let local = match stream.local_addr() {
+        let local = match bound.map_or_else(|| stream.local_addr(), Ok) {
             Ok(local) if self.traced && local.ip().is_loopback() => local,
             _ => return Ok(None),
         };

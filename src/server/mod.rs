@@ -9,7 +9,7 @@ mod listen;
 
 pub use app::host_allowed;
 pub use callers::Owners;
-pub use imds::ROLE as IMDS_ROLE;
+pub use imds::{Instance as ImdsInstance, ROLE as IMDS_ROLE};
 pub use listen::{listen, Listeners, SocketChoice};
 
 use crate::registry::{Registry, Table};
@@ -43,6 +43,8 @@ pub struct Options {
     pub token: Option<Token>,
     /// Who is served every scope (a scope's `uids` are in the registry).
     pub owners: Owners,
+    /// The region and account IMDS tells of.
+    pub instance: ImdsInstance,
 }
 
 /// Which listener a request came in on.

@@ -205,6 +205,42 @@ pub(super) fn role_chaining(identity_arn: &str, duration: SessionDuration) -> Op
     })
 }
 
+/// The most characters STS takes in AssumeRole's `Policy` (the AWS STS API
+/// reference: "The plaintext that you use for both inline and managed
+/// session policies can't exceed 2,048 characters").
+pub(crate) const MAX_POLICY_CHARS: usize = 2048;
+/// What to do about a policy STS finds too large.
+const POLICY_ADVICE: &str = "give this scope fewer buckets or statements (--statement), serve \
+     one scope per bucket (--config), or pass --role-arn with a role whose own policy grants \
+     the access";
+
+/// A session policy (of `size` characters, compact) over STS's limit, said
+/// before STS is asked.
+pub(super) fn policy_size(grant: &crate::policy::Grant, size: usize) -> Result<(), Error> {
+    if size <= MAX_POLICY_CHARS {
+        return Ok(());
+    }
+    let buckets: Vec<String> = grant.buckets.iter().map(|b| format!("'{b}'")).collect();
+    Err(Error::new(format!(
+        "the session policy for {} is {size} characters, over STS's limit of \
+         {MAX_POLICY_CHARS}: {POLICY_ADVICE}",
+        buckets.join(", ")
+    )))
+}
+
+/// The root user's keys: AWS lets no root user assume a role, so say so
+/// before any IAM call (its ARN is `arn:aws:iam::ACCOUNT:root`).
+pub(super) fn refuse_root(identity_arn: &str, account: &str) -> Result<(), Error> {
+    match identity_arn.ends_with(":root") {
+        false => Ok(()),
+        true => Err(Error::new(format!(
+            "these are the root user's keys of AWS account {account}, and AWS lets no root \
+             user assume a role: use an IAM user's keys, a role (a profile with role_arn), \
+             or SSO (aws configure sso)"
+        ))),
+    }
+}
+
 /// AssumeRole's failure, with what to change.
 pub(super) fn assume_role_error<E>(
     err: &SdkError<E>,
@@ -223,7 +259,7 @@ where
              (it was {duration}s)"
         ),
         (Some("PackedPolicyTooLarge"), _) => {
-            "the session policy is too large: use fewer or shorter --statement values".to_owned()
+            format!("the session policy is too large for STS once packed: {POLICY_ADVICE}")
         }
         (Some("MalformedPolicyDocument"), _) => {
             "STS refused the session policy: check the --statement values".to_owned()

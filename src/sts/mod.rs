@@ -5,8 +5,11 @@
 
 mod explain;
 mod keys;
+mod role;
 
 pub use keys::{KeySource, Keys};
+
+use crate::credential::{BoxFuture, Credential, Mint};
 
 use crate::duration::SessionDuration;
 use crate::scope::Scope;
@@ -14,11 +17,8 @@ use crate::Error;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_sts::config::{ProvideCredentials, Region};
-use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::error::ProvideErrorMetadata;
 use explain::{assume_role_error, failure, http_status, no_credentials, Service};
-use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -33,38 +33,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(8);
 /// How long one AWS call may take, retries included.
 pub(crate) const CALL_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// One set of temporary credentials from STS.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Credential {
-    /// `AccessKeyId` (not secret).
-    pub access_key_id: String,
-    /// `SecretAccessKey` (secret).
-    pub secret_access_key: String,
-    /// `SessionToken` (secret).
-    pub session_token: String,
-    /// When STS says it stops working.
-    pub expiration: OffsetDateTime,
-}
-
-// Hand-written so that a stray `{:?}` can never print a secret.
-impl fmt::Debug for Credential {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credential")
-            .field("access_key_id", &self.access_key_id)
-            .field("expiration", &self.expiration)
-            .finish_non_exhaustive()
-    }
-}
-
-/// A boxed future, so that `Mint` can be used as a trait object.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// Something that mints credentials: STS in production, a fake in tests.
-pub trait Mint: Send + Sync + 'static {
-    /// Mints one new credential (one STS call).
-    fn mint(&self) -> BoxFuture<'_, Result<Credential, Error>>;
-}
 
 /// How to reach AWS: where the server's own credentials come from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -92,13 +60,21 @@ pub struct Aws {
     identity: Result<(String, String), Error>,
     /// The original's role, once looked up (or made) for the first scope
     /// that needs it.
-    default_role: tokio::sync::OnceCell<String>,
+    default_role: tokio::sync::OnceCell<role::DefaultRole>,
 }
 
 impl Aws {
     /// The region in use.
     pub fn region(&self) -> Option<&str> {
         self.config.region().map(|r| r.as_ref())
+    }
+
+    /// The account the server's own identity is in, where STS said.
+    pub fn account(&self) -> Option<&str> {
+        self.identity
+            .as_ref()
+            .ok()
+            .map(|(_, account)| account.as_str())
     }
 
     /// The endpoint every AWS call goes to, when one is set.
@@ -131,6 +107,9 @@ pub async fn connect(aws: &AwsOptions) -> Result<Aws, Error> {
         // Any other answer only means this STS lacks the call (Ceph's).
         Err(e) => Err(failed(&e)),
     };
+    if let Ok((arn, account)) = &identity {
+        explain::refuse_root(arn, account)?;
+    }
     Ok(Aws {
         s3: s3_client(&config),
         sts,
@@ -232,6 +211,9 @@ pub struct Minter {
     /// "STS at URL", for messages.
     sts_endpoint: String,
     role_arn: String,
+    /// When this server made the role, if it did: until
+    /// `role::NEW_ROLE_GRACE` after that, AccessDenied is IAM catching up.
+    role_made: Option<std::time::Instant>,
     session_name: String,
     policy: String,
     duration: SessionDuration,
@@ -242,6 +224,8 @@ impl Minter {
     /// (role chaining), its buckets, then its role (its own, or the
     /// original's, created if missing, once per server).
     pub async fn prepare(aws: &Aws, scope: &Scope) -> Result<Minter, Error> {
+        let policy = scope.grant.policy_compact();
+        explain::policy_size(&scope.grant, policy.len())?;
         if let Ok((identity_arn, _)) = &aws.identity {
             if let Some(refused) = explain::role_chaining(identity_arn, scope.duration) {
                 return Err(refused);
@@ -251,11 +235,14 @@ impl Minter {
         for bucket in &scope.grant.buckets {
             check_bucket(&aws.s3, config, bucket).await?;
         }
-        let role_arn = match (&scope.role_arn, &aws.identity) {
-            (Some(arn), _) => arn.clone(),
+        let role = match (&scope.role_arn, &aws.identity) {
+            (Some(arn), _) => role::DefaultRole {
+                arn: arn.clone(),
+                made: None,
+            },
             (None, Ok((_, account))) => aws
                 .default_role
-                .get_or_try_init(|| ensure_default_role(config, account))
+                .get_or_try_init(|| role::ensure_default_role(config, account))
                 .await?
                 .clone(),
             (None, Err(why)) => {
@@ -269,9 +256,10 @@ impl Minter {
             minted: std::sync::atomic::AtomicBool::new(false),
             sts: aws.sts.clone(),
             sts_endpoint: Service::Sts.endpoint(config),
-            role_arn,
+            role_arn: role.arn,
+            role_made: role.made,
             session_name: scope.session_name.clone(),
-            policy: scope.grant.policy_compact(),
+            policy,
             duration: scope.duration,
         })
     }
@@ -286,19 +274,36 @@ impl Minter {
         minted
     }
 
+    /// AssumeRole, retried with backoff while a role this server just made
+    /// is AccessDenied (IAM has not caught up yet), saying so once.
     async fn call_assume_role(&self) -> Result<Credential, Error> {
-        let out = self
-            .sts
-            .assume_role()
-            .role_arn(&self.role_arn)
-            .role_session_name(&self.session_name)
-            .policy(&self.policy)
-            .duration_seconds(self.duration.secs() as i32)
-            .send()
-            .await
-            .map_err(|e| {
-                assume_role_error(&e, &self.role_arn, &self.sts_endpoint, self.duration)
-            })?;
+        let mut pause = Duration::from_millis(500);
+        let out = loop {
+            let sent = self
+                .sts
+                .assume_role()
+                .role_arn(&self.role_arn)
+                .role_session_name(&self.session_name)
+                .policy(&self.policy)
+                .duration_seconds(self.duration.secs() as i32)
+                .send()
+                .await;
+            let settling = self
+                .role_made
+                .is_some_and(|made| made.elapsed() + pause < role::NEW_ROLE_GRACE);
+            match sent {
+                Err(e) if settling && e.code() == Some("AccessDenied") => {
+                    role::say_waiting(&self.role_arn);
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(4));
+                }
+                sent => {
+                    break sent.map_err(|e| {
+                        assume_role_error(&e, &self.role_arn, &self.sts_endpoint, self.duration)
+                    })?
+                }
+            }
+        };
         let c = out
             .credentials()
             .ok_or_else(|| Error::new("AssumeRole answered without credentials"))?;
@@ -321,11 +326,29 @@ impl Mint for Minter {
 
 fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
     let mut s3 = aws_sdk_s3::config::Builder::from(config);
-    // A custom endpoint (moto, MinIO, Ceph) rarely has per-bucket DNS names.
-    if config.endpoint_url().is_some() {
+    // A custom endpoint (moto, MinIO, Ceph, `localhost`) rarely has
+    // per-bucket DNS names, wherever it was set.
+    if s3_endpoint_overridden(config) {
         s3 = s3.force_path_style(true);
     }
     aws_sdk_s3::Client::from_conf(s3.build())
+}
+
+/// Whether S3's endpoint is not AWS's: `--endpoint-url`, `AWS_ENDPOINT_URL`
+/// or `AWS_ENDPOINT_URL_S3`, or a profile's `endpoint_url` (its own, or its
+/// `services` section's for s3), as the SDK's configured endpoints read them.
+fn s3_endpoint_overridden(config: &SdkConfig) -> bool {
+    use aws_types::service_config::ServiceConfigKey;
+    let key = ServiceConfigKey::builder()
+        .service_id("s3")
+        .env("AWS_ENDPOINT_URL_S3")
+        .profile("endpoint_url")
+        .build();
+    config.endpoint_url().is_some()
+        || key
+            .ok()
+            .and_then(|key| config.service_config()?.load_config(key))
+            .is_some()
 }
 
 async fn check_bucket(
@@ -345,144 +368,5 @@ async fn check_bucket(
         _ => Err(failure(&err, &Service::S3.endpoint(config), |detail| {
             format!("could not check bucket {bucket}: {detail}")
         })),
-    }
-}
-
-/// The IAM client, and where it sends its calls (for messages).
-struct Iam {
-    client: aws_sdk_iam::Client,
-    endpoint: String,
-}
-
-impl Iam {
-    /// An IAM failure while doing `what` to the default role, saying which
-    /// permission it takes and how to do without it.
-    fn failed<E>(&self, what: &str, permission: &str, err: &SdkError<E>) -> Error
-    where
-        E: ProvideErrorMetadata + std::error::Error + 'static,
-    {
-        let denied = err.code() == Some("AccessDenied");
-        failure(err, &self.endpoint, |detail| {
-            let needs = match denied {
-                true => format!("the AWS identity in use needs {permission}, or "),
-                false => String::new(),
-            };
-            format!(
-                "could not {what} role {DEFAULT_ROLE_NAME}: {detail}; {needs}pass an existing \
-                 role with --role-arn"
-            )
-        })
-    }
-}
-
-async fn ensure_default_role(config: &SdkConfig, account: &str) -> Result<String, Error> {
-    let iam = Iam {
-        client: aws_sdk_iam::Client::new(config),
-        endpoint: Service::Iam.endpoint(config),
-    };
-    match iam
-        .client
-        .get_role()
-        .role_name(DEFAULT_ROLE_NAME)
-        .send()
-        .await
-    {
-        Ok(out) => Ok(arn(out.role())),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception()) =>
-        {
-            create_default_role(&iam, account).await
-        }
-        Err(e) => Err(iam.failed("look up", "iam:GetRole", &e)),
-    }
-}
-
-async fn create_default_role(iam: &Iam, account: &str) -> Result<String, Error> {
-    let trust = serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"AWS": format!("arn:aws:iam::{account}:root")},
-            "Action": "sts:AssumeRole",
-        }],
-    });
-    let created = iam
-        .client
-        .create_role()
-        .role_name(DEFAULT_ROLE_NAME)
-        .description(
-            "Role used by the s3-credentials tool to create time-limited credentials \
-             that are restricted to specific buckets",
-        )
-        .assume_role_policy_document(trust.to_string())
-        .max_session_duration(crate::duration::MAX_SECS as i32)
-        .send()
-        .await;
-    let arn = match created {
-        Ok(out) => arn(out.role()),
-        // Another server created it a moment ago: use theirs.
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_entity_already_exists_exception()) =>
-        {
-            let out = iam
-                .client
-                .get_role()
-                .role_name(DEFAULT_ROLE_NAME)
-                .send()
-                .await;
-            return out
-                .map(|out| arn(out.role()))
-                .map_err(|e| iam.failed("look up", "iam:GetRole", &e));
-        }
-        Err(e) => return Err(iam.failed("create", "iam:CreateRole", &e)),
-    };
-    iam.client
-        .attach_role_policy()
-        .role_name(DEFAULT_ROLE_NAME)
-        .policy_arn(S3_FULL_ACCESS)
-        .send()
-        .await
-        .map_err(|e| iam.failed("attach AmazonS3FullAccess to", "iam:AttachRolePolicy", &e))?;
-    Ok(arn)
-}
-
-/// A role's ARN as IAM answered it.
-fn arn(role: Option<&aws_sdk_iam::types::Role>) -> String {
-    role.map(|r| r.arn().to_owned()).unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use aws_sdk_iam::operation::create_role::CreateRoleError;
-    use aws_smithy_runtime_api::http::Response;
-    use aws_smithy_types::body::SdkBody;
-    use aws_smithy_types::error::ErrorMetadata;
-
-    #[test]
-    fn iam_access_denied_names_the_permission_and_the_way_around() {
-        let iam = Iam {
-            client: aws_sdk_iam::Client::from_conf(
-                aws_sdk_iam::Config::builder()
-                    .behavior_version_latest()
-                    .build(),
-            ),
-            endpoint: "IAM at https://iam.amazonaws.com".into(),
-        };
-        let meta = ErrorMetadata::builder()
-            .code("AccessDenied")
-            .message("User: arn:aws:iam::1:user/a is not authorized to perform: iam:CreateRole")
-            .build();
-        let raw = Response::new(403.try_into().unwrap(), SdkBody::empty());
-        let err = SdkError::service_error(CreateRoleError::generic(meta), raw);
-        let error = iam.failed("create", "iam:CreateRole", &err).to_string();
-        assert_eq!(
-            error,
-            "could not create role s3-credentials.AmazonS3FullAccess: AccessDenied: User: \
-             arn:aws:iam::1:user/a is not authorized to perform: iam:CreateRole; the AWS \
-             identity in use needs iam:CreateRole, or pass an existing role with --role-arn"
-        );
     }
 }

@@ -330,7 +330,7 @@ pub(crate) fn imds_server(moto: &Moto, bucket: &str) -> (Server, u16) {
         .find(|l| l.starts_with("IMDSv2: http://127.0.0.1:"))
         .expect("the IMDS line");
     let port = line["IMDSv2: http://127.0.0.1:".len()..]
-        .split('/')
+        .split(' ')
         .next()
         .unwrap()
         .parse()

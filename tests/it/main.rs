@@ -12,6 +12,7 @@ mod localserver;
 mod metrics;
 mod own_programs;
 mod properties;
+mod real_aws;
 mod scopes;
 mod service;
 mod socket_fetch;

@@ -643,3 +643,109 @@ fn exec_hides_every_key_variable_forwards_quit_and_its_child_dies_with_it() {
         },
     );
 }
+
+#[test]
+fn execs_child_cannot_read_execs_own_keys_from_proc() {
+    if !can_be_nobody() {
+        return;
+    }
+    let moto = Moto::shared();
+    let bucket = moto.bucket("execproc");
+    let home = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let mut cmd = Command::new(SERVER);
+    aws_env(&mut cmd, home.path());
+    cmd.env("TMPDIR", home.path())
+        .args([
+            "exec",
+            &bucket,
+            "-d",
+            "15m",
+            "--endpoint-url",
+            &moto.url(),
+            "--",
+        ])
+        .args([
+            "sh",
+            "-c",
+            "cat /proc/$PPID/environ | tr '\\0' '\\n' | grep AWS_SECRET; echo done",
+        ])
+        .uid(NOBODY)
+        .gid(NOBODY)
+        .stdin(Stdio::null());
+    let out = run(&mut cmd);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("done"), "{stdout}{stderr}");
+    assert!(
+        !stdout.contains("AWS_SECRET_ACCESS_KEY="),
+        "the child read exec's keys: {stdout}"
+    );
+    assert!(stderr.contains("Permission denied"), "{stderr}");
+}
+
+#[test]
+fn a_symlink_anywhere_on_the_path_that_another_user_owns_is_refused() {
+    if !can_be_nobody() {
+        return;
+    }
+    let moto = Moto::shared();
+    let shared = world_writable();
+    let mine = tempfile::tempdir().unwrap();
+    let file = config_file(mine.path(), &moto.bucket("midlink"), 0o644);
+    // nobody points a directory link of theirs at our directory.
+    let link = shared.path().join("conf");
+    let made = run(Command::new("ln")
+        .arg("-s")
+        .arg(mine.path())
+        .arg(&link)
+        .uid(NOBODY)
+        .gid(NOBODY));
+    assert!(made.status.success());
+    let through = link.join(file.file_name().unwrap());
+    let lines = refused_at_startup(moto, &["--config", through.to_str().unwrap()]);
+    let expected = format!("the symlink {} is owned by uid 65534", link.display());
+    assert!(lines[0].contains(&expected), "{lines:?}");
+}
+
+/// A directory anyone may create in, like /tmp.
+fn world_writable() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    dir
+}
+
+#[test]
+fn control_characters_in_arguments_are_escaped_in_usage_errors() {
+    let home = tempfile::tempdir().unwrap();
+    let cases: [&[&str]; 3] = [
+        &["localserver", "my\x1b[31mbucket", "-d", "15m"],
+        &["localserver", "b", "-d", "1\x1b]0;pwned\x07h"],
+        &[
+            "localserver",
+            "b",
+            "-d",
+            "15m",
+            "--region",
+            "x\nError: forged line",
+        ],
+    ];
+    for args in cases {
+        let mut cmd = Command::new(SERVER);
+        aws_env(&mut cmd, home.path());
+        let out = run(cmd.args(args));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains('\x1b') && !stderr.contains('\x07'),
+            "{stderr:?}"
+        );
+        assert!(
+            !stderr.lines().any(|l| l.starts_with("Error: forged")),
+            "{stderr}"
+        );
+    }
+    let out = run(Command::new(FETCH).args(["--url", "http://x\n\x1b[2J"]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains('\x1b'), "{stderr:?}");
+}

@@ -3,9 +3,9 @@
 
 use super::*;
 use crate::cache::Cache;
+use crate::credential::{BoxFuture, Credential, Mint};
 use crate::duration::SessionDuration;
 use crate::registry::{Served, Table};
-use crate::sts::{BoxFuture, Credential, Mint};
 use crate::token::Token;
 use crate::Error;
 use http_body_util::BodyExt;
@@ -56,6 +56,7 @@ async fn app_serving(
         allowed_host: "myhost".into(),
         token: token.map(|t| Token::for_tests(t.as_bytes())),
         owners: super::super::Owners::default(),
+        instance: Default::default(),
     };
     App::new(Registry::new(table), options, Arc::default())
 }

@@ -101,7 +101,10 @@ fn policy_and_permission_errors_say_what_to_change() {
         900,
     );
     assert!(
-        error.ends_with("use fewer or shorter --statement values"),
+        error.contains(
+            "too large for STS once packed: give this scope fewer buckets or \
+                        statements (--statement), serve one scope per bucket"
+        ),
         "{error}"
     );
     let error = assume(

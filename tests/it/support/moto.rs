@@ -10,15 +10,33 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-/// moto's server on loopback, shared by the tests of one binary. It is
-/// stopped when the test process exits: its wrapper shell waits on our
-/// stdin pipe, which the kernel closes then.
+/// moto's server on loopback, shared by the tests of one binary, behind
+/// the strict relay (`tests/backends/strict/relay.py`): every request goes
+/// through it, so what AWS refuses and moto forgives is refused here too,
+/// and each request's signing key id is recorded. Both are stopped when
+/// the test process exits: their wrapper shell waits on our stdin pipe,
+/// which the kernel closes then.
 pub struct Moto {
+    /// The relay's port: what clients and servers are pointed at.
     pub port: u16,
+    /// moto's own port, behind the relay.
+    pub moto_port: u16,
     pub recording: PathBuf,
+    /// The relay's record: one JSON line per request.
+    pub signed: PathBuf,
     _stdin: Mutex<ChildStdin>,
     _child: Mutex<Child>,
     _dir: tempfile::TempDir,
+}
+
+/// How strict the relay is beyond what AWS documents for every account.
+#[derive(Default, Clone)]
+pub struct Strict {
+    /// AssumeRole of a role made less than this many seconds ago is
+    /// AccessDenied, as on AWS right after CreateRole.
+    pub new_role_grace_secs: f64,
+    /// Access key ids that are an account's root user.
+    pub root_keys: Vec<String>,
 }
 
 impl Moto {
@@ -35,15 +53,35 @@ impl Moto {
 
     /// A new instance with more environment (libfaketime's, say).
     pub fn start_with(env: &[(String, String)]) -> Moto {
+        Moto::launch(env, &Strict::default())
+    }
+
+    /// A new instance whose relay is stricter still.
+    pub fn start_strict(strict: &Strict) -> Moto {
+        Moto::launch(&[], strict)
+    }
+
+    fn launch(env: &[(String, String)], strict: &Strict) -> Moto {
         let dir = tempfile::tempdir().unwrap();
         let recording = dir.path().join("recording.jsonl");
+        let signed = dir.path().join("signed.jsonl");
         let port = free_port();
-        let script =
-            format!("\"$0\" -H 127.0.0.1 -p {port} & pid=$!; cat >/dev/null; kill $pid; wait $pid");
+        let relay = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/backends/strict/relay.py");
+        let mut relay_args = format!("--new-role-grace {}", strict.new_role_grace_secs);
+        for key in &strict.root_keys {
+            relay_args.push_str(&format!(" --root-key {key}"));
+        }
+        let script = format!(
+            "\"$0\" -H 127.0.0.1 -p {port} & moto=$!; \"$1\" \"$2\" http://127.0.0.1:{port} \"$3\" \
+             {relay_args} & relay=$!; cat >/dev/null; kill $moto $relay; wait $moto $relay"
+        );
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(script)
             .arg(tool("moto_server"))
+            .arg(tool("python3"))
+            .arg(&relay)
+            .arg(&signed)
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .env("MOTO_ENABLE_RECORDING", "true")
             .env("MOTO_RECORDER_FILEPATH", &recording)
@@ -54,20 +92,39 @@ impl Moto {
             .spawn()
             .expect("moto_server runs (scripts/test installs it)");
         let stdin = child.stdin.take().unwrap();
-        let ready = format!("Running on http://127.0.0.1:{port}");
-        wait_for_line(
+        let lines = wait_for_lines(
             child.stderr.take().unwrap(),
-            &ready,
+            &[
+                &format!("Running on http://127.0.0.1:{port}"),
+                "relay ready on ",
+            ],
             Duration::from_secs(60),
         )
-        .unwrap_or_else(|lines| panic!("moto did not start: {lines:?}"));
+        .unwrap_or_else(|lines| panic!("moto and its relay did not start: {lines:?}"));
+        let relay_port = lines
+            .iter()
+            .find_map(|l| l.split("relay ready on ").nth(1)?.trim().parse().ok())
+            .expect("the relay's port");
         Moto {
-            port,
+            port: relay_port,
+            moto_port: port,
             recording,
+            signed,
             _stdin: Mutex::new(stdin),
             _child: Mutex::new(child),
             _dir: dir,
         }
+    }
+
+    /// The access key ids that signed requests to `service` (`s3`, `sts`,
+    /// `iam`) so far, as the relay recorded them (unsigned ones left out).
+    pub fn signers(&self, service: &str) -> Vec<String> {
+        let text = std::fs::read_to_string(&self.signed).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|r| r["service"] == service)
+            .filter_map(|r| r["akid"].as_str().map(str::to_owned))
+            .collect()
     }
 
     pub fn url(&self) -> String {
@@ -112,23 +169,25 @@ fn decode_body(line: &str) -> String {
     }
 }
 
-/// Reads lines until one contains `needle`; the lines read so far on
-/// timeout or EOF. The rest of the stream is drained in the background.
-fn wait_for_line<R: Read + Send + 'static>(
+/// Reads lines until each of `needles` has been seen; the lines read so
+/// far on timeout or EOF. The rest of the stream is drained in the
+/// background.
+fn wait_for_lines<R: Read + Send + 'static>(
     stream: R,
-    needle: &str,
+    needles: &[&str],
     timeout: Duration,
 ) -> Result<Vec<String>, Vec<String>> {
     let log = Arc::new(Mutex::new(Vec::new()));
     let (tx, rx) = mpsc::channel();
-    let needle = needle.to_owned();
+    let mut missing: Vec<String> = needles.iter().map(|n| n.to_string()).collect();
     let sink = log.clone();
     std::thread::spawn(move || {
         for line in BufReader::new(stream).lines() {
             let Ok(line) = line else { break };
-            let found = line.contains(&needle);
+            let before = missing.len();
+            missing.retain(|needle| !line.contains(needle.as_str()));
             sink.lock().unwrap().push(line);
-            if found {
+            if missing.is_empty() && before > 0 {
                 let _ = tx.send(());
             }
         }

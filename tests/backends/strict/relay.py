@@ -1,0 +1,206 @@
+"""A strict AWS double: a relay in front of moto that refuses what AWS
+refuses and moto forgives, and records who signed each request.
+
+    python3 relay.py UPSTREAM_URL RECORD_FILE [--new-role-grace SECONDS] [--root-key AKID]...
+
+It listens on 127.0.0.1 (a free port), prints "relay ready on PORT" on
+stderr, and forwards every request to UPSTREAM_URL (moto). Before it
+forwards, it checks what the STS and IAM API references document:
+
+- AssumeRole `Policy`: at most 2,048 characters, each in
+  [\\u0009\\u000A\\u000D\\u0020-\\u00FF] (ValidationError, 400);
+- AssumeRole `RoleSessionName`: [\\w+=,.@-]{2,64} (ValidationError);
+- AssumeRole `DurationSeconds`: 900 up to the role's MaxSessionDuration
+  (ValidationError, with AWS's words, which the server's hint reads);
+- AssumeRole of a role created less than --new-role-grace seconds ago:
+  AccessDenied (403), as IAM's eventual consistency does on AWS;
+- a root user's keys (--root-key): GetCallerIdentity answers the root ARN,
+  and AssumeRole is AccessDenied ("Roles may not be assumed by root
+  accounts");
+- CreateRole: RoleName [\\w+=,.@-]{1,64}, MaxSessionDuration 3600..43200.
+
+Each request is recorded as one JSON line in RECORD_FILE: method, path,
+the signing key id from `Authorization` (or null: unsigned), the service
+of its credential scope, and the STS/IAM action.
+"""
+
+import argparse
+import http.client
+import json
+import re
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
+ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+POLICY_CHARS = re.compile(r"^[\u0009\u000A\u000D\u0020-\u00FF]+$")
+CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/[^/]+/([^/]+)/")
+
+args = None
+lock = threading.Lock()
+created = {}  # role name -> (time created, MaxSessionDuration)
+
+
+def error_xml(code, message, service="sts"):
+    if service == "iam":
+        ns = "https://iam.amazonaws.com/doc/2010-05-08/"
+    else:
+        ns = "https://sts.amazonaws.com/doc/2011-06-15/"
+    return (
+        f'<ErrorResponse xmlns="{ns}"><Error><Type>Sender</Type><Code>{code}</Code>'
+        f"<Message>{message}</Message></Error><RequestId>strict-relay</RequestId></ErrorResponse>"
+    ).encode()
+
+
+def role_name_of(arn):
+    return arn.rsplit("/", 1)[-1] if arn else ""
+
+
+class Relay(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *_):
+        pass
+
+    def body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            data = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return data
+                data += self.rfile.read(size)
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def handle_any(self):
+        body = self.body()
+        auth = self.headers.get("Authorization", "")
+        signed = CREDENTIAL.search(auth)
+        akid, service = (signed.group(1), signed.group(2)) if signed else (None, None)
+        if not signed and "X-Amz-Credential" in self.path:
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+            parts = query.get("X-Amz-Credential", [""])[0].split("/")
+            akid, service = parts[0], parts[3] if len(parts) > 3 else None
+        form = {}
+        if body and b"Action=" in body[:4096]:
+            form = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode("utf-8", "replace")).items()}
+        action = form.get("Action")
+        with lock:
+            with open(args.record, "a") as out:
+                out.write(json.dumps({"method": self.command, "path": self.path.split("?")[0],
+                                      "akid": akid, "service": service, "action": action}) + "\n")
+        refusal = self.refuse(action, form, akid)
+        if refusal:
+            status, code, message, svc = refusal
+            return self.answer(status, {"Content-Type": "text/xml"}, error_xml(code, message, svc))
+        if action == "GetCallerIdentity" and akid in args.root_key:
+            xml = (
+                '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+                "<GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:root</Arn>"
+                "<UserId>123456789012</UserId><Account>123456789012</Account>"
+                "</GetCallerIdentityResult><ResponseMetadata><RequestId>root</RequestId>"
+                "</ResponseMetadata></GetCallerIdentityResponse>"
+            ).encode()
+            return self.answer(200, {"Content-Type": "text/xml"}, xml)
+        status, headers, data = self.forward(body)
+        if action == "CreateRole" and status == 200:
+            with lock:
+                created[form.get("RoleName", "")] = (time.time(), int(form.get("MaxSessionDuration") or 3600))
+        return self.answer(status, headers, data)
+
+    def refuse(self, action, form, akid):
+        if action == "AssumeRole":
+            if akid in args.root_key:
+                return (403, "AccessDenied", "Roles may not be assumed by root accounts.", "sts")
+            policy = form.get("Policy")
+            if policy is not None and len(policy) > 2048:
+                return (400, "ValidationError", "1 validation error detected: Value at 'policy' "
+                        "failed to satisfy constraint: Member must have length less than or equal to 2048", "sts")
+            if policy is not None and not POLICY_CHARS.match(policy):
+                return (400, "ValidationError", "1 validation error detected: Value at 'policy' "
+                        "failed to satisfy constraint: Member must satisfy regular expression pattern: "
+                        "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+", "sts")
+            name = form.get("RoleSessionName", "")
+            if not SESSION_NAME.match(name):
+                return (400, "ValidationError", "1 validation error detected: Value at 'roleSessionName' "
+                        "failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*", "sts")
+            role = role_name_of(form.get("RoleArn", ""))
+            made, max_secs = created.get(role, (0, None))
+            if max_secs is None:
+                max_secs = self.max_session_duration(role)
+            secs = int(form.get("DurationSeconds") or 3600)
+            if secs < 900 or (max_secs and secs > max_secs):
+                return (400, "ValidationError", "The requested DurationSeconds exceeds the "
+                        "MaxSessionDuration set for this role.", "sts")
+            if time.time() - made < args.new_role_grace:
+                return (403, "AccessDenied", f"User: arn:aws:iam::123456789012:user/test is not "
+                        f"authorized to perform: sts:AssumeRole on resource: {form.get('RoleArn')}", "sts")
+        if action == "CreateRole":
+            if not ROLE_NAME.match(form.get("RoleName", "")):
+                return (400, "ValidationError", "The specified value for roleName is invalid.", "iam")
+            secs = int(form.get("MaxSessionDuration") or 3600)
+            if not 3600 <= secs <= 43200:
+                return (400, "ValidationError", "The specified value for maxSessionDuration is invalid.", "iam")
+        return None
+
+    def max_session_duration(self, role):
+        """The role's MaxSessionDuration, asked of moto (it takes unsigned calls)."""
+        body = urllib.parse.urlencode({"Action": "GetRole", "RoleName": role, "Version": "2010-05-08"})
+        status, _, data = self.forward(body.encode(), method="POST", path="/",
+                                       headers={"Content-Type": "application/x-www-form-urlencoded",
+                                                "Authorization": "AWS4-HMAC-SHA256 Credential=relay/x/us-east-1/iam/aws4_request"})
+        found = re.search(rb"<MaxSessionDuration>(\d+)</MaxSessionDuration>", data)
+        return int(found.group(1)) if status == 200 and found else None
+
+    def forward(self, body, method=None, path=None, headers=None):
+        up = urllib.parse.urlsplit(args.upstream)
+        conn = http.client.HTTPConnection(up.hostname, up.port, timeout=60)
+        send = dict(headers) if headers is not None else {
+            k: v for k, v in self.headers.items() if k.lower() not in ("transfer-encoding", "expect", "connection")
+        }
+        send["Content-Length"] = str(len(body))
+        conn.request(method or self.command, path or self.path, body=body, headers=send)
+        resp = conn.getresponse()
+        data = resp.read()
+        out = {k: v for k, v in resp.getheaders() if k.lower() not in ("transfer-encoding", "connection", "content-length")}
+        if (method or self.command) == "HEAD":
+            out["Content-Length"] = resp.getheader("Content-Length", "0")
+        conn.close()
+        return resp.status, out, data
+
+    def answer(self, status, headers, data):
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        if "Content-Length" not in headers:
+            self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
+
+
+def main():
+    global args
+    parser = argparse.ArgumentParser()
+    parser.add_argument("upstream")
+    parser.add_argument("record")
+    parser.add_argument("--new-role-grace", type=float, default=0.0)
+    parser.add_argument("--root-key", action="append", default=[])
+    args = parser.parse_args()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Relay)
+    server.daemon_threads = True
+    print(f"relay ready on {server.server_address[1]}", file=sys.stderr, flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
