@@ -8,7 +8,7 @@
 //! Validity is decided against the wall clock ([`Clock`]), never a monotonic
 //! one: a monotonic clock stops while a laptop sleeps, and STS's
 //! `Expiration` does not. The monotonic clock only paces sleeps, in slices
-//! of at most `WAKE_EVERY`, so a resume or a clock jump is seen within one.
+//! of at most `wake_every()`, so a resume or a clock jump is seen within one.
 
 use crate::body::{format_expiration, render_ecs, render_imds, render_process};
 use crate::credential::{Credential, Mint};
@@ -31,7 +31,18 @@ const BACKOFF_FIRST: Duration = Duration::from_secs(1);
 const BACKOFF_CAP: Duration = Duration::from_secs(30);
 /// The renewer looks at the wall clock at least this often: after a
 /// suspend or a forward jump it renews within this (plus one STS call).
-const WAKE_EVERY: Duration = Duration::from_secs(20);
+/// 20 s; `S3C_WAKE_EVERY=SECONDS` sets it (a test that watches a clock
+/// jump need not wait a minute).
+fn wake_every() -> Duration {
+    static SET: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    *SET.get_or_init(|| {
+        std::env::var("S3C_WAKE_EVERY")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|secs| *secs >= 1)
+            .map_or(Duration::from_secs(20), Duration::from_secs)
+    })
+}
 /// The longest a request waits on STS; then it is answered without it (the
 /// held credential while valid, else 503), and the call goes on for others.
 const REQUEST_WAIT: Duration = Duration::from_millis(800);
@@ -257,7 +268,7 @@ impl Cache {
             if let Some(renew_at) = renew_at {
                 let due_in = to_std(renew_at - self.clock.now());
                 if !due_in.is_zero() {
-                    tokio::time::sleep(due_in.min(WAKE_EVERY)).await;
+                    tokio::time::sleep(due_in.min(wake_every())).await;
                     continue;
                 }
             }

@@ -6,10 +6,11 @@
 //! variable and file an SDK would try before the container endpoint is
 //! removed or emptied (DESIGN.md §12); region and endpoint settings stay.
 
-use crate::localserver::{catch, mint};
+use crate::mint;
 use crate::registry::{Registry, Table};
 use crate::scope::{CommandLine, Scope, Scopes};
 use crate::server::{self, SocketChoice};
+use crate::signals::catch;
 use crate::sts::{self, AwsOptions};
 use crate::{log, token, Error};
 use std::collections::BTreeMap;

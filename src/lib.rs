@@ -2,10 +2,27 @@
 //! programs, kept fresh and served over HTTP and a private Unix socket.
 //!
 //! Data flows one way: [`cli`] (flags into plain option types) →
-//! [`policy`] → [`sts`] → [`cache`] → [`server`], wired together by the
-//! composition root [`localserver`]. [`fetch`] is the client; it shares
-//! only [`socket`], [`peer`] and [`body`] with the server side. No module
-//! but `cli` names a clap type.
+//! [`scope`]/[`policy`] → [`sts`] → [`cache`] → [`server`], wired together
+//! by the composition roots [`localserver`] and [`exec`]. [`fetch`] is the
+//! client; it shares only [`socket`], [`peer`] and [`body`] with the server
+//! side. No module but `cli` names a clap type.
+//!
+//! The layers, top to bottom; a module imports only from layers below its
+//! own (`tests/it/layers.rs` checks it, and that there is no circle):
+//!
+//! ```text
+//! cli                                    clap, and nothing else does
+//! localserver   exec                     composition roots
+//! server        fetch                    listeners and routes; the client
+//! mint                                   many scopes minted at once
+//! registry                               the scopes served now
+//! cache                                  one scope's credential, renewed ahead
+//! sts                                    AWS: config, buckets, role, AssumeRole
+//! scope                                  named scopes and the --config file
+//! policy  body  duration                session policy, wire formats, values
+//! credential                             a credential, and what mints one
+//! token  trusted  socket  peer  systemd  metrics  signals  log  error  manual
+//! ```
 
 pub mod body;
 pub mod cache;
@@ -19,11 +36,13 @@ pub mod localserver;
 pub mod log;
 pub mod manual;
 pub mod metrics;
+pub mod mint;
 pub mod peer;
 pub mod policy;
 pub mod registry;
 pub mod scope;
 pub mod server;
+pub mod signals;
 pub mod socket;
 pub mod sts;
 pub mod systemd;

@@ -5,6 +5,8 @@
 //! it connected. Over TCP, errors say nothing a stranger could learn from.
 
 use super::callers::Caller;
+use super::guards::{self, is_proxy_header, PROXIED};
+use super::respond::{error, json, Body};
 use super::{Options, Transport};
 use crate::body::{check_scope_name, python_json, SCOPE_PATH};
 use crate::cache::Held;
@@ -12,10 +14,9 @@ use crate::peer::Peer;
 use crate::registry::Registry;
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{HeaderValue, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HOST, ORIGIN};
+use hyper::header::{HeaderValue, ALLOW, AUTHORIZATION, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
-use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -25,46 +26,6 @@ use std::time::Instant;
 const UNAVAILABLE: &str = "credentials unavailable";
 /// `GET /` on a server whose scopes all have names.
 const NO_DEFAULT: &str = "No default scope; ask /scope/NAME";
-/// Headers only a proxy, a CDN or a server-side request relay adds (from
-/// RFC 7239, RFC 9110 and RFC 8586, and the docs of nginx, HAProxy,
-/// Envoy, Squid, Varnish, Akamai, Cloudflare, Fastly, CloudFront and
-/// Azure Front Door), besides every `X-Forwarded-*`. The one list.
-const PROXY_HEADERS: [&str; 22] = [
-    "forwarded",
-    "via",
-    "x-real-ip",
-    "true-client-ip",
-    "cf-connecting-ip",
-    "cf-connecting-ipv6",
-    "cf-ray",
-    "fastly-client-ip",
-    "x-client-ip",
-    "x-cluster-client-ip",
-    "client-ip",
-    "x-originating-ip",
-    "x-remote-ip",
-    "x-remote-addr",
-    "x-original-forwarded-for",
-    "x-envoy-external-address",
-    "x-azure-clientip",
-    "x-azure-socketip",
-    "x-appengine-user-ip",
-    "fly-client-ip",
-    "cdn-loop",
-    "x-amz-cf-id",
-];
-/// What a proxied client is told: the usual cause is `HTTP_PROXY` set
-/// without `NO_PROXY`.
-const PROXIED: &str = "Proxied requests are not allowed: set NO_PROXY=127.0.0.1,localhost,::1 \
-     so your client connects directly";
-
-/// Whether `name` (lower case, as `http` keeps it) is a header only a proxy adds.
-pub(super) fn is_proxy_header(name: &str) -> bool {
-    name.starts_with("x-forwarded-") || PROXY_HEADERS.contains(&name)
-}
-
-pub(super) type Body = Full<Bytes>;
-
 /// The service: routes, guards and the access log.
 pub(super) struct App {
     registry: Arc<Registry>,
@@ -197,7 +158,7 @@ impl App {
             return error(StatusCode::FORBIDDEN, PROXIED);
         }
         if transport != Transport::Unix {
-            if let Some((reason, refusal)) = self.guard(req) {
+            if let Some((reason, refusal)) = guards::check(req, &self.options.allowed_host) {
                 refused(reason);
                 return refusal;
             }
@@ -244,39 +205,6 @@ impl App {
                 self.credential(transport, caller, scope, format).await
             }
         }
-    }
-
-    /// The TCP guards, in one place: malformed or forged `Host` (DNS
-    /// rebinding) and browsers; with the metrics' reason.
-    fn guard<B>(&self, req: &Request<B>) -> Option<(&'static str, Response<Body>)> {
-        let headers = req.headers();
-        let forbidden = |reason, why| Some((reason, error(StatusCode::FORBIDDEN, why)));
-        let mut hosts = headers.get_all(HOST).iter();
-        let host = hosts.next();
-        if hosts.next().is_some() {
-            let refusal = error(StatusCode::BAD_REQUEST, "More than one Host header");
-            return Some(("host", refusal));
-        }
-        let allowed = |name: &[u8]| host_allowed(name, &self.options.allowed_host);
-        if host.is_some_and(|h| !allowed(h.as_bytes())) {
-            return forbidden("host", "Host not allowed");
-        }
-        // An absolute-form target (`GET http://evil/ HTTP/1.1`) names a
-        // host too; CONNECT's authority-form goes on to its 405.
-        let target = req
-            .uri()
-            .authority()
-            .filter(|_| req.method() != Method::CONNECT);
-        if target.is_some_and(|a| !allowed(a.as_str().as_bytes())) {
-            return forbidden("host", "Host not allowed");
-        }
-        let cross_site = headers
-            .get("sec-fetch-site")
-            .is_some_and(|site| site.as_bytes() != b"none");
-        if headers.contains_key(ORIGIN) || cross_site {
-            return forbidden("browser", "Browser requests are not allowed");
-        }
-        None
     }
 
     /// Whether `Authorization` is the token (true when there is none).
@@ -400,60 +328,6 @@ fn cause(transport: Transport, why: &crate::Error) -> String {
         Transport::Tcp | Transport::Imds => UNAVAILABLE.to_owned(),
         Transport::Unix => why.to_string(),
     }
-}
-
-/// Whether a `Host` header names this server: an IP literal, `localhost`,
-/// or the `--host` value, with any port. Anything else may be a DNS
-/// rebinding attack from a web page.
-pub fn host_allowed(host: &[u8], allowed: &str) -> bool {
-    let Ok(host) = std::str::from_utf8(host) else {
-        return false;
-    };
-    // `name` is None for a bracketed IPv6 literal; `port` keeps its colon.
-    let (name, port) = match host.strip_prefix('[') {
-        Some(rest) => match rest.split_once(']') {
-            Some((v6, port)) if v6.parse::<Ipv6Addr>().is_ok() => (None, port),
-            _ => return false,
-        },
-        None => match host.find(':') {
-            Some(colon) => (Some(&host[..colon]), &host[colon..]),
-            None => (Some(host), ""),
-        },
-    };
-    let port_ok = port.is_empty()
-        || port.strip_prefix(':').is_some_and(|p| {
-            !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
-        });
-    port_ok
-        && name.is_none_or(|name| {
-            name.parse::<Ipv4Addr>().is_ok()
-                || name.eq_ignore_ascii_case("localhost")
-                || (!allowed.is_empty() && name.eq_ignore_ascii_case(allowed))
-        })
-}
-
-fn json(status: StatusCode, body: Bytes) -> Response<Body> {
-    let mut response = Response::new(Full::new(body));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
-/// A `text/plain` answer (IMDS speaks text).
-pub(super) fn text(status: StatusCode, body: &str) -> Response<Body> {
-    let mut response = Response::new(Full::new(Bytes::from(body.to_owned())));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-    response
-}
-
-/// `{"error": "..."}`, the original's error shape.
-fn error(status: StatusCode, message: &str) -> Response<Body> {
-    json(status, Bytes::from(python_json(&json!({"error": message}))))
 }
 
 /// Paths are the client's bytes: cut long ones short in the log.

@@ -4,7 +4,7 @@
 //! IMDSv1 is not served. The TCP guards run first (a forwarded request,
 //! `X-Forwarded-For`, is refused as EC2 refuses it).
 
-use super::app::{text, Body};
+use super::respond::{text, Body};
 use crate::cache::Held;
 use crate::registry::Table;
 use crate::token;

@@ -2,13 +2,17 @@
 //! caches and the request guards, and nothing of AWS: `serve` takes bound
 //! listeners and a registry, in the shape of mini-redis's `server::run`.
 
+mod accept;
 mod app;
 mod callers;
+mod guards;
 mod imds;
 mod listen;
+mod respond;
+mod stall;
 
-pub use app::host_allowed;
 pub use callers::Owners;
+pub use guards::host_allowed;
 pub use imds::{Instance as ImdsInstance, ROLE as IMDS_ROLE};
 pub use listen::{listen, Listeners, SocketChoice};
 
@@ -100,7 +104,7 @@ pub fn serve(listeners: Listeners, registry: Arc<Registry>, options: Options) ->
         MAX_IMDS_CONNECTIONS,
     ]
     .map(|all| (Arc::new(Semaphore::new(all)), all));
-    let socket = listen::accept_all(listeners, &app, &stopped, budgets.clone().map(|(b, _)| b));
+    let socket = accept::accept_all(listeners, &app, &stopped, budgets.clone().map(|(b, _)| b));
     Running {
         stop,
         last_request,

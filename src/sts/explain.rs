@@ -2,7 +2,7 @@
 //! (never `Debug`), naming the endpoint or the permission at fault, and
 //! saying what to do. A newcomer's first error should be their last.
 
-use super::{CALL_TIMEOUT, CONNECT_TIMEOUT};
+use super::timeouts;
 use crate::duration::SessionDuration;
 use crate::error::{chain, root_cause};
 use crate::Error;
@@ -97,11 +97,11 @@ where
     match err {
         SdkError::TimeoutError(_) => Some(format!(
             "{endpoint} did not answer within {}s; {check}",
-            CALL_TIMEOUT.as_secs()
+            timeouts().call.as_secs()
         )),
         SdkError::DispatchFailure(f) if f.is_timeout() => Some(format!(
             "could not connect to {endpoint} within {}s; {check}",
-            CONNECT_TIMEOUT.as_secs()
+            timeouts().connect.as_secs_f64()
         )),
         SdkError::DispatchFailure(_) => {
             let cause = root_cause(err);

@@ -26,13 +26,36 @@ use time::OffsetDateTime;
 pub const DEFAULT_ROLE_NAME: &str = "s3-credentials.AmazonS3FullAccess";
 const S3_FULL_ACCESS: &str = "arn:aws:iam::aws:policy/AmazonS3FullAccess";
 
-/// How long a connection to an AWS endpoint may take to open.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-/// How long one attempt may take: a connection that stalled (Wi-Fi
-/// changed, a VPN dropped) is given up and the call retried on a new one.
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(8);
-/// How long one AWS call may take, retries included.
-pub(crate) const CALL_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long AWS calls may take.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timeouts {
+    /// For a connection to an AWS endpoint to open (3 s).
+    pub connect: Duration,
+    /// For one attempt: a connection that stalled (Wi-Fi changed, a VPN
+    /// dropped) is given up and the call retried on a new one (8 s).
+    pub attempt: Duration,
+    /// For one call, retries included (20 s).
+    pub call: Duration,
+}
+
+/// The timeouts in force: `S3C_AWS_TIMEOUT=SECONDS` sets the whole call
+/// (default 20; for a slow network, or a test that must not wait), an
+/// attempt taking two fifths of it and a connection three twentieths.
+pub(crate) fn timeouts() -> Timeouts {
+    static SET: std::sync::OnceLock<Timeouts> = std::sync::OnceLock::new();
+    *SET.get_or_init(|| {
+        let call = std::env::var("S3C_AWS_TIMEOUT")
+            .ok()
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|secs| secs.is_finite() && *secs >= 1.0)
+            .map_or(Duration::from_secs(20), Duration::from_secs_f64);
+        Timeouts {
+            connect: call.mul_f64(0.15),
+            attempt: call.mul_f64(0.4),
+            call,
+        }
+    })
+}
 
 /// How to reach AWS: where the server's own credentials come from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -120,10 +143,11 @@ pub async fn connect(aws: &AwsOptions) -> Result<Aws, Error> {
 }
 
 async fn load_config(aws: &AwsOptions) -> Result<SdkConfig, Error> {
+    let limits = timeouts();
     let timeouts = TimeoutConfig::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-        .operation_timeout(CALL_TIMEOUT)
+        .connect_timeout(limits.connect)
+        .operation_attempt_timeout(limits.attempt)
+        .operation_timeout(limits.call)
         .build();
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts);
     if let Some(profile) = &aws.profile {
@@ -184,7 +208,7 @@ async fn check_credentials(config: &SdkConfig, profile: Option<&str>) -> Result<
         .map(str::to_owned)
         .or_else(|| std::env::var("AWS_PROFILE").ok());
     // A provider may itself call out (SSO, a profile's role): bound it too.
-    let provided = tokio::time::timeout(CALL_TIMEOUT, provider.provide_credentials()).await;
+    let provided = tokio::time::timeout(timeouts().call, provider.provide_credentials()).await;
     match provided {
         Ok(Ok(creds)) => check_printable(&creds),
         Ok(Err(CredentialsError::CredentialsNotLoaded(_))) => {
@@ -196,7 +220,7 @@ async fn check_credentials(config: &SdkConfig, profile: Option<&str>) -> Result<
         Err(_) => Err(Error::new(format!(
             "loading the AWS credentials took over {}s (a credential_process or SSO \
              that does not answer?); check the profile",
-            CALL_TIMEOUT.as_secs()
+            timeouts().call.as_secs()
         ))),
     }
 }

@@ -7,6 +7,7 @@ mod clients;
 mod enforce;
 mod generated;
 mod guards;
+mod layers;
 mod load;
 mod localserver;
 mod metrics;

@@ -3,18 +3,17 @@
 //! announcement, reload on SIGHUP, and shutdown on a signal. It wires the
 //! parts; each part knows nothing of the others.
 
-pub(crate) mod mint;
-
+use crate::mint;
 use crate::registry::{Registry, Served, Table};
 use crate::scope::{CommandLine, Scope, Scopes, DEFAULT_SCOPE};
 use crate::server::{self, Running, SocketChoice};
+use crate::signals::{Heard, Signals};
 use crate::sts::{self, Aws, AwsOptions};
 use crate::token::{self, Loaded, Token};
 use crate::{log, Error};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tokio::signal::unix::{signal, Signal, SignalKind};
 
 /// What `localserver` is asked to do, in plain types (the command line's
 /// `cli::LocalserverArgs` turns into this; `exec` and tests build one too).
@@ -323,68 +322,6 @@ fn url_host(host: &str) -> String {
     match host.parse::<std::net::Ipv6Addr>() {
         Ok(_) => format!("[{host}]"),
         Err(_) => host.to_owned(),
-    }
-}
-
-/// A stream of `kind` signals, caught from now on (shared with `exec`).
-pub(crate) fn catch(kind: SignalKind) -> Result<Signal, Error> {
-    signal(kind).map_err(|e| Error::new(format!("cannot handle signals: {e}")))
-}
-
-/// What a signal asks for.
-enum Heard {
-    /// Stop, on this signal's number.
-    Stop(i32),
-    /// Re-read `--config`.
-    Reload,
-}
-
-/// The signals the server acts on: Ctrl+C, `kill`, Ctrl+\ (QUIT) stop it;
-/// HUP reloads the config file when there is one, and otherwise stops it
-/// too (a closed terminal, a dropped ssh session). All of them clean up.
-struct Signals {
-    interrupt: Signal,
-    terminate: Signal,
-    hangup: Signal,
-    quit: Signal,
-    hangup_reloads: bool,
-}
-
-impl Signals {
-    fn new(hangup_reloads: bool) -> Result<Signals, Error> {
-        Ok(Signals {
-            interrupt: catch(SignalKind::interrupt())?,
-            terminate: catch(SignalKind::terminate())?,
-            hangup: catch(SignalKind::hangup())?,
-            quit: catch(SignalKind::quit())?,
-            hangup_reloads,
-        })
-    }
-
-    /// Waits for the next signal.
-    async fn next(&mut self) -> Heard {
-        use nix::libc;
-        let hangup = match self.hangup_reloads {
-            true => Heard::Reload,
-            false => Heard::Stop(libc::SIGHUP),
-        };
-        tokio::select! {
-            _ = self.interrupt.recv() => Heard::Stop(libc::SIGINT),
-            _ = self.terminate.recv() => Heard::Stop(libc::SIGTERM),
-            _ = self.hangup.recv() => hangup,
-            _ = self.quit.recv() => Heard::Stop(libc::SIGQUIT),
-        }
-    }
-
-    /// Waits for the next stop signal (a reload asked for meanwhile is
-    /// ignored: there is nothing to reload yet, or it is too late); its
-    /// number.
-    async fn stop(&mut self) -> i32 {
-        loop {
-            if let Heard::Stop(signal) = self.next().await {
-                return signal;
-            }
-        }
     }
 }
 

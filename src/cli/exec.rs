@@ -1,0 +1,35 @@
+//! `exec`'s flags.
+
+use super::values::parse_scope_name;
+use super::{AwsArgs, ScopesArgs};
+use clap::{Args, ValueHint};
+
+/// Options of `exec`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Buckets, permissions, named scopes and duration.
+    #[command(flatten)]
+    pub scopes: ScopesArgs,
+    /// Which of the --config file's scopes [default: its default scope].
+    #[arg(long = "scope", value_name = "NAME", requires = "config", value_parser = parse_scope_name, value_hint = ValueHint::Other)]
+    pub scope_name: Option<String>,
+    /// AWS connection options.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// The command to run, after --.
+    #[arg(last = true, required = true, value_name = "COMMAND", value_hint = ValueHint::CommandWithArguments)]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+impl ExecArgs {
+    /// The plain options these flags describe.
+    pub fn options(&self) -> Result<crate::exec::Options, crate::Error> {
+        Ok(crate::exec::Options {
+            command_line: self.scopes.command_line(self.aws.role_arn.clone()),
+            config: self.scopes.config.clone(),
+            scope: self.scope_name.clone(),
+            aws: self.aws.options()?,
+            command: self.command.clone(),
+        })
+    }
+}

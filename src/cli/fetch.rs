@@ -1,0 +1,70 @@
+//! `s3-credentials-fetch`'s flags.
+
+use super::values::{parse_scope_name, parse_timeout};
+use super::DEFAULT_PORT;
+use clap::builder::TypedValueParser;
+use clap::{Parser, ValueHint};
+use std::path::PathBuf;
+
+/// `s3-credentials-fetch`: print the credentials a running localserver serves.
+#[derive(Debug, Parser)]
+#[command(
+    name = "s3-credentials-fetch",
+    version,
+    about = "Print the credentials a running s3-credentials localserver serves",
+    long_about = "Print the credentials a running s3-credentials localserver serves.\n\n\
+        Meant as an AWS profile's credential_process:\n\n    \
+        credential_process = s3-credentials-fetch"
+)]
+pub struct FetchCli {
+    /// Port of the localserver; picks its default Unix socket, then TCP.
+    #[arg(short, long, default_value_t = DEFAULT_PORT, value_hint = ValueHint::Other)]
+    pub port: u16,
+    /// Unix socket to ask.
+    #[arg(long, value_name = "PATH", conflicts_with = "url", value_hint = ValueHint::FilePath)]
+    pub socket: Option<PathBuf>,
+    /// URL to ask over TCP, e.g. http://127.0.0.1:8094/
+    #[arg(long, conflicts_with = "socket", value_hint = ValueHint::Url)]
+    pub url: Option<String>,
+    /// The uid the server must run as [default: your own]; a server run by
+    /// anyone else is refused.
+    #[arg(long, value_name = "UID", value_hint = ValueHint::Other)]
+    pub server_uid: Option<u32>,
+    /// Seconds to wait for an answer.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value = "5",
+        value_parser = parse_timeout,
+        value_hint = ValueHint::Other
+    )]
+    pub timeout: std::time::Duration,
+    /// How to print the credential, as aws configure export-credentials
+    /// does: process (the credential_process JSON), env, env-no-export,
+    /// fish or powershell.
+    #[arg(
+        long,
+        default_value = "process",
+        value_parser = clap::builder::PossibleValuesParser::new(crate::body::Export::NAMES)
+            .map(|name| crate::body::Export::named(&name).unwrap_or_default())
+    )]
+    pub format: crate::body::Export,
+    /// Ask for the named scope (/scope/NAME) instead of the default one.
+    #[arg(long, value_name = "NAME", conflicts_with = "url", value_parser = parse_scope_name, value_hint = ValueHint::Other)]
+    pub scope: Option<String>,
+}
+
+impl FetchCli {
+    /// The plain options these flags describe.
+    pub fn options(&self) -> crate::fetch::Options {
+        crate::fetch::Options {
+            port: self.port,
+            socket: self.socket.clone(),
+            url: self.url.clone(),
+            server_uid: self.server_uid,
+            timeout: self.timeout,
+            scope: self.scope.clone(),
+            format: self.format,
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! The command line's own checks.
+
+use super::values::parse_host;
+use super::*;
+use clap::CommandFactory;
+
+#[test]
+fn definitions_are_consistent() {
+    Cli::command().debug_assert();
+    FetchCli::command().debug_assert();
+}
+
+#[test]
+fn read_only_and_write_only_conflict() {
+    let err = Cli::try_parse_from([
+        "s3-credentials",
+        "policy",
+        "b",
+        "--read-only",
+        "--write-only",
+    ])
+    .unwrap_err();
+    assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+}
+
+#[test]
+fn duration_is_required_and_checked() {
+    let err = Cli::try_parse_from(["s3-credentials", "localserver", "b"]).unwrap_err();
+    assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+    let err = Cli::try_parse_from(["s3-credentials", "localserver", "b", "-d", "5m"]).unwrap_err();
+    assert!(err
+        .to_string()
+        .contains("Duration must be between 15 minutes and 12 hours"));
+}
+
+#[test]
+fn bad_input_is_a_usage_error_that_names_the_flag() {
+    let parse = |args: &[&str]| {
+        let mut all = vec!["s3-credentials", "localserver", "-d", "1h"];
+        all.extend_from_slice(args);
+        Cli::try_parse_from(all)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    for (args, flag) in [
+        (&["", "--port", "0"][..], "[BUCKETS]"),
+        (&["b/x"], "[BUCKETS]"),
+        (&["b", "--endpoint-url", "127.0.0.1:5055"], "--endpoint-url"),
+        (&["b", "--endpoint-url", ""], "--endpoint-url"),
+        (&["b", "--endpoint-url", "ftp://x"], "--endpoint-url"),
+        (&["b", "--host", ""], "--host"),
+        (&["b", "--host", "[::1"], "--host"),
+        (&["b", "--region", "nowhere"], "--region"),
+    ] {
+        let err = parse(args).unwrap_err();
+        assert!(err.contains(flag), "{args:?}: {err}");
+    }
+    for args in [
+        &["my-bucket", "--endpoint-url", "http://127.0.0.1:5000"][..],
+        &["b.c_d", "--host", "[::1]", "--region", "us-gov-west-1"],
+        &[
+            "b",
+            "--host",
+            "::1",
+            "--endpoint-url",
+            "https://s3.example.com/x",
+        ],
+    ] {
+        assert_eq!(parse(args), Ok(()), "{args:?}");
+    }
+    let host = |h: &str| parse_host(h).unwrap();
+    assert_eq!(host("[::1]"), "::1");
+    assert_eq!(host("my.host-1"), "my.host-1");
+}
+
+#[test]
+fn timeout_must_be_positive() {
+    assert!(FetchCli::try_parse_from(["f", "--timeout", "0"]).is_err());
+    assert!(FetchCli::try_parse_from(["f", "--timeout", "nan"]).is_err());
+    let ok = FetchCli::try_parse_from(["f", "--timeout", "0.5"]).unwrap();
+    assert_eq!(ok.timeout, std::time::Duration::from_millis(500));
+}

@@ -1,0 +1,236 @@
+//! Accepting: who is at the other end (the peer's uid, refused at once
+//! when it is another user's), one connection budget per transport, and
+//! one hyper connection per stream, with the timeouts that keep a client
+//! from holding it forever (slowloris on the way in, `StallGuard` on the
+//! way out).
+
+use super::app::App;
+use super::listen::Listeners;
+use super::stall::StallGuard;
+use super::Transport;
+use crate::socket::{BoundSocket, SocketFile};
+use crate::{log, peer};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::convert::Infallible;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::{watch, Semaphore};
+
+/// Request head (line + headers) size limit; larger gets 431.
+const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// A client must finish sending its headers within this (slowloris).
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Spawns the accept loops; the socket file (whose removal is shutdown's
+/// job) is handed back.
+pub(super) fn accept_all(
+    listeners: Listeners,
+    app: &Arc<App>,
+    stopped: &watch::Receiver<bool>,
+    [tcp_budget, unix_budget, imds_budget]: [Arc<Semaphore>; 3],
+) -> Option<SocketFile> {
+    // On Linux every loopback connection is traced, and one whose user the
+    // kernel cannot name is refused: failing closed, whatever another user
+    // does to the machine. Elsewhere TCP callers are left to the token.
+    // `S3C_UID_CHECK=off` is for scripts/bench to measure the check's cost.
+    let traced =
+        cfg!(target_os = "linux") && std::env::var("S3C_UID_CHECK").map_or(true, |v| v != "off");
+    let tcp = !listeners.tcp.is_empty() || listeners.imds.is_some();
+    if tcp && !traced {
+        log::say(
+            "Note: TCP connections are not checked by uid here (Linux only); \
+             any local user may connect: use --auth-token-file",
+        );
+    } else if tcp && !peer::tcp_uids_known() {
+        log::say(
+            "Warning: the kernel did not name the user of a test connection; TCP \
+             connections whose user it cannot name are refused",
+        );
+    }
+    let conns = |budget| Conns {
+        app: app.clone(),
+        stopped: stopped.clone(),
+        budget,
+        http: http1_builder(),
+        traced,
+    };
+    for listener in listeners.tcp {
+        tokio::spawn(accept_tcp(
+            listener,
+            conns(tcp_budget.clone()),
+            Transport::Tcp,
+        ));
+    }
+    if let Some(listener) = listeners.imds {
+        tokio::spawn(accept_tcp(listener, conns(imds_budget), Transport::Imds));
+    }
+    listeners.socket.map(|BoundSocket { listener, file }| {
+        tokio::spawn(accept_unix(listener, conns(unix_budget)));
+        file
+    })
+}
+
+/// What every connection task of one transport shares.
+#[derive(Clone)]
+struct Conns {
+    app: Arc<App>,
+    stopped: watch::Receiver<bool>,
+    budget: Arc<Semaphore>,
+    http: http1::Builder,
+    /// Whether the kernel names loopback TCP clients' uids here.
+    traced: bool,
+}
+
+fn http1_builder() -> http1::Builder {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .max_buf_size(MAX_HEAD_BYTES)
+        .max_headers(64)
+        // A client that half-closes after its request still gets the answer.
+        .half_close(true);
+    http
+}
+
+async fn accept_tcp(listener: TcpListener, conns: Conns, transport: Transport) {
+    let mut stopped = conns.stopped.clone();
+    // A listener on one address is every connection's local address; a
+    // wildcard one's must be asked of each connection.
+    let bound = listener
+        .local_addr()
+        .ok()
+        .filter(|a| !a.ip().is_unspecified());
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, remote)) => match conns.tcp_peer(&stream, bound, remote) {
+                    Ok(peer) => {
+                        let _ = stream.set_nodelay(true);
+                        conns.serve(stream, transport, peer);
+                    }
+                    // Dropped unanswered: not one byte for another user.
+                    Err(uid) => refuse_user(transport, uid),
+                },
+                Err(e) => accept_failed(e).await,
+            },
+            _ = until_stopped(&mut stopped) => return,
+        }
+    }
+}
+
+async fn accept_unix(listener: UnixListener, conns: Conns) {
+    let mut stopped = conns.stopped.clone();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => match peer::unix_peer(&stream) {
+                    Ok(who) if conns.app.admits(who.uid) => {
+                        conns.serve(stream, Transport::Unix, Some(Arc::new(who)));
+                    }
+                    Ok(who) => refuse_user(Transport::Unix, Some(who.uid)),
+                    Err(_) => refuse_user(Transport::Unix, None),
+                },
+                Err(e) => accept_failed(e).await,
+            },
+            _ = until_stopped(&mut stopped) => return,
+        }
+    }
+}
+
+/// Counts and (now and then) logs a connection closed for its user.
+fn refuse_user(transport: Transport, uid: Option<u32>) {
+    crate::metrics::refused(transport.label(), "uid");
+    super::callers::log_refused(transport, uid);
+}
+
+impl Conns {
+    /// Who is at the other end of a TCP connection: `Ok(None)` where the
+    /// kernel cannot tell (not loopback, or not this system); `Err` for a
+    /// user who is not served (with the uid, when known).
+    fn tcp_peer(
+        &self,
+        stream: &tokio::net::TcpStream,
+        bound: Option<std::net::SocketAddr>,
+        remote: std::net::SocketAddr,
+    ) -> Result<Option<Arc<peer::Peer>>, Option<u32>> {
+        let local = match bound.map_or_else(|| stream.local_addr(), Ok) {
+            Ok(local) if self.traced && local.ip().is_loopback() => local,
+            _ => return Ok(None),
+        };
+        match peer::tcp_peer_uid(local, remote) {
+            Some(uid) if self.app.admits(uid) => Ok(Some(Arc::new(peer::tcp_peer(uid)))),
+            uid => Err(uid),
+        }
+    }
+}
+
+/// Resolves once shutdown has begun.
+async fn until_stopped(stopped: &mut watch::Receiver<bool>) {
+    // The guard `wait_for` returns is not Send; drop it here.
+    let _ = stopped.wait_for(|s| *s).await.is_ok();
+}
+
+/// Accept errors (out of file descriptors, a reset) never end the server;
+/// a short pause keeps a persistent one from spinning.
+async fn accept_failed(e: std::io::Error) {
+    tracing::warn!("accept failed: {e}");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}
+
+impl Conns {
+    fn serve<IO>(&self, io: IO, transport: Transport, peer: Option<Arc<peer::Peer>>)
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let Ok(permit) = self.budget.clone().try_acquire_owned() else {
+            crate::metrics::refused(transport.label(), "busy");
+            tokio::spawn(refuse_busy(io));
+            return;
+        };
+        let app = self.app.clone();
+        let service = service_fn(move |req| {
+            let (app, peer) = (app.clone(), peer.clone());
+            async move { Ok::<_, Infallible>(app.handle(transport, peer.as_deref(), req).await) }
+        });
+        let io = TokioIo::new(StallGuard::new(io));
+        let connection = self.http.serve_connection(io, service);
+        let mut stopped = self.stopped.clone();
+        tokio::spawn(async move {
+            let mut connection = pin!(connection);
+            let ended = tokio::select! {
+                ended = connection.as_mut() => ended,
+                _ = until_stopped(&mut stopped) => {
+                    // Finish the request in flight, then close.
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(e) = ended {
+                log_refused(transport, &e);
+            }
+            drop(permit);
+        });
+    }
+}
+
+/// An access line for a request hyper refused before it reached the app
+/// (malformed, too large, an HTTP/2 preface): it answered 400 or 431, or
+/// closed.
+fn log_refused(transport: Transport, e: &hyper::Error) {
+    if e.is_parse() || e.is_parse_too_large() {
+        let status = if e.is_parse_too_large() { 431 } else { 400 };
+        tracing::info!(target: "access", "{transport} - - {status} malformed request: {e}");
+    }
+}
+
+async fn refuse_busy<IO: AsyncWrite + Unpin>(mut io: IO) {
+    const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+        content-length: 33\r\nconnection: close\r\n\r\n{\"error\": \"Too many connections\"}";
+    let _ = tokio::time::timeout(Duration::from_secs(1), io.write_all(BUSY)).await;
+    let _ = io.shutdown().await;
+}
