@@ -23,7 +23,7 @@ _s3__credentials__fetch() {
 
     case "${cmd}" in
         s3__credentials__fetch)
-            opts="-p -h -V --port --socket --url --server-uid --timeout --format --scope --help --version"
+            opts="-p -h -V --port --socket --url --server-uid --timeout --format --scope --bucket --prefix --read-only --write-only --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -81,6 +81,20 @@ _s3__credentials__fetch() {
                     return 0
                     ;;
                 --scope)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --bucket)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --prefix)
                     COMPREPLY=("${cur}")
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace

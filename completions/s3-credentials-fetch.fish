@@ -9,5 +9,9 @@ env-no-export\t''
 fish\t''
 powershell\t''"
 complete -c s3-credentials-fetch -l scope -d 'Ask for the named scope (/scope/NAME) instead of the default one' -r -f
+complete -c s3-credentials-fetch -l bucket -d 'Narrow the credential to this one of the scope\'s buckets; repeatable' -r -f
+complete -c s3-credentials-fetch -l prefix -d 'Narrow the credential to this prefix, which must extend the scope\'s' -r -f
+complete -c s3-credentials-fetch -l read-only -d 'Narrow the credential to reading (of a read-write or read-only scope)'
+complete -c s3-credentials-fetch -l write-only -d 'Narrow the credential to writing (of a read-write or write-only scope)'
 complete -c s3-credentials-fetch -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c s3-credentials-fetch -s V -l version -d 'Print version'

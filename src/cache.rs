@@ -10,15 +10,19 @@
 //! `Expiration` does not. The monotonic clock only paces sleeps, in slices
 //! of at most `wake_every()`, so a resume or a clock jump is seen within one.
 
-use crate::body::{format_expiration, render_ecs, render_imds, render_process};
+use crate::body::format_expiration;
 use crate::credential::{Credential, Mint};
 use crate::duration::SessionDuration;
 use crate::Error;
-use bytes::Bytes;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::watch;
+
+mod held;
+
+use held::to_std;
+pub use held::Held;
 
 /// Renewal starts this long before the margin is reached, so that even the
 /// credential served while STS answers has the full margin left.
@@ -69,75 +73,6 @@ impl Clock for SystemClock {
     }
 }
 
-/// A credential ready to serve.
-pub struct Held {
-    /// The `GET /` body (credential_process format).
-    pub process_json: Bytes,
-    /// The `GET /ecs` body (container credentials format).
-    pub ecs_json: Bytes,
-    /// The IMDS credential document.
-    pub imds_json: Bytes,
-    /// The credential's access key id (not secret), for logs.
-    pub access_key_id: String,
-    expiration: OffsetDateTime,
-    renew_at: OffsetDateTime,
-}
-
-// Hand-written: the bodies hold secrets.
-impl std::fmt::Debug for Held {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Held")
-            .field("access_key_id", &self.access_key_id)
-            .field("expiration", &self.expiration)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Held {
-    fn new(credential: &Credential, margin: Duration, now: OffsetDateTime) -> Held {
-        let lifetime = to_std(credential.expiration - now);
-        // A credential shorter than the margin (a fake STS, a clock far off)
-        // must not make the renewer spin: give it a quarter of its life, and
-        // never less than a second.
-        // Up to RENEW_SPREAD earlier at random: the scopes of one server,
-        // minted together, do not all call STS in the same second again.
-        let renew_in = lifetime
-            .saturating_sub(margin + RENEW_LEAD)
-            .max(lifetime / 4)
-            .mul_f64(1.0 - RENEW_SPREAD * fastrand::f64())
-            .max(MIN_RENEW_INTERVAL);
-        Held {
-            process_json: render_process(credential),
-            ecs_json: render_ecs(credential),
-            imds_json: render_imds(credential, now),
-            access_key_id: credential.access_key_id.clone(),
-            expiration: credential.expiration,
-            renew_at: now + renew_in,
-        }
-    }
-
-    /// How long it stays valid after `now`.
-    pub fn expires_in(&self, now: OffsetDateTime) -> Duration {
-        to_std(self.expiration - now)
-    }
-
-    fn is_valid(&self, now: OffsetDateTime) -> bool {
-        now < self.expiration
-    }
-
-    /// Past its renewal time by more than the lead: the renewer was asleep
-    /// (a suspend) or the clock jumped, and serving it as it is would hand
-    /// out less than the margin.
-    fn is_stale(&self, now: OffsetDateTime) -> bool {
-        now >= self.renew_at + RENEW_LEAD
-    }
-}
-
-/// A signed wall-clock span as a `Duration`, negative as zero.
-fn to_std(span: time::Duration) -> Duration {
-    span.try_into().unwrap_or_default()
-}
-
 #[derive(Default)]
 struct State {
     held: Option<Arc<Held>>,
@@ -185,6 +120,11 @@ pub struct Cache {
     state: RwLock<State>,
     /// The generation of the last finished STS call.
     finished: watch::Sender<u64>,
+    /// Renewed only while used (a narrowed credential): the renewer stops
+    /// at a renewal due when no request came since the last credential.
+    on_demand: bool,
+    /// A request came since the renewer last looked.
+    used: std::sync::atomic::AtomicBool,
 }
 
 impl Cache {
@@ -205,7 +145,31 @@ impl Cache {
             clock,
             state: RwLock::default(),
             finished: watch::Sender::new(0),
+            on_demand: false,
+            used: Default::default(),
         })
+    }
+
+    /// A cache renewed only while used: its renewer stops when a renewal
+    /// falls due and nobody asked since the last credential (a narrowed
+    /// credential nobody needs is not renewed).
+    pub fn on_demand(source: Box<dyn Mint>, duration: SessionDuration) -> Arc<Cache> {
+        let mut cache = Cache::with_clock(source, duration, Arc::new(SystemClock));
+        if let Some(cache) = Arc::get_mut(&mut cache) {
+            cache.on_demand = true;
+        }
+        cache
+    }
+
+    /// How long each credential lives.
+    pub fn duration(&self) -> SessionDuration {
+        self.duration
+    }
+
+    /// A source for a narrowing of this cache's credential: the same role,
+    /// `policy` and `session_name` (None: the source cannot narrow).
+    pub fn narrowed_source(&self, policy: String, session_name: String) -> Option<Box<dyn Mint>> {
+        self.source.narrowed(policy, session_name)
     }
 
     /// The credential to serve, or why there is none (the last STS error).
@@ -216,6 +180,7 @@ impl Cache {
     /// for that; while STS is failing, requests never call it (the renewer
     /// retries) and the held credential is served as long as it is valid.
     pub async fn get(self: &Arc<Self>) -> Result<Arc<Held>, Error> {
+        self.used.store(true, std::sync::atomic::Ordering::Relaxed);
         let now = self.clock.now();
         let (held, generation) = {
             let state = self.read();
@@ -270,6 +235,10 @@ impl Cache {
                 if !due_in.is_zero() {
                     tokio::time::sleep(due_in.min(wake_every())).await;
                     continue;
+                }
+                let asked = self.used.swap(false, std::sync::atomic::Ordering::Relaxed);
+                if self.on_demand && !asked {
+                    return; // nobody needs it: not renewed
                 }
             }
             match self.renew_after(generation).await {

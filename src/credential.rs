@@ -39,4 +39,10 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub trait Mint: Send + Sync + 'static {
     /// Mints one new credential (one STS call).
     fn mint(&self) -> BoxFuture<'_, Result<Credential, Error>>;
+
+    /// A minter of the same kind for a narrower session policy (`policy`,
+    /// compact JSON) under `session_name`; `None` when this one cannot.
+    fn narrowed(&self, _policy: String, _session_name: String) -> Option<Box<dyn Mint>> {
+        None
+    }
 }

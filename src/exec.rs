@@ -60,6 +60,8 @@ pub struct Options {
     pub config: Option<PathBuf>,
     /// `--scope NAME`: which of the file's scopes (else the default one).
     pub scope: Option<String>,
+    /// What to narrow that scope to (nothing, when empty).
+    pub narrowing: crate::narrow::Narrowing,
     /// How the server side reaches AWS.
     pub aws: AwsOptions,
     /// The program and its arguments (at least the program).
@@ -160,10 +162,15 @@ fn pick(options: &Options) -> Result<Scope, Error> {
         Some(name) => scopes.by_name.get(name),
         None => scopes.default_scope(),
     };
-    picked.cloned().ok_or_else(|| match &options.scope {
+    let mut scope = picked.cloned().ok_or_else(|| match &options.scope {
         Some(name) => Error::new(format!("no scope is named '{name}' in the config file")),
         None => Error::new("the config file has no default scope: pass --scope NAME"),
-    })
+    })?;
+    if !options.narrowing.is_empty() {
+        scope.grant = (options.narrowing.apply(&scope.grant))
+            .map_err(|why| Error::new(format!("cannot narrow scope '{}': {why}", scope.name)))?;
+    }
+    Ok(scope)
 }
 
 /// The child: our credentials through the container endpoint, no other.

@@ -39,6 +39,9 @@ pub struct Options {
     pub timeout: Duration,
     /// A named scope to ask for, instead of the default one.
     pub scope: Option<String>,
+    /// A narrowing to ask for (`bucket=B&prefix=P&access=read-only`), or
+    /// empty.
+    pub query: String,
     /// How to print the credential.
     pub format: body::Export,
 }
@@ -110,10 +113,13 @@ fn fetch_and_print(cli: Options) -> Result<(), Error> {
 /// socket for `--port`, then `127.0.0.1:PORT`, then `[::1]:PORT` (literal
 /// addresses: no name is resolved, so nothing can redirect `localhost`).
 pub fn targets(cli: &Options) -> Result<Vec<Target>, Error> {
-    let route = match &cli.scope {
+    let mut route = match &cli.scope {
         Some(name) => format!("{SCOPE_PATH}{name}"),
         None => "/".to_owned(),
     };
+    if !cli.query.is_empty() {
+        route = format!("{route}?{}", cli.query);
+    }
     if let Some(path) = &cli.socket {
         let path = path.clone();
         return Ok(vec![Target::Socket {
@@ -123,7 +129,12 @@ pub fn targets(cli: &Options) -> Result<Vec<Target>, Error> {
         }]);
     }
     if let Some(url) = &cli.url {
-        return Ok(vec![Target::Url(parse_url(url)?)]);
+        let url = match (cli.query.is_empty(), url.contains('?')) {
+            (false, false) => format!("{url}?{}", cli.query),
+            (false, true) => format!("{url}&{}", cli.query),
+            (true, _) => url.clone(),
+        };
+        return Ok(vec![Target::Url(parse_url(&url)?)]);
     }
     let port = cli.port;
     Ok(vec![

@@ -19,6 +19,7 @@
 //! cache                                  one scope's credential, renewed ahead
 //! sts                                    AWS: config, buckets, role, AssumeRole
 //! scope                                  named scopes and the --config file
+//! narrow                                 asking for less: a scope's grant narrowed
 //! policy  body  duration                session policy, wire formats, values
 //! credential                             a credential, and what mints one
 //! token  trusted  socket  peer  systemd  metrics  signals  log  error  manual
@@ -37,6 +38,7 @@ pub mod log;
 pub mod manual;
 pub mod metrics;
 pub mod mint;
+pub mod narrow;
 pub mod peer;
 pub mod policy;
 pub mod registry;

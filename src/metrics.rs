@@ -50,6 +50,12 @@ struct RefusalLabels {
     reason: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NarrowLabels {
+    scope: String,
+    event: &'static str,
+}
+
 /// Every series, and the registry that encodes them.
 struct Metrics {
     enabled: bool,
@@ -62,6 +68,7 @@ struct Metrics {
     dropped: Counter,
     refused: Family<TransportLabels, Counter>,
     refusals: Family<RefusalLabels, Counter>,
+    narrowed: Family<NarrowLabels, Counter>,
 }
 
 fn metrics() -> &'static Metrics {
@@ -79,6 +86,7 @@ fn metrics() -> &'static Metrics {
             dropped: Counter::default(),
             refused: Family::default(),
             refusals: Family::default(),
+            narrowed: Family::default(),
         };
         let mut registry = m.registry;
         registry.register("requests", "Requests answered", m.requests.clone());
@@ -114,6 +122,12 @@ fn metrics() -> &'static Metrics {
              busy (over budget), host, browser, proxy, token, scope (a uid asking \
              for a scope not its own)",
             m.refusals.clone(),
+        );
+        registry.register(
+            "narrowed",
+            "Narrowed credentials, by event: mint (a new one), hit (from its cache \
+             entry), evict (the least recently used dropped), limited (429)",
+            m.narrowed.clone(),
         );
         Metrics { registry, ..m }
     })
@@ -172,6 +186,18 @@ pub fn refusal(transport: &'static str, reason: &'static str) {
     if let Some(m) = counting() {
         let labels = RefusalLabels { transport, reason };
         m.refusals.get_or_create(&labels).inc();
+    }
+}
+
+/// One narrowed-credential event of `scope`: `mint`, `hit`, `evict` or
+/// `limited`.
+pub fn narrowed(scope: &str, event: &'static str) {
+    if let Some(m) = counting() {
+        let labels = NarrowLabels {
+            scope: scope.to_owned(),
+            event,
+        };
+        m.narrowed.get_or_create(&labels).inc();
     }
 }
 

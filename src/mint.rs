@@ -51,22 +51,25 @@ pub(crate) fn named(scope: &str, error: Error) -> Error {
     }
 }
 
-fn prepare(aws: &Arc<Aws>, scopes: Vec<Scope>) -> Tasks<Arc<Cache>> {
+/// A scope's cache, ready to prime, with what its clients may narrow.
+type Prepared = (Arc<Cache>, Scope);
+
+fn prepare(aws: &Arc<Aws>, scopes: Vec<Scope>) -> Tasks<Prepared> {
     let aws = aws.clone();
     let named_scopes = scopes.into_iter().map(|s| (s.name.clone(), s)).collect();
     bounded(named_scopes, move |scope| {
         let aws = aws.clone();
         async move {
             let minter = Minter::prepare(&aws, &scope).await?;
-            Ok(Cache::new(Box::new(minter), scope.duration))
+            Ok((Cache::new(Box::new(minter), scope.duration), scope))
         }
     })
 }
 
-fn prime(caches: Vec<(String, Arc<Cache>)>) -> Tasks<Arc<Served>> {
-    bounded(caches, |cache| async move {
+fn prime(caches: Vec<(String, Prepared)>) -> Tasks<Arc<Served>> {
+    bounded(caches, |(cache, scope)| async move {
         cache.prime().await?;
-        Ok(Served::start(cache))
+        Ok(Served::narrowable(cache, &scope.name, scope.grant))
     })
 }
 

@@ -78,7 +78,15 @@ fn read(opened: trusted::Opened) -> Result<Token, String> {
     }
     // A token file is a line; anything much longer is not one.
     let text = trusted::capped(opened.file, trusted::KEY_FILE_LIMIT)?;
-    parse(&text).map(|t| Token(t.to_vec()))
+    let token = parse(&text).map(|t| Token(t.to_vec()))?;
+    if text.ends_with(b"\n") {
+        crate::log::say(
+            "Warning: the --auth-token-file ends with a newline: the server strips it, but \
+             boto3, the JavaScript SDK and Rust's object_store send the file as it is and \
+             fail; write it without one (printf '%s' TOKEN > FILE)",
+        );
+    }
+    Ok(token)
 }
 
 /// Exactly one token of at least `MIN_LEN` printable, non-space ASCII

@@ -28,8 +28,26 @@ impl ExecArgs {
             command_line: self.scopes.command_line(self.aws.role_arn.clone()),
             config: self.scopes.config.clone(),
             scope: self.scope_name.clone(),
+            narrowing: self.narrowing(),
             aws: self.aws.options()?,
             command: self.command.clone(),
         })
+    }
+
+    /// With `--scope NAME` and no buckets, `--prefix` and `--read-only` or
+    /// `--write-only` narrow that scope (else they shape the command
+    /// line's own).
+    fn narrowing(&self) -> crate::narrow::Narrowing {
+        let flags = &self.scopes.scope;
+        if self.scope_name.is_none() || !self.scopes.buckets.is_empty() {
+            return crate::narrow::Narrowing::default();
+        }
+        let access = (flags.read_only || flags.write_only)
+            .then(|| crate::policy::Access::from_flags(flags.read_only, flags.write_only));
+        crate::narrow::Narrowing {
+            buckets: vec![],
+            prefix: (flags.prefix != "*").then(|| flags.prefix.clone()),
+            access,
+        }
     }
 }

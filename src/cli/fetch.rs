@@ -1,6 +1,6 @@
 //! `s3-credentials-fetch`'s flags.
 
-use super::values::{parse_scope_name, parse_timeout};
+use super::values::{parse_bucket, parse_scope_name, parse_timeout};
 use super::DEFAULT_PORT;
 use clap::builder::TypedValueParser;
 use clap::{Parser, ValueHint};
@@ -52,6 +52,18 @@ pub struct FetchCli {
     /// Ask for the named scope (/scope/NAME) instead of the default one.
     #[arg(long, value_name = "NAME", conflicts_with = "url", value_parser = parse_scope_name, value_hint = ValueHint::Other)]
     pub scope: Option<String>,
+    /// Narrow the credential to this one of the scope's buckets; repeatable.
+    #[arg(long = "bucket", value_name = "BUCKET", value_parser = parse_bucket, value_hint = ValueHint::Other)]
+    pub buckets: Vec<String>,
+    /// Narrow the credential to this prefix, which must extend the scope's.
+    #[arg(long, value_name = "PREFIX", value_hint = ValueHint::Other)]
+    pub prefix: Option<String>,
+    /// Narrow the credential to reading (of a read-write or read-only scope).
+    #[arg(long, conflicts_with = "write_only")]
+    pub read_only: bool,
+    /// Narrow the credential to writing (of a read-write or write-only scope).
+    #[arg(long, conflicts_with = "read_only")]
+    pub write_only: bool,
 }
 
 impl FetchCli {
@@ -64,7 +76,19 @@ impl FetchCli {
             server_uid: self.server_uid,
             timeout: self.timeout,
             scope: self.scope.clone(),
+            query: self.narrowing().to_query(),
             format: self.format,
+        }
+    }
+
+    /// What `--bucket`, `--prefix`, `--read-only` and `--write-only` ask.
+    fn narrowing(&self) -> crate::narrow::Narrowing {
+        let access = (self.read_only || self.write_only)
+            .then(|| crate::policy::Access::from_flags(self.read_only, self.write_only));
+        crate::narrow::Narrowing {
+            buckets: self.buckets.clone(),
+            prefix: self.prefix.clone(),
+            access,
         }
     }
 }

@@ -10,11 +10,12 @@ use super::respond::{error, json, Body};
 use super::{Options, Transport};
 use crate::body::{check_scope_name, python_json, SCOPE_PATH};
 use crate::cache::Held;
+use crate::narrow::{Narrowing, Refused};
 use crate::peer::Peer;
-use crate::registry::Registry;
+use crate::registry::{NarrowFailure, Registry};
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{HeaderValue, ALLOW, AUTHORIZATION, CONTENT_TYPE};
+use hyper::header::{HeaderValue, ALLOW, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -117,7 +118,8 @@ impl App {
         };
         let caller = self.options.owners.caller(peer);
         let response = self.respond(transport, route, caller, &req).await;
-        let (method, path) = (req.method(), loggable(req.uri().path()));
+        let target = req.uri().path_and_query().map_or("", |p| p.as_str());
+        let (method, path) = (req.method(), loggable(target));
         let (status, took) = (response.status().as_u16(), started.elapsed().as_micros());
         let label = match transport {
             Transport::Imds => "imds",
@@ -202,7 +204,12 @@ impl App {
             }
             Route::Metrics => self.metrics(),
             Route::Credential(scope, format) => {
-                self.credential(transport, caller, scope, format).await
+                let asked = match Narrowing::from_query(req.uri().query().unwrap_or_default()) {
+                    Ok(asked) => asked,
+                    Err(why) => return error(StatusCode::BAD_REQUEST, &why.to_string()),
+                };
+                self.credential(transport, caller, scope, format, &asked)
+                    .await
             }
         }
     }
@@ -230,24 +237,33 @@ impl App {
         caller: Caller,
         scope: Option<&str>,
         format: Format,
+        asked: &Narrowing,
     ) -> Response<Body> {
         let table = self.registry.current();
         let name = scope.or(table.default.as_deref());
-        let cache = name.and_then(|name| table.get(name));
-        let cache = match cache {
+        let served = name.and_then(|name| table.by_name.get(name));
+        let served = match served {
             Some(_) if !caller.may_fetch(&table, name.unwrap_or_default()) => {
                 crate::metrics::refusal(transport.label(), "scope");
                 None
             }
-            cache => cache,
+            served => served,
         };
-        let Some(cache) = cache else {
+        let Some(served) = served else {
             return match scope {
                 Some(_) => error(StatusCode::NOT_FOUND, "No such scope"),
                 None => error(StatusCode::NOT_FOUND, NO_DEFAULT),
             };
         };
-        match cache.get().await {
+        let held = match asked.is_empty() {
+            true => served.cache().get().await,
+            false => match served.narrowed(asked).await {
+                Ok(held) => Ok(held),
+                Err(NarrowFailure::Unavailable(why)) => Err(why),
+                Err(refused) => return narrow_refusal(transport, refused),
+            },
+        };
+        match held {
             Ok(held) => json(StatusCode::OK, body(&held, format)),
             Err(why) => error(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -265,7 +281,7 @@ impl App {
         let mut soonest: Option<u64> = None;
         let mut failed: Option<crate::Error> = None;
         for (name, served) in &table.by_name {
-            let state = match served.cache().expires_in() {
+            let mut state = match served.cache().expires_in() {
                 Ok(left) => {
                     let left = left.as_secs();
                     soonest = Some(soonest.map_or(left, |s| s.min(left)));
@@ -277,6 +293,10 @@ impl App {
                     state
                 }
             };
+            if let (count @ 1.., soonest) = served.narrowed_summary() {
+                let soonest = soonest.map(|d| d.as_secs());
+                state["narrowed"] = json!({"count": count, "expires_in": soonest});
+            }
             scopes.insert(name.clone(), state);
         }
         let (status, mut body) = match failed {
@@ -313,6 +333,39 @@ impl App {
         );
         response
     }
+}
+
+/// A narrowing refused: 403 for one that would widen (naming what), 400
+/// for one that is malformed or of a scope that cannot narrow, 429 with
+/// `Retry-After` (seconds) past the scope's budget of new mints.
+fn narrow_refusal(transport: Transport, refused: NarrowFailure) -> Response<Body> {
+    let (status, reason, message) = match refused {
+        NarrowFailure::Refused(Refused::Widens(why)) => {
+            (StatusCode::FORBIDDEN, "widen", format!("Refused: {why}"))
+        }
+        NarrowFailure::Refused(Refused::Malformed(why)) => {
+            (StatusCode::BAD_REQUEST, "malformed", why)
+        }
+        NarrowFailure::Limited(wait) => {
+            crate::metrics::refusal(transport.label(), "limited");
+            let mut response = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many new narrowed credentials; ask again later",
+            );
+            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(secs));
+            return response;
+        }
+        NarrowFailure::Unsupported | NarrowFailure::Unavailable(_) => (
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            "This scope cannot be narrowed".to_owned(),
+        ),
+    };
+    crate::metrics::refusal(transport.label(), reason);
+    error(status, &message)
 }
 
 fn body(held: &Held, format: Format) -> Bytes {

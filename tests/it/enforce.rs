@@ -193,14 +193,44 @@ fn check_scope(
     tries: &[Try],
     env: &[(String, String)],
 ) -> Vec<String> {
-    let route = scope.map_or(String::new(), |name| format!("/scope/{name}"));
-    let ecs = format!("http://127.0.0.1:{}{route}/ecs", server.port);
+    let asked = Asked {
+        scope,
+        query: "",
+        flags: "",
+    };
+    check_asked(case, server, &asked, tries, env)
+}
+
+/// What a client asks for: a scope, narrowed by `query` (boto3's
+/// `/scope/NAME/ecs?QUERY`) and by `flags` (fetch's, for the AWS CLI).
+struct Asked<'a> {
+    scope: Option<&'a str>,
+    query: &'a str,
+    flags: &'a str,
+}
+
+/// `check_scope` for any `Asked`.
+fn check_asked(
+    case: &str,
+    server: &Server,
+    asked: &Asked,
+    tries: &[Try],
+    env: &[(String, String)],
+) -> Vec<String> {
+    let route = asked
+        .scope
+        .map_or(String::new(), |name| format!("/scope/{name}"));
+    let query = match asked.query {
+        "" => String::new(),
+        query => format!("?{query}"),
+    };
+    let ecs = format!("http://127.0.0.1:{}{route}/ecs{query}", server.port);
     let mut boto3_env = env.to_vec();
     boto3_env.push(("AWS_CONTAINER_CREDENTIALS_FULL_URI".into(), ecs));
     let boto3 = boto3_outcomes(tries, &boto3_env);
     let mut rows = Vec::new();
     for (i, attempt) in tries.iter().enumerate() {
-        let cli = aws_cli_outcome(server, scope, attempt, i, env);
+        let cli = aws_cli_outcome(server, asked, attempt, i, env);
         let name = attempt.name();
         let expected = if attempt.allowed {
             "allowed"
@@ -243,14 +273,17 @@ fn boto3_outcomes(tries: &[Try], env: &[(String, String)]) -> BTreeMap<String, S
 
 fn aws_cli_outcome(
     server: &Server,
-    scope: Option<&str>,
+    asked: &Asked,
     attempt: &Try,
     i: usize,
     env: &[(String, String)],
 ) -> String {
     let home = tempfile::tempdir().unwrap();
     let config = home.path().join("config");
-    let scope = scope.map_or(String::new(), |name| format!(" --scope {name}"));
+    let scope = asked
+        .scope
+        .map_or(String::new(), |name| format!(" --scope {name}"));
+    let scope = format!("{scope} {}", asked.flags);
     std::fs::write(
         &config,
         format!(
@@ -715,5 +748,71 @@ fn an_exec_child_holds_only_its_scope() {
             attempt.name()
         ));
     }
+    print_matrix(&rows);
+}
+
+#[test]
+fn a_narrowed_credential_holds_only_what_it_asked_for() {
+    let Some(_clock) = shared() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("scopes.toml");
+    std::fs::write(
+        &config,
+        "[scope.wide]\nbuckets = [\"main\"]\n\n[scope.pair]\nbuckets = [\"main\", \"other\"]\naccess = \"read-only\"\n",
+    )
+    .unwrap();
+    let server = serve("", &["--config", config.to_str().unwrap()]).unwrap();
+    let whole = Asked {
+        scope: Some("wide"),
+        query: "",
+        flags: "",
+    };
+    let mut rows = check_asked(
+        "scope wide (read-write main)",
+        &server,
+        &whole,
+        &[
+            t(Put, "main", "reports/2026/a.txt", true),
+            t(Put, "main", "reports/2025/b.txt", true),
+        ],
+        &[],
+    );
+    let narrowed = Asked {
+        scope: Some("wide"),
+        query: "prefix=reports%2F2026%2F&access=read-only",
+        flags: "--prefix reports/2026/ --read-only",
+    };
+    rows.extend(check_asked(
+        "wide, narrowed to read-only reports/2026/",
+        &server,
+        &narrowed,
+        &[
+            t(Get, "main", "reports/2026/a.txt", true),
+            t(List, "main", "reports/2026/", true),
+            t(Put, "main", "reports/2026/x.txt", false),
+            t(Get, "main", "reports/2025/b.txt", false),
+            t(List, "main", "reports/", false),
+            t(Get, "main", "hello.txt", false),
+        ],
+        &[],
+    ));
+    let one = Asked {
+        scope: Some("pair"),
+        query: "bucket=main",
+        flags: "--bucket main",
+    };
+    rows.extend(check_asked(
+        "pair, narrowed to bucket main",
+        &server,
+        &one,
+        &[
+            t(Get, "main", "hello.txt", true),
+            t(Get, "other", "secret.txt", false),
+            t(List, "other", "", false),
+        ],
+        &[],
+    ));
     print_matrix(&rows);
 }

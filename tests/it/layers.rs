@@ -15,6 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &["cache"],
     &["sts"],
     &["scope"],
+    &["narrow"],
     &["policy", "body", "duration"],
     &["credential"],
     &[

@@ -3,6 +3,7 @@
 //! concern; `support` is the test bed they share.
 
 mod bench;
+mod client_matrix;
 mod clients;
 mod enforce;
 mod generated;
@@ -11,6 +12,7 @@ mod layers;
 mod load;
 mod localserver;
 mod metrics;
+mod narrowing;
 mod own_programs;
 mod properties;
 mod real_aws;

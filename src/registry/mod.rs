@@ -4,27 +4,68 @@
 //! The set is replaced whole (on reload), so a request sees one consistent
 //! set; a scope dropped from it stops renewing once no request holds it.
 
-use crate::cache::Cache;
+mod narrowed;
+
+pub use narrowed::NarrowFailure;
+
+use crate::cache::{Cache, Held};
+use crate::narrow::Narrowing;
+use crate::policy::Grant;
+use narrowed::Narrowed;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
 use tokio::task::AbortHandle;
 
-/// One scope's cache, kept fresh for as long as this lives.
+/// One scope's cache, kept fresh for as long as this lives, and the
+/// narrowed credentials asked of it.
 pub struct Served {
     cache: Arc<Cache>,
     renewer: AbortHandle,
+    narrowed: Option<Narrowed>,
 }
 
 impl Served {
-    /// Starts renewing `cache` (primed already, normally).
+    /// Starts renewing `cache` (primed already, normally); nothing can be
+    /// narrowed from it.
     pub fn start(cache: Arc<Cache>) -> Arc<Served> {
         let renewer = cache.spawn_renewer().abort_handle();
-        Arc::new(Served { cache, renewer })
+        Arc::new(Served {
+            cache,
+            renewer,
+            narrowed: None,
+        })
+    }
+
+    /// The same, for the scope `name` granting `grant`, which clients may
+    /// narrow (`?bucket=&prefix=&access=`).
+    pub fn narrowable(cache: Arc<Cache>, name: &str, grant: Grant) -> Arc<Served> {
+        let renewer = cache.spawn_renewer().abort_handle();
+        let narrowed = Some(Narrowed::new(name, grant));
+        Arc::new(Served {
+            cache,
+            renewer,
+            narrowed,
+        })
     }
 
     /// The cache.
     pub fn cache(&self) -> &Arc<Cache> {
         &self.cache
+    }
+
+    /// The credential for `asked`, a narrowing of this scope: from its
+    /// own cache entry, made (one AssumeRole) on first use.
+    pub async fn narrowed(&self, asked: &Narrowing) -> Result<Arc<Held>, NarrowFailure> {
+        match &self.narrowed {
+            Some(narrowed) => narrowed.get(&self.cache, asked).await,
+            None => Err(NarrowFailure::Unsupported),
+        }
+    }
+
+    /// How many narrowed entries are held, and the soonest one's time to
+    /// expiry (for `/healthz`).
+    pub fn narrowed_summary(&self) -> (usize, Option<std::time::Duration>) {
+        self.narrowed.as_ref().map_or((0, None), Narrowed::summary)
     }
 }
 

@@ -1,0 +1,151 @@
+//! Narrowed entries: bounded in number and in new mints per second, and
+//! not renewed once idle (a fake STS with short credentials).
+
+use super::*;
+use crate::credential::{BoxFuture, Credential, Mint};
+use crate::duration::SessionDuration;
+use crate::policy::Access;
+use crate::registry::Served;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Counts its mints; every narrowed minter it makes counts into `narrowed`.
+struct Counting {
+    mints: Arc<AtomicUsize>,
+    narrowed: Arc<AtomicUsize>,
+    lifetime_secs: i64,
+}
+
+impl Mint for Counting {
+    fn mint(&self) -> BoxFuture<'_, Result<Credential, Error>> {
+        let n = self.mints.fetch_add(1, Ordering::SeqCst);
+        let lifetime = self.lifetime_secs;
+        Box::pin(async move {
+            Ok(Credential {
+                access_key_id: format!("ASIA{n}"),
+                secret_access_key: "secret".into(),
+                session_token: "token".into(),
+                expiration: time::OffsetDateTime::now_utc() + time::Duration::seconds(lifetime),
+            })
+        })
+    }
+
+    fn narrowed(&self, _policy: String, _session_name: String) -> Option<Box<dyn Mint>> {
+        Some(Box::new(Counting {
+            mints: self.narrowed.clone(),
+            narrowed: self.narrowed.clone(),
+            lifetime_secs: self.lifetime_secs,
+        }))
+    }
+}
+
+/// A narrowable scope, and the count of narrowed mints (its own apart).
+async fn scope(lifetime_secs: i64) -> (Arc<Served>, Arc<AtomicUsize>) {
+    let narrowed = Arc::new(AtomicUsize::new(0));
+    let source = Counting {
+        mints: Arc::default(),
+        narrowed: narrowed.clone(),
+        lifetime_secs,
+    };
+    let cache = Cache::new(Box::new(source), SessionDuration::from_secs(900).unwrap());
+    cache.prime().await.unwrap();
+    let grant = Grant {
+        buckets: vec!["a".into()],
+        access: Access::ReadWrite,
+        prefix: "*".into(),
+        statements: vec![],
+    };
+    (Served::narrowable(cache, "s", grant), narrowed)
+}
+
+fn prefix(i: usize) -> Narrowing {
+    Narrowing {
+        prefix: Some(format!("p{i}/")),
+        ..Narrowing::default()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_thousand_narrowings_stay_bounded_and_within_the_mint_rate() {
+    let (served, mints) = scope(3600).await;
+    let started = Instant::now();
+    let (mut granted, mut limited, mut last) = (0, 0, 0);
+    for i in 0..1000 {
+        match served.narrowed(&prefix(i)).await {
+            Ok(_) => (granted, last) = (granted + 1, i),
+            Err(NarrowFailure::Limited(wait)) => {
+                limited += 1;
+                assert!(wait <= Duration::from_secs(1), "{wait:?}");
+            }
+            Err(other) => panic!("{other:?}"),
+        }
+        tokio::time::advance(Duration::from_millis(100)).await;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    // One mint per granted narrowing.
+    assert_eq!(mints.load(Ordering::SeqCst), granted);
+    assert!(
+        granted as f64 <= MINT_BURST + elapsed * MINTS_PER_SECOND + 1.0,
+        "{granted} in {elapsed}s"
+    );
+    assert!(limited > 500, "{limited} limited");
+    assert_eq!(served.narrowed_summary().0, MAX_ENTRIES);
+    // A held entry is a hit: no new mint, no token needed.
+    let before = mints.load(Ordering::SeqCst);
+    assert!(served.narrowed(&prefix(last)).await.is_ok());
+    assert_eq!(mints.load(Ordering::SeqCst), before);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_same_narrowing_asked_again_is_one_mint() {
+    let (served, mints) = scope(3600).await;
+    let asked = Narrowing {
+        buckets: vec!["a".into()],
+        access: Some(Access::ReadOnly),
+        ..Narrowing::default()
+    };
+    let first = served.narrowed(&asked).await.unwrap();
+    for _ in 0..100 {
+        let again = served.narrowed(&asked).await.unwrap();
+        assert_eq!(again.access_key_id, first.access_key_id);
+    }
+    assert_eq!(mints.load(Ordering::SeqCst), 1);
+    let widen = Narrowing {
+        buckets: vec!["b".into()],
+        ..Narrowing::default()
+    };
+    assert!(matches!(
+        served.narrowed(&widen).await,
+        Err(NarrowFailure::Refused(_))
+    ));
+    assert_eq!(
+        mints.load(Ordering::SeqCst),
+        1,
+        "a refusal made an STS call"
+    );
+}
+
+/// Real time: 4-second credentials are due for renewal after one second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_entry_is_not_renewed_and_a_used_one_is() {
+    let (served, mints) = scope(4).await;
+    let idle = prefix(1);
+    served.narrowed(&idle).await.unwrap();
+    let after_first = mints.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        mints.load(Ordering::SeqCst),
+        after_first,
+        "an idle entry was renewed"
+    );
+    let used = prefix(2);
+    served.narrowed(&used).await.unwrap();
+    let before = mints.load(Ordering::SeqCst);
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        served.narrowed(&used).await.unwrap();
+    }
+    assert!(
+        mints.load(Ordering::SeqCst) > before,
+        "a used entry was not renewed"
+    );
+}
