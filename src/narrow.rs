@@ -86,10 +86,17 @@ impl Narrowing {
         query.finish()
     }
 
-    /// The scope's grant narrowed to this request, or why not. Buckets keep
-    /// the scope's order, so one narrowing has one policy however it is
-    /// asked.
+    /// The scope's grant narrowed to this request, or why not.
     pub fn apply(&self, scope: &Grant) -> Result<Grant, Refused> {
+        let tuple = self.narrow(scope)?;
+        Ok(tuple.grant(&scope.statements))
+    }
+
+    /// What the narrowed grant reaches, without its statements (which are
+    /// the scope's): cheap to compare, so a cached narrowing is found with
+    /// no policy built. Buckets keep the scope's order, so one narrowing
+    /// has one tuple however it is asked.
+    pub fn narrow(&self, scope: &Grant) -> Result<Tuple, Refused> {
         let widens = |why: String| Err(Refused::Widens(why));
         for bucket in &self.buckets {
             if !scope.buckets.contains(bucket) {
@@ -117,12 +124,34 @@ impl Narrowing {
                 ))
             }
         };
-        Ok(Grant {
+        Ok(Tuple {
             buckets,
-            access,
             prefix,
-            statements: scope.statements.clone(),
+            access,
         })
+    }
+}
+
+/// A narrowed grant's buckets, prefix and mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tuple {
+    /// Some of the scope's buckets, in its order.
+    pub buckets: Vec<String>,
+    /// The scope's prefix or one extending it.
+    pub prefix: String,
+    /// The scope's mode or a weaker one.
+    pub access: Access,
+}
+
+impl Tuple {
+    /// The grant, with the scope's `statements` carried unchanged.
+    pub fn grant(self, statements: &[crate::policy::Statement]) -> Grant {
+        Grant {
+            buckets: self.buckets,
+            access: self.access,
+            prefix: self.prefix,
+            statements: statements.to_vec(),
+        }
     }
 }
 

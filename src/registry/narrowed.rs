@@ -6,11 +6,12 @@
 //! server hammer STS.
 
 use crate::cache::{Cache, Held};
-use crate::narrow::{Narrowing, Refused};
+use crate::narrow::{Narrowing, Refused, Tuple};
 use crate::policy::Grant;
 use crate::Error;
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -21,6 +22,8 @@ pub(super) const MAX_ENTRIES: usize = 64;
 const MINT_BURST: f64 = 10.0;
 /// New narrowed mints per second a scope may make, sustained.
 const MINTS_PER_SECOND: f64 = 2.0;
+/// STS's limit on a session policy, in characters (AssumeRole's `Policy`).
+const MAX_POLICY_CHARS: usize = 2048;
 
 /// Why a narrowed credential was not given.
 #[derive(Debug, Clone)]
@@ -35,32 +38,37 @@ pub enum NarrowFailure {
     Unavailable(Error),
 }
 
-/// A scope's narrowed entries and its budget of new mints.
+/// A scope's narrowed entries and its budget of new mints. A hit takes
+/// the read lock only; a miss, the budget's lock and then the write lock.
 pub(super) struct Narrowed {
     scope: String,
     grant: Grant,
-    state: Mutex<State>,
+    entries: RwLock<Vec<Entry>>,
+    /// Counts uses, to find the least recently used entry.
+    clock: AtomicU64,
+    budget: Mutex<Budget>,
 }
 
-struct State {
-    entries: Vec<Entry>,
-    /// Counts uses, to find the least recently used entry.
-    clock: u64,
+/// The token bucket of new mints.
+struct Budget {
     tokens: f64,
     refilled: Instant,
 }
 
 struct Entry {
-    /// The narrowed grant's compact policy: one entry per policy.
-    policy: String,
+    /// What the narrowed grant reaches: one entry per tuple.
+    tuple: Tuple,
     cache: Arc<Cache>,
-    renewer: JoinHandle<()>,
-    used: u64,
+    renewer: Mutex<JoinHandle<()>>,
+    used: AtomicU64,
 }
 
 impl Drop for Entry {
     fn drop(&mut self) {
-        self.renewer.abort();
+        self.renewer
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .abort();
     }
 }
 
@@ -69,9 +77,9 @@ impl Narrowed {
         Narrowed {
             scope: scope.to_owned(),
             grant,
-            state: Mutex::new(State {
-                entries: Vec::new(),
-                clock: 0,
+            entries: RwLock::default(),
+            clock: AtomicU64::new(0),
+            budget: Mutex::new(Budget {
                 tokens: MINT_BURST,
                 refilled: Instant::now(),
             }),
@@ -86,9 +94,11 @@ impl Narrowed {
         scope: &Arc<Cache>,
         asked: &Narrowing,
     ) -> Result<Arc<Held>, NarrowFailure> {
-        let grant = asked.apply(&self.grant).map_err(NarrowFailure::Refused)?;
-        let policy = grant.policy_compact();
-        let (cache, fresh) = self.entry(scope, &policy)?;
+        let tuple = asked.narrow(&self.grant).map_err(NarrowFailure::Refused)?;
+        let (cache, fresh) = match self.held(&tuple) {
+            Some(cache) => (cache, false),
+            None => self.made(scope, tuple)?,
+        };
         crate::metrics::narrowed(&self.scope, if fresh { "mint" } else { "hit" });
         let held = match fresh {
             true => cache.prime().await,
@@ -97,55 +107,77 @@ impl Narrowed {
         held.map_err(NarrowFailure::Unavailable)
     }
 
-    /// The entry for `policy`, made if missing (true: made now).
-    fn entry(&self, scope: &Arc<Cache>, policy: &str) -> Result<(Arc<Cache>, bool), NarrowFailure> {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.clock += 1;
-        let now = state.clock;
-        if let Some(entry) = state.entries.iter_mut().find(|e| e.policy == policy) {
-            entry.used = now;
-            if entry.renewer.is_finished() {
-                entry.renewer = entry.cache.spawn_renewer();
-            }
+    /// The held entry for `tuple`, marked used, its renewer started again
+    /// if it stopped (an idle spell).
+    fn held(&self, tuple: &Tuple) -> Option<Arc<Cache>> {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        let entry = entries.iter().find(|e| e.tuple == *tuple)?;
+        entry.used.store(
+            self.clock.fetch_add(1, Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
+        let mut renewer = entry.renewer.lock().unwrap_or_else(|e| e.into_inner());
+        if renewer.is_finished() {
+            *renewer = entry.cache.spawn_renewer();
+        }
+        Some(entry.cache.clone())
+    }
+
+    /// A new entry for `tuple` (true: made now; false: another request
+    /// made it meanwhile), within the budget. Its policy is built only
+    /// here, and must fit STS's size.
+    fn made(&self, scope: &Arc<Cache>, tuple: Tuple) -> Result<(Arc<Cache>, bool), NarrowFailure> {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = entries.iter().find(|e| e.tuple == tuple) {
             return Ok((entry.cache.clone(), false));
         }
-        state.take_token().map_err(|wait| {
+        let spent = self.budget.lock().unwrap_or_else(|e| e.into_inner()).take();
+        spent.map_err(|wait| {
             crate::metrics::narrowed(&self.scope, "limited");
             NarrowFailure::Limited(wait)
         })?;
-        let session = session_name(&self.scope, policy);
-        let source = (scope.narrowed_source(policy.to_owned(), session))
-            .ok_or(NarrowFailure::Unsupported)?;
+        let policy = tuple.clone().grant(&self.grant.statements).policy_compact();
+        if policy.len() > MAX_POLICY_CHARS {
+            let why = format!(
+                "the narrowed policy would be {} characters, over STS's limit of \
+                 {MAX_POLICY_CHARS}: ask for a shorter prefix",
+                policy.len()
+            );
+            return Err(NarrowFailure::Refused(Refused::Malformed(why)));
+        }
+        let session = session_name(&self.scope, &policy);
+        let source = (scope.narrowed_source(policy, session)).ok_or(NarrowFailure::Unsupported)?;
         let cache = Cache::on_demand(source, scope.duration());
-        if state.entries.len() >= MAX_ENTRIES {
-            let oldest = (0..state.entries.len()).min_by_key(|&i| state.entries[i].used);
+        if entries.len() >= MAX_ENTRIES {
+            let oldest =
+                (0..entries.len()).min_by_key(|&i| entries[i].used.load(Ordering::Relaxed));
             if let Some(oldest) = oldest {
-                state.entries.swap_remove(oldest);
+                entries.swap_remove(oldest);
                 crate::metrics::narrowed(&self.scope, "evict");
             }
         }
-        state.entries.push(Entry {
-            policy: policy.to_owned(),
-            renewer: cache.spawn_renewer(),
+        entries.push(Entry {
+            tuple,
+            renewer: Mutex::new(cache.spawn_renewer()),
             cache: cache.clone(),
-            used: now,
+            used: AtomicU64::new(self.clock.fetch_add(1, Ordering::Relaxed)),
         });
         Ok((cache, true))
     }
 
     /// How many entries, and the soonest expiry among them.
     pub(super) fn summary(&self) -> (usize, Option<Duration>) {
-        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let soonest = (state.entries.iter())
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        let soonest = (entries.iter())
             .filter_map(|e| e.cache.expires_in().ok())
             .min();
-        (state.entries.len(), soonest)
+        (entries.len(), soonest)
     }
 }
 
-impl State {
+impl Budget {
     /// One new mint from the bucket, or how long until there is one.
-    fn take_token(&mut self) -> Result<(), Duration> {
+    fn take(&mut self) -> Result<(), Duration> {
         let now = Instant::now();
         let earned = now.duration_since(self.refilled).as_secs_f64() * MINTS_PER_SECOND;
         self.tokens = (self.tokens + earned).min(MINT_BURST);

@@ -105,17 +105,25 @@ async fn accept_tcp(listener: TcpListener, conns: Conns, transport: Transport) {
         .local_addr()
         .ok()
         .filter(|a| !a.ip().is_unspecified());
+    let conns = Arc::new(conns);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, remote)) => match conns.tcp_peer(&stream, bound, remote) {
-                    Ok(peer) => {
-                        let _ = stream.set_nodelay(true);
-                        conns.serve(stream, transport, peer);
-                    }
-                    // Dropped unanswered: not one byte for another user.
-                    Err(uid) => refuse_user(transport, uid),
-                },
+                // Each connection's own task asks who it is: the accept
+                // loop only accepts, on whichever core is free.
+                Ok((stream, remote)) => {
+                    let conns = conns.clone();
+                    tokio::spawn(async move {
+                        match conns.tcp_peer(&stream, bound, remote) {
+                            Ok(peer) => {
+                                let _ = stream.set_nodelay(true);
+                                conns.serve(stream, transport, peer).await;
+                            }
+                            // Dropped unanswered: not one byte for another user.
+                            Err(uid) => refuse_user(transport, uid),
+                        }
+                    });
+                }
                 Err(e) => accept_failed(e).await,
             },
             _ = until_stopped(&mut stopped) => return,
@@ -125,12 +133,15 @@ async fn accept_tcp(listener: TcpListener, conns: Conns, transport: Transport) {
 
 async fn accept_unix(listener: UnixListener, conns: Conns) {
     let mut stopped = conns.stopped.clone();
+    let conns = Arc::new(conns);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => match peer::unix_peer(&stream) {
                     Ok(who) if conns.app.admits(who.uid) => {
-                        conns.serve(stream, Transport::Unix, Some(Arc::new(who)));
+                        let conns = conns.clone();
+                        let who = Some(Arc::new(who));
+                        tokio::spawn(async move { conns.serve(stream, Transport::Unix, who).await });
                     }
                     Ok(who) => refuse_user(Transport::Unix, Some(who.uid)),
                     Err(_) => refuse_user(Transport::Unix, None),
@@ -183,13 +194,15 @@ async fn accept_failed(e: std::io::Error) {
 }
 
 impl Conns {
-    fn serve<IO>(&self, io: IO, transport: Transport, peer: Option<Arc<peer::Peer>>)
+    /// Serves one connection to its end, within the transport's budget
+    /// (over it: a 503, and closed).
+    async fn serve<IO>(&self, io: IO, transport: Transport, peer: Option<Arc<peer::Peer>>)
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let Ok(permit) = self.budget.clone().try_acquire_owned() else {
             crate::metrics::refused(transport.label(), "busy");
-            tokio::spawn(refuse_busy(io));
+            refuse_busy(io).await;
             return;
         };
         let app = self.app.clone();
@@ -200,21 +213,19 @@ impl Conns {
         let io = TokioIo::new(StallGuard::new(io));
         let connection = self.http.serve_connection(io, service);
         let mut stopped = self.stopped.clone();
-        tokio::spawn(async move {
-            let mut connection = pin!(connection);
-            let ended = tokio::select! {
-                ended = connection.as_mut() => ended,
-                _ = until_stopped(&mut stopped) => {
-                    // Finish the request in flight, then close.
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
-                }
-            };
-            if let Err(e) = ended {
-                log_refused(transport, &e);
+        let mut connection = pin!(connection);
+        let ended = tokio::select! {
+            ended = connection.as_mut() => ended,
+            _ = until_stopped(&mut stopped) => {
+                // Finish the request in flight, then close.
+                connection.as_mut().graceful_shutdown();
+                connection.await
             }
-            drop(permit);
-        });
+        };
+        if let Err(e) = ended {
+            log_refused(transport, &e);
+        }
+        drop(permit);
     }
 }
 
