@@ -592,20 +592,10 @@ fn exec_hides_every_key_variable_forwards_quit_and_its_child_dies_with_it() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("signals");
     let home = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(SERVER);
-    aws_env(&mut cmd, home.path());
+    let mut cmd = exec_command(moto, &bucket, home.path());
     cmd.env("AWS_ACCESS_KEY", "AKIAJAVA")
         .env("AWS_SECRET_KEY", "javasecret")
         .env("AWS_CREDENTIAL_PROFILES_FILE", "/etc/passwd")
-        .args([
-            "exec",
-            &bucket,
-            "-d",
-            "15m",
-            "--endpoint-url",
-            &moto.url(),
-            "--",
-        ])
         .args(["python3", "-c", CHILD, out.to_str().unwrap()])
         .stdin(Stdio::null())
         .process_group(0);
@@ -653,18 +643,8 @@ fn execs_child_cannot_read_execs_own_keys_from_proc() {
     let bucket = moto.bucket("execproc");
     let home = tempfile::tempdir().unwrap();
     std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
-    let mut cmd = Command::new(SERVER);
-    aws_env(&mut cmd, home.path());
+    let mut cmd = exec_command(moto, &bucket, home.path());
     cmd.env("TMPDIR", home.path())
-        .args([
-            "exec",
-            &bucket,
-            "-d",
-            "15m",
-            "--endpoint-url",
-            &moto.url(),
-            "--",
-        ])
         .args([
             "sh",
             "-c",
@@ -690,7 +670,7 @@ fn a_symlink_anywhere_on_the_path_that_another_user_owns_is_refused() {
         return;
     }
     let moto = Moto::shared();
-    let shared = world_writable();
+    let shared = world_writable_tmp();
     let mine = tempfile::tempdir().unwrap();
     let file = config_file(mine.path(), &moto.bucket("midlink"), 0o644);
     // nobody points a directory link of theirs at our directory.
@@ -706,13 +686,6 @@ fn a_symlink_anywhere_on_the_path_that_another_user_owns_is_refused() {
     let lines = refused_at_startup(moto, &["--config", through.to_str().unwrap()]);
     let expected = format!("the symlink {} is owned by uid 65534", link.display());
     assert!(lines[0].contains(&expected), "{lines:?}");
-}
-
-/// A directory anyone may create in, like /tmp.
-fn world_writable() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
-    dir
 }
 
 #[test]

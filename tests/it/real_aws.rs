@@ -290,19 +290,9 @@ fn exec_gives_the_token_as_a_variable_and_as_a_private_file_removed_after() {
     let moto = Moto::shared();
     let bucket = moto.bucket("exectokenfile");
     let home = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(SERVER);
-    aws_env(&mut cmd, home.path());
-    cmd.args([
-        "exec",
-        &bucket,
-        "-d",
-        "15m",
-        "--endpoint-url",
-        &moto.url(),
-        "--",
-    ])
-    .args(["python3", "-c", CHILD_TOKEN])
-    .stdin(Stdio::null());
+    let mut cmd = exec_command(moto, &bucket, home.path());
+    cmd.args(["python3", "-c", CHILD_TOKEN])
+        .stdin(Stdio::null());
     let path = expect_success(&run(&mut cmd));
     let path = std::path::Path::new(path.trim());
     assert!(path.is_absolute(), "{path:?}");

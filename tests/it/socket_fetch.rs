@@ -352,13 +352,6 @@ fn fetch_as_root(env: &[(&str, &str)], args: &[&str]) -> (Option<i32>, String, S
     )
 }
 
-/// A shared temporary directory, like /tmp: anyone may create in it.
-fn world_writable_tmp() -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
-    tmp
-}
-
 #[test]
 fn a_squatted_socket_directory_and_socket_are_refused() {
     if !can_be_nobody() {

@@ -188,3 +188,28 @@ impl Drop for Flood {
         let _ = self.child.wait();
     }
 }
+
+/// A shared temporary directory, like /tmp: anyone may create in it.
+pub fn world_writable_tmp() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    tmp
+}
+
+/// `s3-credentials exec BUCKET -d 15m --endpoint-url URL --`, with the test
+/// bed's AWS environment in `home`: the command follows.
+pub fn exec_command(moto: &Moto, bucket: &str, home: &Path) -> Command {
+    let mut cmd = Command::new(SERVER);
+    aws_env(&mut cmd, home);
+    cmd.args([
+        "exec",
+        bucket,
+        "-d",
+        "15m",
+        "--endpoint-url",
+        &moto.url(),
+        "--",
+    ]);
+    cmd
+}
