@@ -153,12 +153,7 @@ fn check_directory(dir: &Path, meta: &Metadata) -> Result<(), String> {
         ));
     }
     if meta.mode() & 0o022 != 0 && !sticky {
-        return Err(format!(
-            "its directory {} is writable by others (mode {:04o}); run chmod go-w {}",
-            dir.display(),
-            meta.mode() & 0o7777,
-            dir.display()
-        ));
+        return Err(writable_by_others("its directory ", dir, meta));
     }
     Ok(())
 }
@@ -174,14 +169,16 @@ fn judge(path: &Path, meta: &Metadata, kind: &str) -> Result<(), String> {
     }
     // A symlink's own mode bits mean nothing on Linux.
     if !meta.file_type().is_symlink() && meta.mode() & 0o022 != 0 {
-        return Err(format!(
-            "{kind}{} is writable by others (mode {:04o}); run chmod go-w {}",
-            path.display(),
-            meta.mode() & 0o7777,
-            path.display()
-        ));
+        return Err(writable_by_others(kind, path, meta));
     }
     Ok(())
+}
+
+/// `{kind}PATH is writable by others (mode 0666); run chmod go-w PATH`.
+fn writable_by_others(kind: &str, path: &Path, meta: &Metadata) -> String {
+    let path = path.display();
+    let mode = meta.mode() & 0o7777;
+    format!("{kind}{path} is writable by others (mode {mode:04o}); run chmod go-w {path}")
 }
 
 fn owned_well(meta: &Metadata) -> bool {
