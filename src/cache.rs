@@ -139,13 +139,22 @@ impl Cache {
         duration: SessionDuration,
         clock: Arc<dyn Clock>,
     ) -> Arc<Cache> {
+        Cache::made(source, duration, clock, false)
+    }
+
+    fn made(
+        source: Box<dyn Mint>,
+        duration: SessionDuration,
+        clock: Arc<dyn Clock>,
+        on_demand: bool,
+    ) -> Arc<Cache> {
         Arc::new(Cache {
             source,
             duration,
             clock,
             state: RwLock::default(),
             finished: watch::Sender::new(0),
-            on_demand: false,
+            on_demand,
             used: Default::default(),
         })
     }
@@ -154,11 +163,7 @@ impl Cache {
     /// falls due and nobody asked since the last credential (a narrowed
     /// credential nobody needs is not renewed).
     pub fn on_demand(source: Box<dyn Mint>, duration: SessionDuration) -> Arc<Cache> {
-        let mut cache = Cache::with_clock(source, duration, Arc::new(SystemClock));
-        if let Some(cache) = Arc::get_mut(&mut cache) {
-            cache.on_demand = true;
-        }
-        cache
+        Cache::made(source, duration, Arc::new(SystemClock), true)
     }
 
     /// How long each credential lives.

@@ -31,6 +31,12 @@ impl Access {
         }
     }
 
+    /// The mode `--read-only` or `--write-only` ask a narrowing for; `None`
+    /// when neither is given (the scope's own mode stays).
+    pub fn narrowed_by(read_only: bool, write_only: bool) -> Option<Access> {
+        (read_only || write_only).then(|| Access::from_flags(read_only, write_only))
+    }
+
     /// The word the original uses in messages and session names.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -81,6 +87,12 @@ impl Statement {
         Ok(Statement(map))
     }
 }
+
+/// The most characters STS takes in AssumeRole's `Policy` (the AWS STS API
+/// reference: "The plaintext that you use for both inline and managed
+/// session policies can't exceed 2,048 characters"), counted on the
+/// compact form.
+pub const MAX_POLICY_CHARS: usize = 2048;
 
 /// Everything that decides the session policy: what a credential may reach.
 #[derive(Debug, Clone, PartialEq)]

@@ -42,8 +42,7 @@ impl ExecArgs {
         if self.scope_name.is_none() || !self.scopes.buckets.is_empty() {
             return crate::narrow::Narrowing::default();
         }
-        let access = (flags.read_only || flags.write_only)
-            .then(|| crate::policy::Access::from_flags(flags.read_only, flags.write_only));
+        let access = crate::policy::Access::narrowed_by(flags.read_only, flags.write_only);
         crate::narrow::Narrowing {
             buckets: vec![],
             prefix: (flags.prefix != "*").then(|| flags.prefix.clone()),

@@ -83,8 +83,7 @@ impl FetchCli {
 
     /// What `--bucket`, `--prefix`, `--read-only` and `--write-only` ask.
     fn narrowing(&self) -> crate::narrow::Narrowing {
-        let access = (self.read_only || self.write_only)
-            .then(|| crate::policy::Access::from_flags(self.read_only, self.write_only));
+        let access = crate::policy::Access::narrowed_by(self.read_only, self.write_only);
         crate::narrow::Narrowing {
             buckets: self.buckets.clone(),
             prefix: self.prefix.clone(),

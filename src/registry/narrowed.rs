@@ -7,7 +7,7 @@
 
 use crate::cache::{Cache, Held};
 use crate::narrow::{Narrowing, Refused, Tuple};
-use crate::policy::Grant;
+use crate::policy::{Grant, MAX_POLICY_CHARS};
 use crate::Error;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,8 +22,6 @@ pub(super) const MAX_ENTRIES: usize = 64;
 const MINT_BURST: f64 = 10.0;
 /// New narrowed mints per second a scope may make, sustained.
 const MINTS_PER_SECOND: f64 = 2.0;
-/// STS's limit on a session policy, in characters (AssumeRole's `Policy`).
-const MAX_POLICY_CHARS: usize = 2048;
 
 /// Why a narrowed credential was not given.
 #[derive(Debug, Clone)]

@@ -5,6 +5,7 @@
 use super::timeouts;
 use crate::duration::SessionDuration;
 use crate::error::{chain, root_cause};
+use crate::policy::MAX_POLICY_CHARS;
 use crate::Error;
 use aws_config::SdkConfig;
 use aws_credential_types::provider::error::CredentialsError;
@@ -205,10 +206,6 @@ pub(super) fn role_chaining(identity_arn: &str, duration: SessionDuration) -> Op
     })
 }
 
-/// The most characters STS takes in AssumeRole's `Policy` (the AWS STS API
-/// reference: "The plaintext that you use for both inline and managed
-/// session policies can't exceed 2,048 characters").
-pub(crate) const MAX_POLICY_CHARS: usize = 2048;
 /// What to do about a policy STS finds too large.
 const POLICY_ADVICE: &str = "give this scope fewer buckets or statements (--statement), serve \
      one scope per bucket (--config), or pass --role-arn with a role whose own policy grants \
