@@ -93,7 +93,10 @@ complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l c
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -s d -l duration -d 'How long each credential is valid for, e.g. 15m, 1h, 12h (900s..12h)' -r -f -a "15m\t''
 1h\t''
 12h\t''"
-complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l scope -d 'Which of the --config file\'s scopes [default: its default scope]' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l scope -d 'Which scope: of the --config file [default: its default scope], or with --server, of the server\'s [default: the one it serves at /]' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l port -d 'With --server: the server\'s port, which picks its default Unix socket [default: 8094]' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l socket -d 'With --server: the server\'s Unix socket' -r -F
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l bucket -d 'Narrow the scope (of --config or --server) to this one of its buckets; repeatable' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l role-arn -d 'Role to assume [default: s3-credentials.AmazonS3FullAccess, created if missing]' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l profile -d 'AWS profile to use' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l access-key -d 'AWS access key ID (with --secret-key; prefer --auth FILE: command lines are visible to other users)' -r -f
@@ -133,6 +136,7 @@ sa-east-1\t''"
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l endpoint-url -d 'Send every AWS call to this endpoint (e.g. a local S3/STS server)' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l read-only -d 'Only allow reading from the bucket'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l write-only -d 'Only allow writing to the bucket'
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l server -d 'Take the credential from a running localserver, over its Unix socket, instead of from AWS: exec then needs no AWS keys'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand policy" -l prefix -d 'Restrict to keys starting with this prefix' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand policy" -l statement -d 'JSON statement to add to the policy (repeatable)' -r -f

@@ -2,58 +2,59 @@
 //! with a fresh token, and one command run with the SDK variables that
 //! point at it, so its SDK refreshes for as long as it runs.
 //!
+//! The credential comes from AWS (minted here, as localserver mints), or
+//! with `--server` from a running localserver, asked again before each
+//! one expires: exec then holds no AWS keys at all.
+//!
 //! The child must get the scoped credential and nothing else: every
 //! variable and file an SDK would try before the container endpoint is
 //! removed or emptied (DESIGN.md §12); region and endpoint settings stay.
 
+mod child;
+mod upstream;
+
+use crate::cache::Cache;
+use crate::duration::{SessionDuration, MIN_SECS};
 use crate::mint;
-use crate::registry::{Registry, Table};
-use crate::scope::{CommandLine, Scope, Scopes};
+use crate::registry::{Registry, Served, Table};
+use crate::scope::{CommandLine, Scope, Scopes, DEFAULT_SCOPE};
 use crate::server::{self, SocketChoice};
-use crate::signals::catch;
 use crate::sts::{self, AwsOptions};
-use crate::{log, token, Error};
+use crate::{fetch, log, token, Error};
+use child::{Forwarded, Inherited, TokenFile};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
-use tokio::signal::unix::SignalKind;
-
-/// Variables that would give the child other credentials than ours, or
-/// send its SDK elsewhere for them: every name the AWS SDKs read as keys,
-/// a profile, a role or a credential source, checked against each SDK's
-/// docs (the CLI and boto3, Java v1 and v2, Go v1 and v2, JavaScript v2
-/// and v3, .NET, Rust, C++, PHP, Ruby) and the AWS SDKs and Tools
-/// reference guide's settings list.
-const REMOVED: [&str; 22] = [
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    // Java v1's and Go v1's other names for the keys.
-    "AWS_ACCESS_KEY",
-    "AWS_SECRET_KEY",
-    "AWS_CREDENTIAL_EXPIRATION",
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    // .NET's and Java v1's profile files.
-    "AWS_CREDENTIAL_PROFILES_FILE",
-    "AWS_PROFILES_LOCATION",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_ROLE_ARN",
-    "AWS_ROLE_SESSION_NAME",
-    "AWS_SSO_SESSION",
-    "AWS_SSO_START_URL",
-    "AWS_SSO_ACCOUNT_ID",
-    "AWS_SSO_ROLE_NAME",
-    "AWS_SDK_LOAD_CONFIG",
-    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
-];
+use std::sync::Arc;
 
 /// What `exec` is asked to do, in plain types.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// Where the credential comes from.
+    pub source: Source,
+    /// The program and its arguments (at least the program).
+    pub command: Vec<OsString>,
+}
+
+/// Where exec's credential comes from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// Minted here from AWS.
+    Aws(FromAws),
+    /// Asked of a running localserver (`--server`), as fetch asks it.
+    Server {
+        /// The socket, scope and narrowing to ask for.
+        fetch: fetch::Options,
+        /// `--region`, for the child.
+        region: Option<String>,
+        /// `--endpoint-url`, for the child.
+        endpoint_url: Option<String>,
+    },
+}
+
+/// A scope to mint from AWS.
+#[derive(Debug, Clone)]
+pub struct FromAws {
     /// The buckets and flags of the command line.
     pub command_line: CommandLine,
     /// `--config FILE`.
@@ -62,23 +63,33 @@ pub struct Options {
     pub scope: Option<String>,
     /// What to narrow that scope to (nothing, when empty).
     pub narrowing: crate::narrow::Narrowing,
-    /// How the server side reaches AWS.
+    /// How to reach AWS.
     pub aws: AwsOptions,
-    /// The program and its arguments (at least the program).
-    pub command: Vec<OsString>,
 }
 
 /// Runs `exec`; the exit status is the child's (128+N if a signal ended
 /// it), 127 if the program is not found, 126 if it cannot be run.
 pub async fn run(options: Options) -> Result<u8, Error> {
     log::init(true, log::Format::Text);
-    hide_from_child();
-    let scope = pick(&options)?;
-    let aws = std::sync::Arc::new(sts::connect(&options.aws).await?);
+    child::hide_from_child();
+    let (name, by_name, inherited) = match &options.source {
+        Source::Aws(from) => from_aws(from).await?,
+        Source::Server {
+            fetch,
+            region,
+            endpoint_url,
+        } => {
+            let inherited = Inherited {
+                region: region.clone(),
+                endpoint_url: endpoint_url.clone(),
+            };
+            let name = fetch.scope.clone().unwrap_or(DEFAULT_SCOPE.into());
+            let served = from_server(fetch).await?;
+            (name.clone(), BTreeMap::from([(name, served)]), inherited)
+        }
+    };
     let listeners = server::listen("127.0.0.1", 0, SocketChoice::None).await?;
     let port = listeners.port().unwrap_or_default();
-    let name = scope.name.clone();
-    let by_name: BTreeMap<_, _> = mint::all_or_nothing(&aws, vec![scope], || {}).await?;
     let (token, token_text) = token::random()?;
     let registry = Registry::new(Table {
         by_name,
@@ -96,67 +107,51 @@ pub async fn run(options: Options) -> Result<u8, Error> {
     // is passed on, not fatal to us.
     let mut signals = Forwarded::new()?;
     let token_file = TokenFile::write(&token_text)?;
-    let mut child = match child_command(&options, &aws, port, &token_text, &token_file).spawn() {
+    let command = &options.command;
+    let spawned = child::command(command, &inherited, port, &token_text, &token_file).spawn();
+    let mut child = match spawned {
         Ok(child) => child,
-        Err(e) => return Ok(not_started(&options.command[0], &e)),
+        Err(e) => return Ok(child::not_started(&command[0], &e)),
     };
     let status = signals.wait(&mut child).await?;
     running.stop().await;
     drop(token_file);
-    Ok(exit_code(status))
+    Ok(child::exit_code(status))
 }
 
-/// The token in a file too, for SDKs that read only
-/// `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE` (Rust's `object_store`, and so
-/// polars): 0600, in a 0700 directory of a random name made for it (in
-/// `XDG_RUNTIME_DIR`, else the temporary directory), removed with both
-/// when exec ends (a SIGKILL of exec leaves them behind).
-struct TokenFile {
-    dir: PathBuf,
-    path: PathBuf,
+/// The served scope (its name, and it by name) minted from AWS, and what
+/// the child inherits of the AWS settings.
+async fn from_aws(
+    from: &FromAws,
+) -> Result<(String, BTreeMap<String, Arc<Served>>, Inherited), Error> {
+    let scope = pick(from)?;
+    let aws = Arc::new(sts::connect(&from.aws).await?);
+    let name = scope.name.clone();
+    let by_name = mint::all_or_nothing(&aws, vec![scope], || {}).await?;
+    let inherited = Inherited {
+        region: aws.region().map(str::to_owned),
+        endpoint_url: aws.endpoint_url().map(str::to_owned),
+    };
+    Ok((name, by_name, inherited))
 }
 
-impl TokenFile {
-    fn write(token: &str) -> Result<TokenFile, Error> {
-        use std::io::Write;
-        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-        let fail = |e: std::io::Error| Error::new(format!("cannot write exec's token file: {e}"));
-        let (_, name) = token::random()?;
-        let base = crate::socket::runtime_dir()
-            .filter(|d| d.is_dir())
-            .unwrap_or_else(std::env::temp_dir);
-        let dir = base.join(format!("s3-credentials-exec-{}", &name[..16]));
-        // A new directory, or none: a name someone made first is refused.
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&dir)
-            .map_err(fail)?;
-        let file = TokenFile {
-            path: dir.join("token"),
-            dir,
-        };
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(nix::libc::O_NOFOLLOW)
-            .open(&file.path)
-            .and_then(|mut f| f.write_all(token.as_bytes()))
-            .map_err(fail)?;
-        Ok(file)
-    }
-}
-
-impl Drop for TokenFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-        let _ = std::fs::remove_dir(&self.dir);
-    }
+/// The running server's credential, asked for once now (so a missing
+/// server fails before the child starts) and again before each expires.
+/// Renewed `renew_margin` of the shortest session ahead (7.5 minutes, plus
+/// the lead): less than the server's own margin, so by then the server
+/// holds a newer one.
+async fn from_server(fetch: &fetch::Options) -> Result<Arc<Served>, Error> {
+    let upstream = upstream::Upstream::new(fetch)?;
+    let shortest = SessionDuration::from_secs(MIN_SECS.into())
+        .map_err(|e| Error::new(format!("internal error: {e}")))?;
+    let cache = Cache::new(Box::new(upstream), shortest);
+    cache.prime().await?;
+    Ok(Served::start(cache))
 }
 
 /// The scope to serve: the command line's buckets, or the file's named (or
 /// default) scope.
-fn pick(options: &Options) -> Result<Scope, Error> {
+fn pick(options: &FromAws) -> Result<Scope, Error> {
     let scopes = Scopes::declared(options.config.as_deref(), &options.command_line)?;
     let picked = match &options.scope {
         Some(name) => scopes.by_name.get(name),
@@ -171,142 +166,4 @@ fn pick(options: &Options) -> Result<Scope, Error> {
             .map_err(|why| Error::new(format!("cannot narrow scope '{}': {why}", scope.name)))?;
     }
     Ok(scope)
-}
-
-/// The child: our credentials through the container endpoint, no other.
-fn child_command(
-    options: &Options,
-    aws: &sts::Aws,
-    port: u16,
-    token: &str,
-    token_file: &TokenFile,
-) -> tokio::process::Command {
-    let mut cmd = tokio::process::Command::new(&options.command[0]);
-    cmd.args(&options.command[1..]);
-    die_with_us(&mut cmd);
-    for var in REMOVED {
-        cmd.env_remove(var);
-    }
-    // Profiles may hold keys, a credential_process, SSO or a role, all of
-    // which SDKs try before the container endpoint.
-    cmd.env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env(
-            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-            format!("http://127.0.0.1:{port}/ecs"),
-        )
-        .env("AWS_CONTAINER_AUTHORIZATION_TOKEN", token)
-        .env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", &token_file.path);
-    let unset = |var: &str| std::env::var_os(var).is_none();
-    // The region the profile gave (or AWS_REGION): SDKs read one or the other.
-    for var in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
-        if let Some(region) = aws.region().filter(|_| unset(var)) {
-            cmd.env(var, region);
-        }
-    }
-    if let Some(url) = aws.endpoint_url().filter(|_| unset("AWS_ENDPOINT_URL")) {
-        cmd.env("AWS_ENDPOINT_URL", url);
-    }
-    cmd
-}
-
-/// The child runs as the same user, who may read a process's environment
-/// and memory through `/proc`, and exec's hold the server's own AWS keys.
-/// A process that is not dumpable has its `/proc` files owned by root
-/// (proc(5), `PR_SET_DUMPABLE`), so the child cannot read exec's. The
-/// child itself is dumpable again once it execs.
-fn hide_from_child() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: prctl with integer arguments only.
-    unsafe {
-        nix::libc::prctl(nix::libc::PR_SET_DUMPABLE, 0);
-    }
-}
-
-/// The child is sent SIGTERM when exec dies, however it dies (SIGKILL
-/// included): its credentials die with exec's endpoint anyway. Linux's
-/// `PR_SET_PDEATHSIG`; elsewhere the child outlives a killed exec.
-fn die_with_us(cmd: &mut tokio::process::Command) {
-    #[cfg(target_os = "linux")]
-    {
-        let parent = std::process::id() as i32;
-        // SAFETY: between fork and exec, only async-signal-safe calls
-        // (prctl, getppid) and no allocation.
-        unsafe {
-            cmd.pre_exec(move || {
-                if nix::libc::prctl(nix::libc::PR_SET_PDEATHSIG, nix::libc::SIGTERM) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                // exec may have died before the prctl took hold.
-                if nix::libc::getppid() != parent {
-                    nix::libc::_exit(1);
-                }
-                Ok(())
-            });
-        }
-    }
-}
-
-/// Says why the program did not start; the shell's status for it.
-fn not_started(program: &OsString, e: &std::io::Error) -> u8 {
-    let program = program.to_string_lossy();
-    let (why, code) = match e.kind() {
-        std::io::ErrorKind::NotFound => ("command not found".to_owned(), 127),
-        _ => (e.to_string(), 126),
-    };
-    log::error(&format!("cannot run {program}: {why}"));
-    code
-}
-
-/// INT, TERM, HUP and QUIT (every signal `localserver` stops on), caught
-/// to be passed on to the child.
-struct Forwarded {
-    interrupt: tokio::signal::unix::Signal,
-    terminate: tokio::signal::unix::Signal,
-    hangup: tokio::signal::unix::Signal,
-    quit: tokio::signal::unix::Signal,
-}
-
-impl Forwarded {
-    fn new() -> Result<Forwarded, Error> {
-        Ok(Forwarded {
-            interrupt: catch(SignalKind::interrupt())?,
-            terminate: catch(SignalKind::terminate())?,
-            hangup: catch(SignalKind::hangup())?,
-            quit: catch(SignalKind::quit())?,
-        })
-    }
-
-    /// Waits for the child, passing each signal on to it.
-    async fn wait(
-        &mut self,
-        child: &mut tokio::process::Child,
-    ) -> Result<std::process::ExitStatus, Error> {
-        use nix::sys::signal::{kill, Signal};
-        let pid = child.id().map(|id| nix::unistd::Pid::from_raw(id as i32));
-        loop {
-            let forward = tokio::select! {
-                status = child.wait() => {
-                    return status.map_err(|e| Error::new(format!("waiting for the command failed: {e}")));
-                }
-                _ = self.interrupt.recv() => Signal::SIGINT,
-                _ = self.terminate.recv() => Signal::SIGTERM,
-                _ = self.hangup.recv() => Signal::SIGHUP,
-                _ = self.quit.recv() => Signal::SIGQUIT,
-            };
-            if let Some(pid) = pid {
-                let _ = kill(pid, forward);
-            }
-        }
-    }
-}
-
-/// The child's status as a shell reports it.
-fn exit_code(status: std::process::ExitStatus) -> u8 {
-    use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
-        (Some(code), _) => code as u8,
-        (None, Some(signal)) => (128 + signal) as u8,
-        (None, None) => 1,
-    }
 }

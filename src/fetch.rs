@@ -148,6 +148,18 @@ pub fn targets(cli: &Options) -> Result<Vec<Target>, Error> {
     ])
 }
 
+/// The Unix socket targets alone (`--socket`, or the default socket for
+/// `--port`): what `exec --server` asks, since the server's TCP port may
+/// want a token.
+pub fn socket_targets(cli: &Options) -> Result<Vec<Target>, Error> {
+    let mut targets = targets(&Options {
+        url: None,
+        ..cli.clone()
+    })?;
+    targets.retain(|t| matches!(t, Target::Socket { .. }));
+    Ok(targets)
+}
+
 fn parse_url(url: &str) -> Result<Uri, Error> {
     let uri: Uri = url
         .parse()

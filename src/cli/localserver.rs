@@ -3,11 +3,13 @@
 use super::values::parse_host;
 use super::{AwsArgs, ScopesArgs, DEFAULT_PORT};
 use clap::builder::TypedValueParser;
-use clap::{Args, ValueHint};
+use clap::{ArgGroup, Args, ValueHint};
 use std::path::PathBuf;
 
 /// Options of `localserver`.
 #[derive(Debug, Args)]
+// --config names scopes; without it, buckets and a duration do.
+#[command(group(ArgGroup::new("source").args(["config"])))]
 pub struct LocalserverArgs {
     /// Buckets, permissions, named scopes and duration.
     #[command(flatten)]

@@ -39,11 +39,14 @@ impl ScopeArgs {
 
 /// Which credentials to serve: the command line's buckets (the default
 /// scope), a file of named scopes, or both; shared by `localserver` and `exec`.
+/// Buckets and a duration are required unless an argument of the group
+/// `source` is given, which each command defines (`--config`, and
+/// `exec`'s `--server`).
 #[derive(Debug, Args)]
 pub struct ScopesArgs {
     /// The buckets the credentials reach (the default scope, served at /).
     #[arg(
-        required_unless_present = "config",
+        required_unless_present = "source",
         requires = "duration",
         value_parser = parse_bucket,
         value_hint = ValueHint::Other
@@ -60,7 +63,7 @@ pub struct ScopesArgs {
     #[arg(
         short,
         long,
-        required_unless_present = "config",
+        required_unless_present = "source",
         value_parser = suggest(str::parse::<SessionDuration>, &["15m", "1h", "12h"]),
         hide_possible_values = true
     )]

@@ -80,3 +80,55 @@ fn timeout_must_be_positive() {
     let ok = FetchCli::try_parse_from(["f", "--timeout", "0.5"]).unwrap();
     assert_eq!(ok.timeout, std::time::Duration::from_millis(500));
 }
+
+#[test]
+fn exec_server_takes_no_buckets_keys_or_duration_and_its_flags_need_it() {
+    use clap::error::ErrorKind;
+    let parse = |args: &[&str]| {
+        let mut all = vec!["s3-credentials", "exec"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--", "true"]);
+        Cli::try_parse_from(all).map(|_| ()).map_err(|e| e.kind())
+    };
+    assert_eq!(parse(&["--server"]), Ok(()));
+    let narrowed = [
+        "--server",
+        "--scope",
+        "prod",
+        "--bucket",
+        "b",
+        "--prefix",
+        "p/",
+        "--read-only",
+    ];
+    assert_eq!(parse(&narrowed), Ok(()));
+    assert_eq!(
+        parse(&["--server", "--socket", "/s", "--region", "eu-west-1"]),
+        Ok(())
+    );
+    for wrong in [
+        &["--server", "b"][..],
+        &["--server", "-d", "1h"],
+        &["--server", "--config", "f.toml"],
+        &["--server", "--role-arn", "arn:aws:iam::1:role/r"],
+        &["--server", "--access-key", "AKIA", "--secret-key", "s"],
+        &["--server", "--port", "1", "--socket", "/s"],
+    ] {
+        assert_eq!(parse(wrong), Err(ErrorKind::ArgumentConflict), "{wrong:?}");
+    }
+    for needs_server in [
+        &["b", "-d", "1h", "--port", "1"][..],
+        &["b", "-d", "1h", "--socket", "/s"],
+    ] {
+        assert_eq!(
+            parse(needs_server),
+            Err(ErrorKind::MissingRequiredArgument),
+            "{needs_server:?}"
+        );
+    }
+    assert_eq!(
+        parse(&["--scope", "prod"]),
+        Err(ErrorKind::MissingRequiredArgument)
+    );
+    assert_eq!(parse(&[]), Err(ErrorKind::MissingRequiredArgument));
+}

@@ -228,6 +228,11 @@ fn check_asked(
     let mut boto3_env = env.to_vec();
     boto3_env.push(("AWS_CONTAINER_CREDENTIALS_FULL_URI".into(), ecs));
     let boto3 = boto3_outcomes(tries, &boto3_env);
+    // The same operations from a child of `exec --server`, which asks the
+    // server's socket for the same scope and narrowing.
+    let exec = asked
+        .scope
+        .map(|_| exec_server_outcomes(server, asked, tries));
     let mut rows = Vec::new();
     for (i, attempt) in tries.iter().enumerate() {
         let cli = aws_cli_outcome(server, asked, attempt, i, env);
@@ -239,14 +244,16 @@ fn check_asked(
         };
         assert_eq!(boto3[&name], expected, "{case}: boto3 {name}");
         assert_eq!(cli, expected, "{case}: aws cli {name}");
+        if let Some(exec) = &exec {
+            assert_eq!(exec[&name], expected, "{case}: exec --server {name}");
+        }
         rows.push(format!("{case:<28} {name:<32} {expected}"));
     }
     rows
 }
 
-/// boto3's outcomes, with credentials from what `env` says (the container
-/// endpoint, or fixed keys).
-fn boto3_outcomes(tries: &[Try], env: &[(String, String)]) -> BTreeMap<String, String> {
+/// `tries` as ops.py takes them: `[[name, op, bucket, arg], ...]`.
+fn ops_json(tries: &[Try]) -> String {
     let ops: Vec<serde_json::Value> = tries
         .iter()
         .map(|t| {
@@ -254,6 +261,12 @@ fn boto3_outcomes(tries: &[Try], env: &[(String, String)]) -> BTreeMap<String, S
             serde_json::json!([t.name(), op, t.bucket, t.arg])
         })
         .collect();
+    serde_json::Value::from(ops).to_string()
+}
+
+/// boto3's outcomes, with credentials from what `env` says (the container
+/// endpoint, or fixed keys).
+fn boto3_outcomes(tries: &[Try], env: &[(String, String)]) -> BTreeMap<String, String> {
     let home = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(tool("python3"));
     aws_env(&mut cmd, home.path());
@@ -261,11 +274,36 @@ fn boto3_outcomes(tries: &[Try], env: &[(String, String)]) -> BTreeMap<String, S
         .env_remove("AWS_SECRET_ACCESS_KEY")
         .envs(env.iter().map(|(k, v)| (k, v)))
         .arg(backend().join("ops.py"))
-        .args([ENDPOINT, &serde_json::Value::from(ops).to_string()]);
+        .args([ENDPOINT, &ops_json(tries)]);
     let out = run(&mut cmd);
     assert!(
         out.status.success(),
         "ops.py: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// ops.py's outcomes as the child of `exec --server --socket S --scope
+/// NAME FLAGS`, which has no AWS keys of its own.
+fn exec_server_outcomes(server: &Server, asked: &Asked, tries: &[Try]) -> BTreeMap<String, String> {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(SERVER);
+    aws_env(&mut cmd, home.path());
+    cmd.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .args(["exec", "--server", "--socket"])
+        .arg(server.socket())
+        .args(["--scope", asked.scope.unwrap_or_default()])
+        .args(asked.flags.split_whitespace())
+        .arg("--")
+        .arg(tool("python3"))
+        .arg(backend().join("ops.py"))
+        .args([ENDPOINT, &ops_json(tries)]);
+    let out = run(&mut cmd);
+    assert!(
+        out.status.success(),
+        "exec --server ops.py: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
@@ -698,17 +736,6 @@ fn an_exec_child_holds_only_its_scope() {
         t(Put, "main", "exec/new.txt", false),
         t(Get, "other", "secret.txt", false),
     ];
-    let ops: Vec<serde_json::Value> = tries
-        .iter()
-        .map(|t| {
-            serde_json::json!([
-                t.name(),
-                format!("{:?}", t.op).to_lowercase(),
-                t.bucket,
-                t.arg
-            ])
-        })
-        .collect();
     let home = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(SERVER);
     aws_env(&mut cmd, home.path());
@@ -726,7 +753,7 @@ fn an_exec_child_holds_only_its_scope() {
         .args(["--endpoint-url", ENDPOINT, "--"])
         .arg(tool("python3"))
         .arg(backend().join("ops.py"))
-        .args([ENDPOINT, &serde_json::Value::from(ops).to_string()]);
+        .args([ENDPOINT, &ops_json(&tries)]);
     let out = run(&mut cmd);
     assert!(
         out.status.success(),
