@@ -18,6 +18,12 @@ fn main() -> ExitCode {
             };
         }
         Command::Policy(args) => print(&args.grant().policy_pretty()).map(|()| Stopped::Cleanly),
+        Command::ContainerEnv(args) => {
+            let options = args.options();
+            on_runtime(async move { s3_credentials::container_env::text(&options).await })
+                .and_then(|text| print(text.trim_end()))
+                .map(|()| Stopped::Cleanly)
+        }
         Command::Localserver(args) => args
             .options()
             .and_then(|options| on_runtime(s3_credentials::localserver::run(options))),

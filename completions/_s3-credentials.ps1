@@ -27,6 +27,7 @@ Register-ArgumentCompleter -Native -CommandName 's3-credentials' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('localserver', 'localserver', [CompletionResultType]::ParameterValue, 'Start a localhost server that serves S3 credentials')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command with credentials for BUCKET... and nothing else')
+            [CompletionResult]::new('container-env', 'container-env', [CompletionResultType]::ParameterValue, 'Print what a container needs for one scope of a running localserver')
             [CompletionResult]::new('policy', 'policy', [CompletionResultType]::ParameterValue, 'Print the session policy that localserver would use')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -44,6 +45,7 @@ Register-ArgumentCompleter -Native -CommandName 's3-credentials' -ScriptBlock {
             [CompletionResult]::new('--idle-exit', '--idle-exit', [CompletionResultType]::ParameterName, 'Exit (status 0) after this many seconds without a request; with socket activation, systemd starts it again on the next connection')
             [CompletionResult]::new('--imds-port', '--imds-port', [CompletionResultType]::ParameterName, 'Also serve the default scope as EC2''s IMDSv2 on 127.0.0.1:PORT (0 picks a free one)')
             [CompletionResult]::new('--auth-token-file', '--auth-token-file', [CompletionResultType]::ParameterName, 'Require the header Authorization: TOKEN, with the token in FILE, on every TCP request')
+            [CompletionResult]::new('--container-endpoint', '--container-endpoint', [CompletionResultType]::ParameterName, 'Also serve containers on [ADDR:]PORT (ADDR 169.254.170.2 unless given, which must be on an interface); every request there needs a scope''s token_file token (or --auth-token-file''s)')
             [CompletionResult]::new('--allow-uid', '--allow-uid', [CompletionResultType]::ParameterName, 'Also serve this uid (a service account) every scope over TCP, IMDS and the socket; repeatable. By default only your own uid is served')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'How to write stderr: text, or one JSON object per line (startup lines too)')
             [CompletionResult]::new('--role-arn', '--role-arn', [CompletionResultType]::ParameterName, 'Role to assume [default: s3-credentials.AmazonS3FullAccess, created if missing]')
@@ -90,6 +92,17 @@ Register-ArgumentCompleter -Native -CommandName 's3-credentials' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        's3-credentials;container-env' {
+            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'The scope the container gets (one with a token_file)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print: docker (for docker run --env-file), compose (an environment: map) or env (export lines for a shell)')
+            [CompletionResult]::new('--token-file-at', '--token-file-at', [CompletionResultType]::ParameterName, 'Name a token file at PATH inside the container (bind-mount the scope''s token_file there) instead of printing the token')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'The server''s port, which picks its default Unix socket')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The server''s port, which picks its default Unix socket')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The server''s Unix socket')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         's3-credentials;policy' {
             [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Restrict to keys starting with this prefix')
             [CompletionResult]::new('--statement', '--statement', [CompletionResultType]::ParameterName, 'JSON statement to add to the policy (repeatable)')
@@ -102,6 +115,7 @@ Register-ArgumentCompleter -Native -CommandName 's3-credentials' -ScriptBlock {
         's3-credentials;help' {
             [CompletionResult]::new('localserver', 'localserver', [CompletionResultType]::ParameterValue, 'Start a localhost server that serves S3 credentials')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command with credentials for BUCKET... and nothing else')
+            [CompletionResult]::new('container-env', 'container-env', [CompletionResultType]::ParameterValue, 'Print what a container needs for one scope of a running localserver')
             [CompletionResult]::new('policy', 'policy', [CompletionResultType]::ParameterValue, 'Print the session policy that localserver would use')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -110,6 +124,9 @@ Register-ArgumentCompleter -Native -CommandName 's3-credentials' -ScriptBlock {
             break
         }
         's3-credentials;help;exec' {
+            break
+        }
+        's3-credentials;help;container-env' {
             break
         }
         's3-credentials;help;policy' {

@@ -16,6 +16,9 @@ _s3__credentials() {
             ",$1")
                 cmd="s3__credentials"
                 ;;
+            s3__credentials,container-env)
+                cmd="s3__credentials__subcmd__container__subcmd__env"
+                ;;
             s3__credentials,exec)
                 cmd="s3__credentials__subcmd__exec"
                 ;;
@@ -27,6 +30,9 @@ _s3__credentials() {
                 ;;
             s3__credentials,policy)
                 cmd="s3__credentials__subcmd__policy"
+                ;;
+            s3__credentials__subcmd__help,container-env)
+                cmd="s3__credentials__subcmd__help__subcmd__container__subcmd__env"
                 ;;
             s3__credentials__subcmd__help,exec)
                 cmd="s3__credentials__subcmd__help__subcmd__exec"
@@ -47,12 +53,73 @@ _s3__credentials() {
 
     case "${cmd}" in
         s3__credentials)
-            opts="-h -V --help --version localserver exec policy help"
+            opts="-h -V --help --version localserver exec container-env policy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        s3__credentials__subcmd__container__subcmd__env)
+            opts="-p -h --scope --format --token-file-at --port --socket --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --scope)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "docker compose env" -- "${cur}"))
+                    return 0
+                    ;;
+                --token-file-at)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --socket)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -221,8 +288,22 @@ _s3__credentials() {
             return 0
             ;;
         s3__credentials__subcmd__help)
-            opts="localserver exec policy help"
+            opts="localserver exec container-env policy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        s3__credentials__subcmd__help__subcmd__container__subcmd__env)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -291,7 +372,7 @@ _s3__credentials() {
             return 0
             ;;
         s3__credentials__subcmd__localserver)
-            opts="-d -p -q -a -h --read-only --write-only --prefix --statement --config --duration --port --host --socket --no-socket --idle-exit --imds-port --auth-token-file --allow-uid --quiet --log-format --role-arn --profile --access-key --secret-key --session-token --auth --region --endpoint-url --help"
+            opts="-d -p -q -a -h --read-only --write-only --prefix --statement --config --duration --port --host --socket --no-socket --idle-exit --imds-port --auth-token-file --container-endpoint --allow-uid --quiet --log-format --role-arn --profile --access-key --secret-key --session-token --auth --region --endpoint-url --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -393,6 +474,13 @@ _s3__credentials() {
                     fi
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --container-endpoint)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
                     fi
                     return 0
                     ;;

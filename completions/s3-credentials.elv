@@ -24,6 +24,7 @@ set edit:completion:arg-completer[s3-credentials] = {|@words|
             cand --version 'Print version'
             cand localserver 'Start a localhost server that serves S3 credentials'
             cand exec 'Run a command with credentials for BUCKET... and nothing else'
+            cand container-env 'Print what a container needs for one scope of a running localserver'
             cand policy 'Print the session policy that localserver would use'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -40,6 +41,7 @@ set edit:completion:arg-completer[s3-credentials] = {|@words|
             cand --idle-exit 'Exit (status 0) after this many seconds without a request; with socket activation, systemd starts it again on the next connection'
             cand --imds-port 'Also serve the default scope as EC2''s IMDSv2 on 127.0.0.1:PORT (0 picks a free one)'
             cand --auth-token-file 'Require the header Authorization: TOKEN, with the token in FILE, on every TCP request'
+            cand --container-endpoint 'Also serve containers on [ADDR:]PORT (ADDR 169.254.170.2 unless given, which must be on an interface); every request there needs a scope''s token_file token (or --auth-token-file''s)'
             cand --allow-uid 'Also serve this uid (a service account) every scope over TCP, IMDS and the socket; repeatable. By default only your own uid is served'
             cand --log-format 'How to write stderr: text, or one JSON object per line (startup lines too)'
             cand --role-arn 'Role to assume [default: s3-credentials.AmazonS3FullAccess, created if missing]'
@@ -84,6 +86,16 @@ set edit:completion:arg-completer[s3-credentials] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'s3-credentials;container-env'= {
+            cand --scope 'The scope the container gets (one with a token_file)'
+            cand --format 'How to print: docker (for docker run --env-file), compose (an environment: map) or env (export lines for a shell)'
+            cand --token-file-at 'Name a token file at PATH inside the container (bind-mount the scope''s token_file there) instead of printing the token'
+            cand -p 'The server''s port, which picks its default Unix socket'
+            cand --port 'The server''s port, which picks its default Unix socket'
+            cand --socket 'The server''s Unix socket'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'s3-credentials;policy'= {
             cand --prefix 'Restrict to keys starting with this prefix'
             cand --statement 'JSON statement to add to the policy (repeatable)'
@@ -95,12 +107,15 @@ set edit:completion:arg-completer[s3-credentials] = {|@words|
         &'s3-credentials;help'= {
             cand localserver 'Start a localhost server that serves S3 credentials'
             cand exec 'Run a command with credentials for BUCKET... and nothing else'
+            cand container-env 'Print what a container needs for one scope of a running localserver'
             cand policy 'Print the session policy that localserver would use'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'s3-credentials;help;localserver'= {
         }
         &'s3-credentials;help;exec'= {
+        }
+        &'s3-credentials;help;container-env'= {
         }
         &'s3-credentials;help;policy'= {
         }

@@ -28,6 +28,7 @@ complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -s h -l help
 complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -s V -l version -d 'Print version'
 complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -f -a "localserver" -d 'Start a localhost server that serves S3 credentials'
 complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -f -a "exec" -d 'Run a command with credentials for BUCKET... and nothing else'
+complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -f -a "container-env" -d 'Print what a container needs for one scope of a running localserver'
 complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -f -a "policy" -d 'Print the session policy that localserver would use'
 complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l prefix -d 'Restrict to keys starting with this prefix' -r -f
@@ -42,6 +43,7 @@ complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserve
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l idle-exit -d 'Exit (status 0) after this many seconds without a request; with socket activation, systemd starts it again on the next connection' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l imds-port -d 'Also serve the default scope as EC2\'s IMDSv2 on 127.0.0.1:PORT (0 picks a free one)' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l auth-token-file -d 'Require the header Authorization: TOKEN, with the token in FILE, on every TCP request' -r -F
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l container-endpoint -d 'Also serve containers on [ADDR:]PORT (ADDR 169.254.170.2 unless given, which must be on an interface); every request there needs a scope\'s token_file token (or --auth-token-file\'s)' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l allow-uid -d 'Also serve this uid (a service account) every scope over TCP, IMDS and the socket; repeatable. By default only your own uid is served' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l log-format -d 'How to write stderr: text, or one JSON object per line (startup lines too)' -r -f -a "text\t''
 json\t''"
@@ -138,6 +140,14 @@ complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l r
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l write-only -d 'Only allow writing to the bucket'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l server -d 'Take the credential from a running localserver, over its Unix socket, instead of from AWS: exec then needs no AWS keys'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand container-env" -l scope -d 'The scope the container gets (one with a token_file)' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand container-env" -l format -d 'How to print: docker (for docker run --env-file), compose (an environment: map) or env (export lines for a shell)' -r -f -a "docker\t''
+compose\t''
+env\t''"
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand container-env" -l token-file-at -d 'Name a token file at PATH inside the container (bind-mount the scope\'s token_file there) instead of printing the token' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand container-env" -s p -l port -d 'The server\'s port, which picks its default Unix socket' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand container-env" -l socket -d 'The server\'s Unix socket' -r -F
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand container-env" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand policy" -l prefix -d 'Restrict to keys starting with this prefix' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand policy" -l statement -d 'JSON statement to add to the policy (repeatable)' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand policy" -l read-only -d 'Only allow reading from the bucket'
@@ -145,5 +155,6 @@ complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand policy" -l
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand policy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand help; and test (count (commandline -opc)) -eq 2" -f -a "localserver" -d 'Start a localhost server that serves S3 credentials'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand help; and test (count (commandline -opc)) -eq 2" -f -a "exec" -d 'Run a command with credentials for BUCKET... and nothing else'
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand help; and test (count (commandline -opc)) -eq 2" -f -a "container-env" -d 'Print what a container needs for one scope of a running localserver'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand help; and test (count (commandline -opc)) -eq 2" -f -a "policy" -d 'Print the session policy that localserver would use'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand help; and test (count (commandline -opc)) -eq 2" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -180,9 +180,24 @@ pub async fn fetch_first(
     server_uid: u32,
     timeout: Duration,
 ) -> Result<Bytes, Error> {
+    let credentials = |body: &[u8]| {
+        body::check_process_body(body)
+            .map_err(|why| format!("its answer is not credentials: {why}"))
+    };
+    ask_first(targets, server_uid, timeout, credentials).await
+}
+
+/// The same for any answer: the first target's 200 body, which `check`
+/// must pass (its error says why not, and never quotes the body).
+pub async fn ask_first(
+    targets: &[Target],
+    server_uid: u32,
+    timeout: Duration,
+    check: impl Fn(&[u8]) -> Result<(), String>,
+) -> Result<Bytes, Error> {
     for target in targets {
         let trusted = Trusted { target, server_uid };
-        match tokio::time::timeout(timeout, trusted.fetch()).await {
+        match tokio::time::timeout(timeout, trusted.fetch(&check)).await {
             Err(_) => {
                 return Err(Error::new(format!(
                     "localserver on {target} did not answer within {:.1}s",
@@ -216,9 +231,9 @@ struct Trusted<'a> {
 }
 
 impl Trusted<'_> {
-    /// GETs the credential body, having checked who serves it, and checks
-    /// the answer before anyone sees it.
-    async fn fetch(&self) -> Result<Bytes, Failure> {
+    /// GETs the body, having checked who serves it, and `check`s the
+    /// answer before anyone sees it.
+    async fn fetch(&self, check: impl Fn(&[u8]) -> Result<(), String>) -> Result<Bytes, Failure> {
         let (status, body) = match self.target {
             Target::Socket {
                 path,
@@ -260,8 +275,7 @@ impl Trusted<'_> {
         if status != StatusCode::OK {
             return Err(Failure::Refused(refused(self.target, status, &body)));
         }
-        body::check_process_body(&body)
-            .map_err(|why| self.refuse(format!("its answer is not credentials: {why}")))?;
+        check(&body).map_err(|why| self.refuse(why))?;
         Ok(body)
     }
 

@@ -12,7 +12,7 @@
 //!
 //! ```text
 //! cli                                    clap, and nothing else does
-//! localserver   exec                     composition roots
+//! localserver   exec   container_env    composition roots
 //! server        fetch                    listeners and routes; the client
 //! mint                                   many scopes minted at once
 //! registry                               the scopes served now
@@ -28,6 +28,7 @@
 pub mod body;
 pub mod cache;
 pub mod cli;
+pub mod container_env;
 pub mod credential;
 pub mod duration;
 mod error;

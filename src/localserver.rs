@@ -33,6 +33,8 @@ pub struct Options {
     pub idle_exit: Option<std::time::Duration>,
     /// `--imds-port`: serve IMDSv2 on 127.0.0.1 on this port.
     pub imds_port: Option<u16>,
+    /// `--container-endpoint`: serve containers on this address too.
+    pub container_endpoint: Option<std::net::SocketAddr>,
     /// The token file TCP clients must match, if any.
     pub auth_token_file: Option<PathBuf>,
     /// `--allow-uid`: other uids served every scope.
@@ -45,15 +47,38 @@ pub struct Options {
     pub aws: AwsOptions,
 }
 
+/// What the command line and the config file declare: the scopes, and
+/// each one's own token.
+struct Declared {
+    scopes: Scopes,
+    tokens: BTreeMap<String, Token>,
+}
+
 impl Options {
-    /// The scopes the command line and the config file declare, read on a
-    /// blocking thread: a slow disk never holds the signal loop.
-    async fn scopes(&self) -> Result<Scopes, Error> {
+    /// The scopes the command line and the config file declare, and their
+    /// tokens (made where missing), read on a blocking thread: a slow disk
+    /// never holds the signal loop.
+    async fn declared(&self) -> Result<Declared, Error> {
         let (config, command_line) = (self.config.clone(), self.command_line.clone());
-        tokio::task::spawn_blocking(move || Scopes::declared(config.as_deref(), &command_line))
-            .await
-            .map_err(|e| Error::new(format!("cannot read --config: {e}")))?
+        tokio::task::spawn_blocking(move || {
+            let scopes = Scopes::declared(config.as_deref(), &command_line)?;
+            let tokens = scope_tokens(&scopes)?;
+            Ok(Declared { scopes, tokens })
+        })
+        .await
+        .map_err(|e| Error::new(format!("cannot read --config: {e}")))?
     }
+}
+
+/// Each scope's own token (`token_file`), read or made.
+fn scope_tokens(scopes: &Scopes) -> Result<BTreeMap<String, Token>, Error> {
+    let with_file = (scopes.by_name.values()).filter_map(|s| Some((s, s.token_file.as_ref()?)));
+    with_file
+        .map(|(scope, path)| {
+            let what = format!("scope '{}' token_file", scope.name);
+            Ok((scope.name.clone(), load_token(path, &what)?))
+        })
+        .collect()
 }
 
 /// How the server stopped.
@@ -138,8 +163,10 @@ struct Server {
 /// Each served scope by name: as declared, and its cache.
 type Live = BTreeMap<String, (Scope, Arc<Served>)>;
 
-/// What the server answers from `live`, `/` serving `default`.
-fn table(live: &Live, default: Option<String>) -> Table {
+/// What the server answers from `live`, `/` serving `default`, with the
+/// scopes' own `tokens`.
+fn table(live: &Live, default: Option<String>, mut tokens: BTreeMap<String, Token>) -> Table {
+    tokens.retain(|name, _| live.contains_key(name));
     let by_name = live
         .iter()
         .map(|(name, (_, served))| (name.clone(), served.clone()))
@@ -153,22 +180,26 @@ fn table(live: &Live, default: Option<String>) -> Table {
         by_name,
         default,
         guests,
+        tokens,
     }
 }
 
 /// The scopes first (a broken file fails before anything else), then the
 /// listeners (a busy port fails before any AWS call), then AWS, then serving.
 async fn start(args: &Options) -> Result<Server, Error> {
-    let scopes = args.scopes().await?;
-    let token = args
-        .auth_token_file
-        .as_deref()
-        .map(load_token)
+    let Declared { scopes, tokens } = args.declared().await?;
+    let token_given = args.auth_token_file.is_some();
+    let token = (args.auth_token_file.as_deref())
+        .map(|path| load_token(path, "--auth-token-file"))
         .transpose()?;
     let mut listeners = server::listen(&args.host, args.port, args.socket.clone()).await?;
     if let Some(imds_port) = args.imds_port {
         listeners = listeners.with_imds(imds_port).await?;
     }
+    if let Some(addr) = args.container_endpoint {
+        listeners = listeners.with_container(addr).await?;
+    }
+    let container = listeners.container_addr();
     let (port, imds_port) = (listeners.port(), listeners.imds_port());
     let aws = Arc::new(sts::connect(&args.aws).await?);
     let scope_list = scopes.by_name.values().cloned().collect();
@@ -179,7 +210,7 @@ async fn start(args: &Options) -> Result<Server, Error> {
     let live: Live = (scopes.by_name.iter())
         .filter_map(|(name, scope)| Some((name.clone(), (scope.clone(), minted.remove(name)?))))
         .collect();
-    let registry = Registry::new(table(&live, scopes.default.clone()));
+    let registry = Registry::new(table(&live, scopes.default.clone(), tokens));
     let options = server::Options {
         allowed_host: args.host.to_ascii_lowercase(),
         token,
@@ -190,7 +221,14 @@ async fn start(args: &Options) -> Result<Server, Error> {
         },
     };
     let running = server::serve(listeners, registry.clone(), options);
-    announce(args, &scopes, [port, imds_port], &running);
+    let unopened = container.filter(|_| registry.current().tokens.is_empty() && !token_given);
+    announce(
+        args,
+        &scopes,
+        [port, imds_port],
+        &running,
+        (container, unopened),
+    );
     Ok(Server {
         running,
         registry,
@@ -205,8 +243,11 @@ impl Server {
     /// file that does not load leaves everything as it was; a scope that
     /// does not mint keeps what it had (and is tried again next time).
     async fn reload(&mut self, args: &Options) {
-        let wanted = match args.scopes().await {
-            Ok(wanted) => wanted,
+        let Declared {
+            scopes: wanted,
+            tokens,
+        } = match args.declared().await {
+            Ok(declared) => declared,
             Err(e) => {
                 tracing::error!("reload failed, still serving the old scopes: {e}");
                 return;
@@ -234,7 +275,7 @@ impl Server {
                 next.insert(name, old.clone());
             }
         }
-        self.registry.replace(table(&next, wanted.default));
+        self.registry.replace(table(&next, wanted.default, tokens));
         tracing::info!(
             "reloaded {}: serving scopes {}",
             args.config.as_deref().unwrap_or(Path::new("")).display(),
@@ -244,9 +285,9 @@ impl Server {
     }
 }
 
-/// The token file, read (or made, and said so).
-fn load_token(path: &std::path::Path) -> Result<Token, Error> {
-    match token::load(path)? {
+/// A token file (`what` names it), read (or made, and said so).
+fn load_token(path: &std::path::Path, what: &str) -> Result<Token, Error> {
+    match token::load(path, what)? {
         Loaded::Read(token) => Ok(token),
         Loaded::Created(token) => {
             log::say(&format!(
@@ -266,6 +307,7 @@ fn announce(
     scopes: &Scopes,
     [port, imds_port]: [Option<u16>; 2],
     running: &Running,
+    (container, unopened): (Option<std::net::SocketAddr>, Option<std::net::SocketAddr>),
 ) {
     let port = port.unwrap_or(args.port);
     let base = format!("http://{}:{port}", url_host(&args.host));
@@ -289,6 +331,17 @@ fn announce(
             "IMDSv2: http://127.0.0.1:{imds_port} (for AWS_EC2_METADATA_SERVICE_ENDPOINT), role {}",
             server::IMDS_ROLE
         ));
+    }
+    if let Some(addr) = container {
+        log::say(&format!(
+            "Container endpoint: http://{addr}/scope/NAME/ecs (s3-credentials container-env --scope NAME)"
+        ));
+    }
+    if unopened.is_some() {
+        log::say(
+            "Warning: no scope has a token_file and there is no --auth-token-file: \
+             the container endpoint refuses every request (401)",
+        );
     }
     log::say("Press Ctrl+C to stop");
 }

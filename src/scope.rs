@@ -13,7 +13,7 @@ use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 /// The name the command line's buckets are served under (`/scope/default`
@@ -37,6 +37,10 @@ pub struct Scope {
     /// Other users (`uids = [...]`) that may fetch this scope, and no
     /// other; the server's own uid and `--allow-uid`s may fetch every one.
     pub uids: BTreeSet<u32>,
+    /// `token_file = "PATH"`: this scope's own token, which opens it (and
+    /// nothing else) over TCP and the container endpoint; a relative path
+    /// is the config file's directory's.
+    pub token_file: Option<PathBuf>,
 }
 
 /// Every scope a server serves, by name, and which one `/` serves.
@@ -76,6 +80,7 @@ impl CommandLine {
             duration,
             role_arn: self.role_arn.clone(),
             uids: BTreeSet::new(),
+            token_file: None,
         }))
     }
 }
@@ -111,7 +116,17 @@ impl Scopes {
                 path.display()
             ))
         })?;
-        Scopes::parse(&text, cli).map_err(|e| Error::new(format!("{}:{e}", path.display())))
+        let mut scopes =
+            Scopes::parse(&text, cli).map_err(|e| Error::new(format!("{}:{e}", path.display())))?;
+        let dir = path.parent().unwrap_or(Path::new(""));
+        for token_file in scopes
+            .by_name
+            .values_mut()
+            .filter_map(|s| s.token_file.as_mut())
+        {
+            *token_file = dir.join(&*token_file);
+        }
+        Ok(scopes)
     }
 
     /// The same, from the file's text.
@@ -229,6 +244,7 @@ struct FileScope {
     role_arn: Option<RoleArn>,
     #[serde(default)]
     uids: BTreeSet<u32>,
+    token_file: Option<Spanned<PathBuf>>,
 }
 
 fn whole_bucket() -> String {
@@ -252,6 +268,14 @@ impl File {
             if by_name.contains_key(&name) {
                 let why = "this name is the command line's buckets' scope; rename it";
                 return Err((span, format!("scope.{name}"), why.into()));
+            }
+            if let Some(file) = table
+                .token_file
+                .as_ref()
+                .filter(|f| f.get_ref().as_os_str().is_empty())
+            {
+                let why = "name a file, e.g. token_file = \"prod.token\" (made if missing)";
+                return Err((file.span(), key("token_file"), why.into()));
             }
             if table.buckets.get_ref().is_empty() {
                 let why = "list at least one bucket, e.g. buckets = [\"my-bucket\"]";
@@ -277,6 +301,7 @@ impl File {
                 duration,
                 role_arn: table.role_arn.map(|r| r.0).or_else(|| role_arn.clone()),
                 uids: table.uids,
+                token_file: table.token_file.map(Spanned::into_inner),
                 name: name.clone(),
             };
             by_name.insert(name, scope);

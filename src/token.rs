@@ -1,4 +1,5 @@
-//! The `--auth-token-file`: the secret every TCP request must carry.
+//! Tokens: the `--auth-token-file` every TCP request must carry, and each
+//! scope's own `token_file`.
 //!
 //! The file is opened once, without following a symlink, and judged by
 //! `fstat` of that open file (no window between the check and the read):
@@ -36,6 +37,12 @@ impl Token {
         Token(bytes.to_vec())
     }
 
+    /// The token's bytes: for `container-env`'s answer on the Unix socket
+    /// alone, which hands a scope's token to its owner.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+
     /// Whether `given` is this token, in constant time.
     pub fn matches(&self, given: &[u8]) -> bool {
         bool::from(given.ct_eq(&self.0))
@@ -52,20 +59,21 @@ pub enum Loaded {
 
 /// Reads the token file at `path`, or makes one if there is none. The
 /// file must pass [`trusted::open`]'s checks and be private to the server's
-/// uid, as an ssh key is.
-pub fn load(path: &Path) -> Result<Loaded, Error> {
-    let fail = |why: String| Error::new(format!("--auth-token-file {}: {why}", path.display()));
+/// uid, as an ssh key is. `what` names it in errors (`--auth-token-file`,
+/// `scope 'prod' token_file`).
+pub fn load(path: &Path, what: &str) -> Result<Loaded, Error> {
+    let fail = |why: String| Error::new(format!("{what} {}: {why}", path.display()));
     if let Err(e) = std::fs::symlink_metadata(path) {
         return match e.kind() {
             ErrorKind::NotFound => create(path).map_err(fail),
             _ => Err(fail(e.to_string())),
         };
     }
-    let opened = trusted::open(path, "--auth-token-file")?;
-    read(opened).map(Loaded::Read).map_err(fail)
+    let opened = trusted::open(path, what)?;
+    read(opened, what).map(Loaded::Read).map_err(fail)
 }
 
-fn read(opened: trusted::Opened) -> Result<Token, String> {
+fn read(opened: trusted::Opened, what: &str) -> Result<Token, String> {
     let meta = opened.meta;
     if meta.uid() != geteuid().as_raw() {
         return Err(format!("it is owned by uid {}, not by you", meta.uid()));
@@ -80,11 +88,11 @@ fn read(opened: trusted::Opened) -> Result<Token, String> {
     let text = trusted::capped(opened.file, trusted::KEY_FILE_LIMIT)?;
     let token = parse(&text).map(|t| Token(t.to_vec()))?;
     if text.ends_with(b"\n") {
-        crate::log::say(
-            "Warning: the --auth-token-file ends with a newline: the server strips it, but \
+        crate::log::say(&format!(
+            "Warning: the {what} ends with a newline: the server strips it, but \
              boto3, the JavaScript SDK and Rust's object_store send the file as it is and \
-             fail; write it without one (printf '%s' TOKEN > FILE)",
-        );
+             fail; write it without one (printf '%s' TOKEN > FILE)"
+        ));
     }
     Ok(token)
 }
@@ -144,7 +152,7 @@ mod tests {
     }
 
     fn refusal(path: &Path) -> String {
-        match load(path) {
+        match load(path, "--auth-token-file") {
             Err(e) => e.to_string(),
             Ok(_) => panic!("{} was accepted", path.display()),
         }
@@ -165,7 +173,9 @@ mod tests {
         let real = file(dir.path(), "0123456789abcdef", 0o600);
         let link = dir.path().join("link");
         std::os::unix::fs::symlink(&real, &link).unwrap();
-        assert!(matches!(load(&link), Ok(Loaded::Read(t)) if t.matches(b"0123456789abcdef")));
+        assert!(
+            matches!(load(&link, "--auth-token-file"), Ok(Loaded::Read(t)) if t.matches(b"0123456789abcdef"))
+        );
         std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).unwrap();
         assert!(refusal(&link).contains("(mode 0640)"));
     }
@@ -188,7 +198,7 @@ mod tests {
     fn a_missing_file_is_made_private_with_a_random_token() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("token");
-        let Ok(Loaded::Created(made)) = load(&path) else {
+        let Ok(Loaded::Created(made)) = load(&path, "--auth-token-file") else {
             panic!("not created")
         };
         let meta = std::fs::metadata(&path).unwrap();
@@ -196,7 +206,7 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.len(), 64);
         assert!(made.matches(text.as_bytes()));
-        let Ok(Loaded::Read(again)) = load(&path) else {
+        let Ok(Loaded::Read(again)) = load(&path, "--auth-token-file") else {
             panic!("not read back")
         };
         assert!(again.matches(text.as_bytes()) && !again.matches(b"x"));

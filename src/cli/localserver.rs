@@ -1,6 +1,6 @@
 //! `localserver`'s flags.
 
-use super::values::parse_host;
+use super::values::{parse_container_endpoint, parse_host};
 use super::{AwsArgs, ScopesArgs, DEFAULT_PORT};
 use clap::builder::TypedValueParser;
 use clap::{ArgGroup, Args, ValueHint};
@@ -39,6 +39,11 @@ pub struct LocalserverArgs {
     /// Require the header Authorization: TOKEN, with the token in FILE, on every TCP request.
     #[arg(long, value_name = "FILE", conflicts_with = "imds_port", value_hint = ValueHint::FilePath)]
     pub auth_token_file: Option<PathBuf>,
+    /// Also serve containers on [ADDR:]PORT (ADDR 169.254.170.2 unless given,
+    /// which must be on an interface); every request there needs a scope's
+    /// token_file token (or --auth-token-file's).
+    #[arg(long, value_name = "[ADDR:]PORT", value_parser = parse_container_endpoint, value_hint = ValueHint::Other)]
+    pub container_endpoint: Option<std::net::SocketAddr>,
     /// Also serve this uid (a service account) every scope over TCP, IMDS
     /// and the socket; repeatable. By default only your own uid is served.
     #[arg(long = "allow-uid", value_name = "UID", value_hint = ValueHint::Other)]
@@ -76,6 +81,7 @@ impl LocalserverArgs {
             host: self.host.clone(),
             socket,
             imds_port: self.imds_port,
+            container_endpoint: self.container_endpoint,
             idle_exit: self.idle_exit.map(std::time::Duration::from_secs),
             auth_token_file: self.auth_token_file.clone(),
             allow_uids: self.allow_uid.clone(),

@@ -5,6 +5,7 @@
 //! `localserver` and `exec` share, `values` the value parsers.
 
 mod aws;
+mod container_env;
 mod exec;
 mod fetch;
 mod localserver;
@@ -13,6 +14,7 @@ mod scopes;
 mod values;
 
 pub use aws::AwsArgs;
+pub use container_env::ContainerEnvArgs;
 pub use exec::ExecArgs;
 pub use fetch::FetchCli;
 pub use localserver::LocalserverArgs;
@@ -44,7 +46,7 @@ impl Cli {
         let aws = match &cli.command {
             Command::Localserver(args) => Some(&args.aws),
             Command::Exec(args) => Some(&args.aws),
-            Command::Policy(_) => None,
+            Command::Policy(_) | Command::ContainerEnv(_) => None,
         };
         if let Some(missing) = aws.and_then(AwsArgs::unpaired) {
             use clap::CommandFactory;
@@ -118,6 +120,14 @@ pub enum Command {
     ///
     /// Example: s3-credentials exec my-bucket --read-only -d 1h -- aws s3 ls s3://my-bucket
     Exec(Box<ExecArgs>),
+    /// Print what a container needs for one scope of a running localserver.
+    ///
+    /// Asks the server (over its Unix socket) for its container endpoint's
+    /// address and the scope's own token, and prints them with the region,
+    /// ready for docker run --env-file, compose's environment: or a shell.
+    ///
+    /// Example: s3-credentials container-env --scope prod > prod.env && docker run --env-file prod.env IMAGE
+    ContainerEnv(ContainerEnvArgs),
     /// Print the session policy that localserver would use.
     ///
     /// Takes the same scope options as localserver, so the policy can be

@@ -134,3 +134,18 @@ pub(super) fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
         Err("must be more than 0 and at most 3600 seconds".into())
     }
 }
+
+/// The address ECS gives its container credentials endpoint, which every
+/// AWS SDK accepts over plain http://.
+const CONTAINER_HOST: std::net::Ipv4Addr = std::net::Ipv4Addr::new(169, 254, 170, 2);
+
+/// `--container-endpoint [ADDR:]PORT`: `PORT` alone is on 169.254.170.2;
+/// an IPv6 address goes in brackets (`[fd00:ec2::23]:80`).
+pub(super) fn parse_container_endpoint(s: &str) -> Result<std::net::SocketAddr, String> {
+    if let Ok(port) = s.parse::<u16>() {
+        return Ok((CONTAINER_HOST, port).into());
+    }
+    s.parse().map_err(|_| {
+        format!("'{s}' is not PORT or ADDR:PORT, e.g. 8095 (on {CONTAINER_HOST}) or {CONTAINER_HOST}:8095")
+    })
+}

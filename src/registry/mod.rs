@@ -11,6 +11,7 @@ pub use narrowed::NarrowFailure;
 use crate::cache::{Cache, Held};
 use crate::narrow::Narrowing;
 use crate::policy::Grant;
+use crate::token::Token;
 use narrowed::Narrowed;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
@@ -85,6 +86,9 @@ pub struct Table {
     /// The other users each scope also serves (its `uids`), by scope name;
     /// scopes without any are left out.
     pub guests: BTreeMap<String, BTreeSet<u32>>,
+    /// Each scope's own token (its `token_file`), by scope name; scopes
+    /// without one are left out.
+    pub tokens: BTreeMap<String, Token>,
 }
 
 impl Table {

@@ -32,7 +32,7 @@ pub(super) fn accept_all(
     listeners: Listeners,
     app: &Arc<App>,
     stopped: &watch::Receiver<bool>,
-    [tcp_budget, unix_budget, imds_budget]: [Arc<Semaphore>; 3],
+    [tcp_budget, unix_budget, imds_budget, container_budget]: [Arc<Semaphore>; 4],
 ) -> Option<SocketFile> {
     // On Linux every loopback connection is traced, and one whose user the
     // kernel cannot name is refused: failing closed, whatever another user
@@ -68,6 +68,11 @@ pub(super) fn accept_all(
     }
     if let Some(listener) = listeners.imds {
         tokio::spawn(accept_tcp(listener, conns(imds_budget), Transport::Imds));
+    }
+    // Not loopback: its peers (other network namespaces) have no uid here.
+    if let Some(listener) = listeners.container {
+        let conns = conns(container_budget);
+        tokio::spawn(accept_tcp(listener, conns, Transport::Container));
     }
     listeners.socket.map(|BoundSocket { listener, file }| {
         tokio::spawn(accept_unix(listener, conns(unix_budget)));

@@ -4,27 +4,24 @@
 //! browsers, proxies, the token); the Unix socket's peer was checked when
 //! it connected. Over TCP, errors say nothing a stranger could learn from.
 
+use super::auth::Key;
 use super::callers::Caller;
 use super::guards::{self, is_proxy_header, PROXIED};
-use super::respond::{error, json, Body};
+use super::respond::{body, cause, error, json, narrow_refusal, Body, Format};
 use super::{Options, Transport};
 use crate::body::{check_scope_name, python_json, SCOPE_PATH};
-use crate::cache::Held;
-use crate::narrow::{Narrowing, Refused};
+use crate::narrow::Narrowing;
 use crate::peer::Peer;
 use crate::registry::{NarrowFailure, Registry};
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{HeaderValue, ALLOW, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use hyper::header::{HeaderValue, ALLOW, AUTHORIZATION, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// What a TCP client hears when there is no credential; the cause (which
-/// may name a role, an account) goes to the log and the Unix socket only.
-const UNAVAILABLE: &str = "credentials unavailable";
 /// `GET /` on a server whose scopes all have names.
 const NO_DEFAULT: &str = "No default scope; ask /scope/NAME";
 /// The service: routes, guards and the access log.
@@ -34,21 +31,18 @@ pub(super) struct App {
     imds_tokens: super::imds::Tokens,
     /// When the last request came, for `--idle-exit`.
     last_request: Arc<AtomicU64>,
+    /// Where the container endpoint listens, if it does.
+    container: Option<std::net::SocketAddr>,
 }
 
 #[derive(Clone, Copy)]
 enum Route<'a> {
     /// A credential: of the named scope, or (`None`) of the default one.
     Credential(Option<&'a str>, Format),
+    /// What a container needs for the named scope (the Unix socket only).
+    ContainerEnv(&'a str),
     Health,
     Metrics,
-}
-
-/// Which body a credential route answers.
-#[derive(Clone, Copy)]
-enum Format {
-    Process,
-    Ecs,
 }
 
 impl<'a> Route<'a> {
@@ -59,6 +53,7 @@ impl<'a> Route<'a> {
             Some(Route::Credential(None, Format::Ecs)) => "/ecs",
             Some(Route::Credential(Some(_), Format::Process)) => "/scope/{name}",
             Some(Route::Credential(Some(_), Format::Ecs)) => "/scope/{name}/ecs",
+            Some(Route::ContainerEnv(_)) => "/scope/{name}/container-env",
             Some(Route::Health) => "/healthz",
             Some(Route::Metrics) => "/metrics",
             None => "other",
@@ -75,6 +70,10 @@ impl<'a> Route<'a> {
             "/metrics" => Some(Route::Metrics),
             _ => {
                 let rest = path.strip_prefix(SCOPE_PATH)?;
+                if let Some(name) = rest.strip_suffix("/container-env") {
+                    check_scope_name(name).ok()?;
+                    return Some(Route::ContainerEnv(name));
+                }
                 let (name, format) = match rest.strip_suffix("/ecs") {
                     Some(name) => (name, Format::Ecs),
                     None => (rest, Format::Process),
@@ -91,12 +90,14 @@ impl App {
         registry: Arc<Registry>,
         options: Options,
         last_request: Arc<AtomicU64>,
+        container: Option<std::net::SocketAddr>,
     ) -> App {
         App {
             registry,
             options,
             imds_tokens: super::imds::Tokens::default(),
             last_request,
+            container,
         }
     }
 
@@ -183,18 +184,19 @@ impl App {
         let Some(route) = route else {
             return error(StatusCode::NOT_FOUND, "Not found");
         };
-        // Over TCP a token, when there is one, opens everything but a
-        // bare `/healthz` status.
-        let authorized = transport != Transport::Tcp || self.token_matches(req);
+        let table = self.registry.current();
+        let given = req.headers().get(AUTHORIZATION).map(|v| v.as_bytes());
+        let key = Key::of(transport, self.options.token.as_ref(), &table, given);
+        let unauthorized = || {
+            refused("token");
+            error(
+                StatusCode::UNAUTHORIZED,
+                "Missing or wrong Authorization token",
+            )
+        };
         match route {
-            Route::Health => self.health(transport, authorized && caller.sees_all()),
-            _ if !authorized => {
-                refused("token");
-                error(
-                    StatusCode::UNAUTHORIZED,
-                    "Missing or wrong Authorization token",
-                )
-            }
+            Route::Health => self.health(transport, key.sees_all() && caller.sees_all()),
+            Route::Metrics if !key.sees_all() => unauthorized(),
             Route::Metrics if !caller.sees_all() => {
                 refused("scope");
                 error(
@@ -203,6 +205,8 @@ impl App {
                 )
             }
             Route::Metrics => self.metrics(),
+            Route::ContainerEnv(name) => self.container_env(transport, caller, &table, name),
+            Route::Credential(scope, _) if !key.opens(&table, scope) => unauthorized(),
             Route::Credential(scope, format) => {
                 let asked = match Narrowing::from_query(req.uri().query().unwrap_or_default()) {
                     Ok(asked) => asked,
@@ -214,13 +218,41 @@ impl App {
         }
     }
 
-    /// Whether `Authorization` is the token (true when there is none).
-    fn token_matches<B>(&self, req: &Request<B>) -> bool {
-        let Some(token) = self.options.token.as_ref() else {
-            return true;
+    /// `container-env`'s answer, on the Unix socket to the server's own
+    /// user: the container endpoint's URI for scope `name`, the scope's
+    /// own token and the region. Anywhere else, as unknown as any route.
+    fn container_env(
+        &self,
+        transport: Transport,
+        caller: Caller,
+        table: &crate::registry::Table,
+        name: &str,
+    ) -> Response<Body> {
+        if transport != Transport::Unix || caller != Caller::Owner {
+            return error(StatusCode::NOT_FOUND, "Not found");
+        }
+        if !table.by_name.contains_key(name) {
+            return error(StatusCode::NOT_FOUND, "No such scope");
+        }
+        let Some(addr) = self.container else {
+            let why =
+                "This server has no container endpoint: start it with --container-endpoint PORT";
+            return error(StatusCode::NOT_FOUND, why);
         };
-        let given = req.headers().get(AUTHORIZATION).map(|v| v.as_bytes());
-        token.matches(given.unwrap_or_default())
+        let Some(token) = table.tokens.get(name) else {
+            let why = format!(
+                "Scope '{name}' has no token of its own: add token_file = \"{name}.token\" \
+                 to [scope.{name}] and reload (a container must hold one scope's token, \
+                 not the server's)"
+            );
+            return error(StatusCode::CONFLICT, &why);
+        };
+        let body = json!({
+            "full_uri": format!("http://{addr}{SCOPE_PATH}{name}/ecs"),
+            "token": String::from_utf8_lossy(token.expose()),
+            "region": self.options.instance.region,
+        });
+        json(StatusCode::OK, Bytes::from(python_json(&body)))
     }
 
     /// Whether `uid` may connect at all.
@@ -332,54 +364,6 @@ impl App {
             HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
         );
         response
-    }
-}
-
-/// A narrowing refused: 403 for one that would widen (naming what), 400
-/// for one that is malformed or of a scope that cannot narrow, 429 with
-/// `Retry-After` (seconds) past the scope's budget of new mints.
-fn narrow_refusal(transport: Transport, refused: NarrowFailure) -> Response<Body> {
-    let (status, reason, message) = match refused {
-        NarrowFailure::Refused(Refused::Widens(why)) => {
-            (StatusCode::FORBIDDEN, "widen", format!("Refused: {why}"))
-        }
-        NarrowFailure::Refused(Refused::Malformed(why)) => {
-            (StatusCode::BAD_REQUEST, "malformed", why)
-        }
-        NarrowFailure::Limited(wait) => {
-            crate::metrics::refusal(transport.label(), "limited");
-            let mut response = error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Too many new narrowed credentials; ask again later",
-            );
-            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-            response
-                .headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from(secs));
-            return response;
-        }
-        NarrowFailure::Unsupported | NarrowFailure::Unavailable(_) => (
-            StatusCode::BAD_REQUEST,
-            "malformed",
-            "This scope cannot be narrowed".to_owned(),
-        ),
-    };
-    crate::metrics::refusal(transport.label(), reason);
-    error(status, &message)
-}
-
-fn body(held: &Held, format: Format) -> Bytes {
-    match format {
-        Format::Process => held.process_json.clone(),
-        Format::Ecs => held.ecs_json.clone(),
-    }
-}
-
-/// The cause of a failure as this transport may hear it.
-fn cause(transport: Transport, why: &crate::Error) -> String {
-    match transport {
-        Transport::Tcp | Transport::Imds => UNAVAILABLE.to_owned(),
-        Transport::Unix => why.to_string(),
     }
 }
 

@@ -89,6 +89,7 @@ pub(super) fn log_refused(transport: Transport, uid: Option<u32>) {
         Transport::Unix => "Unix socket",
         Transport::Tcp => "TCP",
         Transport::Imds => "IMDS",
+        Transport::Container => "container endpoint",
     };
     match uid {
         Some(uid) => tracing::warn!(

@@ -25,6 +25,7 @@ pub struct Listeners {
     pub(super) tcp: Vec<TcpListener>,
     pub(super) socket: Option<BoundSocket>,
     pub(super) imds: Option<TcpListener>,
+    pub(super) container: Option<TcpListener>,
 }
 
 impl Listeners {
@@ -52,6 +53,39 @@ impl Listeners {
         Ok(self)
     }
 
+    /// Adds the container endpoint on `addr` (port 0: any free one), which
+    /// must be on one of this machine's interfaces.
+    pub async fn with_container(mut self, addr: std::net::SocketAddr) -> Result<Listeners, Error> {
+        let ip = addr.ip();
+        let listener = TcpListener::bind(addr).await.map_err(|e| match e.kind() {
+            ErrorKind::AddrNotAvailable => {
+                let (six, len) = if ip.is_ipv6() { ("-6 ", 128) } else { ("", 32) };
+                Error::new(format!(
+                    "--container-endpoint: {ip} is on no interface of this machine; add it \
+                     once, as root: ip {six}addr add {ip}/{len} dev lo"
+                ))
+            }
+            ErrorKind::AddrInUse => Error::new(format!(
+                "--container-endpoint {addr} is already in use{}; pick another port",
+                held_by(addr)
+            )),
+            _ => Error::new(format!("cannot listen on {addr} for containers: {e}")),
+        })?;
+        if !container_host_accepted(ip) {
+            log::say(&format!(
+                "Warning: the AWS SDKs take plain http:// container credentials only from \
+                 loopback, 169.254.170.2, 169.254.170.23 and fd00:ec2::23, not {ip}"
+            ));
+        }
+        self.container = Some(listener);
+        Ok(self)
+    }
+
+    /// Where the container endpoint really listens, if it does.
+    pub fn container_addr(&self) -> Option<std::net::SocketAddr> {
+        self.container.as_ref()?.local_addr().ok()
+    }
+
     /// The IMDS port really bound, if any.
     pub fn imds_port(&self) -> Option<u16> {
         let addr = self.imds.as_ref()?.local_addr().ok()?;
@@ -69,6 +103,7 @@ pub async fn listen(host: &str, port: u16, socket: SocketChoice) -> Result<Liste
         tcp,
         socket: None,
         imds: None,
+        container: None,
     };
     let port = listeners.port().unwrap_or(port);
     listeners.socket = match socket {
@@ -95,6 +130,7 @@ fn adopt(inherited: systemd::Inherited) -> Result<Listeners, Error> {
         tcp,
         socket,
         imds: None,
+        container: None,
     })
 }
 
@@ -153,6 +189,16 @@ fn held_by(addr: std::net::SocketAddr) -> String {
     peer::other_listener_uid(addr, nix::unistd::geteuid().as_raw())
         .map(|uid| format!(" (held by uid {uid})"))
         .unwrap_or_default()
+}
+
+/// Whether every AWS SDK takes `http://IP` as a container credentials
+/// `FULL_URI` host: loopback, ECS's and EKS Pod Identity's addresses
+/// (botocore's `ContainerMetadataFetcher`, the Go and Java SDKs' checks).
+fn container_host_accepted(ip: IpAddr) -> bool {
+    const ECS: Ipv4Addr = Ipv4Addr::new(169, 254, 170, 2);
+    const EKS: Ipv4Addr = Ipv4Addr::new(169, 254, 170, 23);
+    const EKS_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x23);
+    ip.is_loopback() || ip == IpAddr::V4(ECS) || ip == IpAddr::V4(EKS) || ip == IpAddr::V6(EKS_V6)
 }
 
 fn warn_if_exposed(ip: IpAddr) {

@@ -4,6 +4,7 @@
 
 mod accept;
 mod app;
+mod auth;
 mod callers;
 mod guards;
 mod imds;
@@ -34,6 +35,9 @@ pub const MAX_SOCKET_CONNECTIONS: usize = 128;
 /// IMDS connections served at once: a budget of its own too (IMDS clients
 /// open a connection or two per refresh).
 pub const MAX_IMDS_CONNECTIONS: usize = 64;
+/// Container endpoint connections served at once: its own budget, so
+/// containers cannot use up the host's TCP one (nor it theirs).
+pub const MAX_CONTAINER_CONNECTIONS: usize = 128;
 /// How long shutdown waits for in-flight requests.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -60,6 +64,9 @@ pub enum Transport {
     Unix,
     /// The IMDSv2 port: the TCP guards, then IMDS's own token.
     Imds,
+    /// The container endpoint (`--container-endpoint`): the TCP guards,
+    /// and always a token.
+    Container,
 }
 
 impl Transport {
@@ -69,6 +76,7 @@ impl Transport {
             Transport::Tcp => "tcp",
             Transport::Unix => "unix",
             Transport::Imds => "imds",
+            Transport::Container => "container",
         }
     }
 }
@@ -84,7 +92,7 @@ pub struct Running {
     stop: watch::Sender<bool>,
     /// When the last request came (Unix seconds, wall clock).
     last_request: Arc<AtomicU64>,
-    budgets: [(Arc<Semaphore>, usize); 3],
+    budgets: [(Arc<Semaphore>, usize); 4],
     registry: Arc<Registry>,
     socket: Option<SocketFile>,
 }
@@ -92,16 +100,19 @@ pub struct Running {
 /// Starts answering on every listener with the registry's scopes.
 pub fn serve(listeners: Listeners, registry: Arc<Registry>, options: Options) -> Running {
     let last_request = Arc::new(AtomicU64::new(unix_now()));
+    let container = listeners.container_addr();
     let app = Arc::new(app::App::new(
         registry.clone(),
         options,
         last_request.clone(),
+        container,
     ));
     let (stop, stopped) = watch::channel(false);
     let budgets = [
         MAX_CONNECTIONS,
         MAX_SOCKET_CONNECTIONS,
         MAX_IMDS_CONNECTIONS,
+        MAX_CONTAINER_CONNECTIONS,
     ]
     .map(|all| (Arc::new(Semaphore::new(all)), all));
     let socket = accept::accept_all(listeners, &app, &stopped, budgets.clone().map(|(b, _)| b));

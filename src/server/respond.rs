@@ -1,11 +1,29 @@
 //! The shapes of an answer, shared by the app and IMDS: JSON (with
-//! `Cache-Control: no-store`), text, and the original's `{"error": ...}`.
+//! `Cache-Control: no-store`), text, the original's `{"error": ...}`, a
+//! credential's body, and what each transport may hear of a failure.
 
+use super::Transport;
 use crate::body::python_json;
+use crate::cache::Held;
+use crate::narrow::Refused;
+use crate::registry::NarrowFailure;
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use hyper::{Response, StatusCode};
+
+/// What a TCP client hears when there is no credential; the cause (which
+/// may name a role, an account) goes to the log and the Unix socket only.
+const UNAVAILABLE: &str = "credentials unavailable";
+
+/// Which body a credential route answers.
+#[derive(Clone, Copy)]
+pub(super) enum Format {
+    /// `credential_process`'s.
+    Process,
+    /// The container provider's.
+    Ecs,
+}
 
 /// Every answer's body: whole, in memory.
 pub(super) type Body = Full<Bytes>;
@@ -36,4 +54,52 @@ pub(super) fn error(status: StatusCode, message: &str) -> Response<Body> {
         status,
         Bytes::from(python_json(&serde_json::json!({"error": message}))),
     )
+}
+
+/// A narrowing refused: 403 for one that would widen (naming what), 400
+/// for one that is malformed or of a scope that cannot narrow, 429 with
+/// `Retry-After` (seconds) past the scope's budget of new mints.
+pub(super) fn narrow_refusal(transport: Transport, refused: NarrowFailure) -> Response<Body> {
+    let (status, reason, message) = match refused {
+        NarrowFailure::Refused(Refused::Widens(why)) => {
+            (StatusCode::FORBIDDEN, "widen", format!("Refused: {why}"))
+        }
+        NarrowFailure::Refused(Refused::Malformed(why)) => {
+            (StatusCode::BAD_REQUEST, "malformed", why)
+        }
+        NarrowFailure::Limited(wait) => {
+            crate::metrics::refusal(transport.label(), "limited");
+            let mut response = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many new narrowed credentials; ask again later",
+            );
+            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(secs));
+            return response;
+        }
+        NarrowFailure::Unsupported | NarrowFailure::Unavailable(_) => (
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            "This scope cannot be narrowed".to_owned(),
+        ),
+    };
+    crate::metrics::refusal(transport.label(), reason);
+    error(status, &message)
+}
+
+pub(super) fn body(held: &Held, format: Format) -> Bytes {
+    match format {
+        Format::Process => held.process_json.clone(),
+        Format::Ecs => held.ecs_json.clone(),
+    }
+}
+
+/// The cause of a failure as this transport may hear it.
+pub(super) fn cause(transport: Transport, why: &crate::Error) -> String {
+    match transport {
+        Transport::Tcp | Transport::Imds | Transport::Container => UNAVAILABLE.to_owned(),
+        Transport::Unix => why.to_string(),
+    }
 }

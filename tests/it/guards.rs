@@ -335,13 +335,21 @@ fn health_is_503_once_the_credential_expired_with_sts_down() {
         body,
         r#"{"error": "No valid credentials: credentials unavailable"}"#
     );
-    // The uid-checked socket may hear it.
-    let over_socket = run(Command::new("curl")
-        .args(["-sS", "--unix-socket"])
-        .arg(server.socket())
-        .arg("http://localhost/healthz"));
-    let over_socket = String::from_utf8_lossy(&over_socket.stdout);
-    assert!(over_socket.contains("fake STS is down"), "{over_socket}");
+    // The uid-checked socket may hear it, once the renewer's failed call
+    // has come back (on a loaded machine the credential may expire first).
+    polled(
+        "the socket to hear the cause",
+        Duration::from_secs(10),
+        || {
+            let over_socket = run(Command::new("curl")
+                .args(["-sS", "--unix-socket"])
+                .arg(server.socket())
+                .arg("http://localhost/healthz"));
+            String::from_utf8_lossy(&over_socket.stdout)
+                .contains("fake STS is down")
+                .then_some(())
+        },
+    );
 
     // STS back: the server recovers by itself.
     sts.set_healthy(true);

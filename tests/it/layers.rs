@@ -8,7 +8,7 @@ use std::path::Path;
 /// Top to bottom, as `src/lib.rs`'s module doc draws them.
 const LAYERS: &[&[&str]] = &[
     &["cli"],
-    &["localserver", "exec"],
+    &["localserver", "exec", "container_env"],
     &["server", "fetch"],
     &["mint"],
     &["registry"],

@@ -5,6 +5,7 @@
 mod bench;
 mod client_matrix;
 mod clients;
+mod containers;
 mod enforce;
 mod exec_server;
 mod generated;

@@ -60,7 +60,7 @@ async fn app_serving(
         owners: super::super::Owners::default(),
         instance: Default::default(),
     };
-    App::new(Registry::new(table), options, Arc::default())
+    App::new(Registry::new(table), options, Arc::default(), None)
 }
 
 async fn app_with(error: Option<&'static str>, token: Option<&str>) -> App {

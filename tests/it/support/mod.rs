@@ -7,6 +7,7 @@ mod clock;
 mod fake_sts;
 mod http;
 mod moto;
+mod netns;
 mod server;
 mod strangers;
 
@@ -15,6 +16,7 @@ pub use clock::*;
 pub use fake_sts::*;
 pub use http::*;
 pub use moto::*;
+pub use netns::*;
 pub use server::*;
 pub use strangers::*;
 

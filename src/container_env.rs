@@ -1,0 +1,175 @@
+//! `s3-credentials container-env`: what a container needs to reach one
+//! scope through the container endpoint (`--container-endpoint`), asked of
+//! the running server over its Unix socket (checked as fetch checks it)
+//! and printed for `docker run --env-file`, compose's `environment:` or a
+//! shell.
+
+use crate::fetch::{self, Target};
+use crate::Error;
+use serde::Deserialize;
+
+/// How to print the variables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// `VAR=value` lines, as `docker run --env-file` reads them (no quoting:
+    /// Docker takes the rest of the line as it is).
+    #[default]
+    Docker,
+    /// An `environment:` map for docker compose (YAML double-quoted).
+    Compose,
+    /// `export VAR='value'` lines for a shell.
+    Env,
+}
+
+impl Format {
+    /// Every format's name, as `--format` takes it.
+    pub const NAMES: [&'static str; 3] = ["docker", "compose", "env"];
+
+    /// The format called `name`.
+    pub fn named(name: &str) -> Option<Format> {
+        let all = [Format::Docker, Format::Compose, Format::Env];
+        Format::NAMES
+            .iter()
+            .position(|n| *n == name)
+            .map(|i| all[i])
+    }
+}
+
+/// What `container-env` is asked to do, in plain types.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The server's socket (`--port`/`--socket`) and the scope (required).
+    pub fetch: fetch::Options,
+    /// How to print.
+    pub format: Format,
+    /// `--token-file-at PATH`: name a token file at PATH in the container
+    /// (bind-mounted there) instead of printing the token.
+    pub token_file_at: Option<String>,
+}
+
+/// The server's answer on `/scope/NAME/container-env`.
+#[derive(Deserialize)]
+struct Answer {
+    full_uri: String,
+    token: String,
+    region: String,
+}
+
+/// The text to print for `options`, asked of the running server.
+pub async fn text(options: &Options) -> Result<String, Error> {
+    let Some(scope) = options.fetch.scope.as_deref() else {
+        return Err(Error::new("container-env needs --scope NAME"));
+    };
+    let targets: Vec<Target> = fetch::socket_targets(&options.fetch)?
+        .into_iter()
+        .map(|target| match target {
+            Target::Socket { path, default, .. } => Target::Socket {
+                path,
+                default,
+                route: format!("{}{scope}/container-env", crate::body::SCOPE_PATH),
+            },
+            url => url,
+        })
+        .collect();
+    let uid = nix::unistd::geteuid().as_raw();
+    let timeout = options.fetch.timeout;
+    let body = fetch::ask_first(&targets, uid, timeout, |body| {
+        serde_json::from_slice::<Answer>(body)
+            .map(drop)
+            .map_err(|_| "its answer is not a container-env answer".into())
+    })
+    .await?;
+    let answer: Answer = serde_json::from_slice(&body)
+        .map_err(|_| Error::new("the server's answer is not a container-env answer"))?;
+    Ok(render(&answer, options))
+}
+
+/// The variables, in `options.format`.
+fn render(answer: &Answer, options: &Options) -> String {
+    let mut vars = vec![(
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        answer.full_uri.as_str(),
+    )];
+    match &options.token_file_at {
+        Some(path) => vars.push(("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", path.as_str())),
+        None => vars.push(("AWS_CONTAINER_AUTHORIZATION_TOKEN", answer.token.as_str())),
+    }
+    vars.push(("AWS_REGION", answer.region.as_str()));
+    vars.push(("AWS_DEFAULT_REGION", answer.region.as_str()));
+    let mut out = match options.format {
+        Format::Compose => "environment:\n".to_owned(),
+        _ => String::new(),
+    };
+    for (var, value) in vars {
+        let line = match options.format {
+            Format::Docker => format!("{var}={value}\n"),
+            Format::Compose => format!(
+                "  {var}: \"{}\"\n",
+                value.replace('\\', "\\\\").replace('"', "\\\"")
+            ),
+            Format::Env => format!("export {var}='{}'\n", value.replace('\'', "'\\''")),
+        };
+        out.push_str(&line);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(format: Format, token_file_at: Option<&str>) -> Options {
+        Options {
+            fetch: fetch::Options {
+                port: 8094,
+                socket: None,
+                url: None,
+                server_uid: None,
+                timeout: std::time::Duration::from_secs(1),
+                scope: Some("prod".into()),
+                query: String::new(),
+                format: crate::body::Export::Process,
+            },
+            format,
+            token_file_at: token_file_at.map(str::to_owned),
+        }
+    }
+
+    fn answer() -> Answer {
+        Answer {
+            full_uri: "http://169.254.170.2:8095/scope/prod/ecs".into(),
+            token: "t0k'\"\\en".into(),
+            region: "eu-west-1".into(),
+        }
+    }
+
+    #[test]
+    fn each_format_carries_the_uri_the_token_and_the_region_quoted_for_its_reader() {
+        let docker = render(&answer(), &options(Format::Docker, None));
+        assert_eq!(
+            docker,
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI=http://169.254.170.2:8095/scope/prod/ecs\n\
+             AWS_CONTAINER_AUTHORIZATION_TOKEN=t0k'\"\\en\nAWS_REGION=eu-west-1\n\
+             AWS_DEFAULT_REGION=eu-west-1\n"
+        );
+        let compose = render(&answer(), &options(Format::Compose, None));
+        assert!(
+            compose.starts_with("environment:\n  AWS_CONTAINER_CREDENTIALS_FULL_URI: \"http://")
+        );
+        assert!(
+            compose.contains("  AWS_CONTAINER_AUTHORIZATION_TOKEN: \"t0k'\\\"\\\\en\"\n"),
+            "{compose}"
+        );
+        let env = render(&answer(), &options(Format::Env, None));
+        assert!(
+            env.contains("export AWS_CONTAINER_AUTHORIZATION_TOKEN='t0k'\\''\"\\en'\n"),
+            "{env}"
+        );
+        let file = render(
+            &answer(),
+            &options(Format::Docker, Some("/run/secrets/s3c")),
+        );
+        assert!(file.contains("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=/run/secrets/s3c\n"));
+        assert!(!file.contains("t0k"), "{file}");
+    }
+}

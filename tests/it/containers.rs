@@ -1,0 +1,390 @@
+//! Containers and remote shells (issue 24): one token per scope, the
+//! container endpoint on 169.254.170.2 (a network namespace plays the
+//! container), `container-env`, and the Unix socket forwarded over ssh.
+
+use crate::support::*;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+
+/// Scopes `prod` (bucket `a`, `jobs/`, its own token), `other` (bucket `b`,
+/// its own token) and `open` (bucket `b`, no token), in `dir`.
+fn three_scopes(dir: &Path, a: &str, b: &str) -> std::path::PathBuf {
+    let config = dir.join("scopes.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[scope.prod]\nbuckets = [\"{a}\"]\nprefix = \"jobs/\"\ntoken_file = \"prod.token\"\n\n\
+             [scope.other]\nbuckets = [\"{b}\"]\ntoken_file = \"other.token\"\n\n\
+             [scope.open]\nbuckets = [\"{b}\"]\n"
+        ),
+    )
+    .unwrap();
+    config
+}
+
+fn read_token(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(format!("{name}.token"))).unwrap()
+}
+
+fn get(addr: SocketAddr, path: &str, token: Option<&str>) -> u16 {
+    let auth = token.map_or(String::new(), |t| format!("Authorization: {t}\r\n"));
+    let host = addr.to_string();
+    http(
+        addr,
+        &format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Connection: close\r\n\r\n"),
+    )
+    .0
+}
+
+#[test]
+fn a_scope_token_opens_that_scope_alone_and_the_server_token_opens_all() {
+    use std::os::unix::fs::PermissionsExt;
+    let moto = Moto::shared();
+    let (a, b) = (moto.bucket("tok-a"), moto.bucket("tok-b"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = three_scopes(dir.path(), &a, &b);
+    // Without --auth-token-file: scopes without a token stay open over TCP.
+    let server = Start::new(moto, "")
+        .args(&["--config", config.to_str().unwrap()])
+        .run();
+    for name in ["prod", "other"] {
+        let mode = std::fs::metadata(dir.path().join(format!("{name}.token")))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name}.token was made 0600");
+        assert!(server
+            .stderr_lines()
+            .iter()
+            .any(|l| l.contains(&format!("{name}.token with a new random token"))));
+    }
+    let (prod, other) = (
+        read_token(dir.path(), "prod"),
+        read_token(dir.path(), "other"),
+    );
+    let at = server.addr();
+    assert_eq!(get(at, "/scope/prod", Some(&prod)), 200);
+    assert_eq!(get(at, "/scope/prod/ecs", Some(&prod)), 200);
+    assert_eq!(get(at, "/scope/prod", None), 401);
+    assert_eq!(get(at, "/scope/prod", Some(&other)), 401);
+    assert_eq!(get(at, "/scope/other", Some(&prod)), 401);
+    assert_eq!(get(at, "/scope/open", None), 200);
+    // prod's token is for prod alone: not the open scope, not /metrics.
+    assert_eq!(get(at, "/scope/open", Some(&prod)), 401);
+    assert_eq!(get(at, "/metrics", Some(&prod)), 401);
+    let request = format!(
+        "GET /healthz HTTP/1.1\r\nHost: {at}\r\nAuthorization: {prod}\r\nConnection: close\r\n\r\n"
+    );
+    let (status, _, health) = http(at, &request);
+    assert_eq!((status, health.as_str()), (200, "{\"status\": \"ok\"}"));
+    // The socket is the owner's: every scope, no token.
+    let mut fetch = Command::new(FETCH);
+    aws_env(&mut fetch, server.home.path());
+    let out = run(fetch
+        .arg("--socket")
+        .arg(server.socket())
+        .args(["--scope", "prod"]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(server);
+
+    // With --auth-token-file: that token opens every scope and /metrics;
+    // a scope's token still opens its own alone, and / not at all.
+    let global = dir.path().join("server.token");
+    let server = Start::new(moto, "")
+        .args(&[
+            "--config",
+            config.to_str().unwrap(),
+            "--auth-token-file",
+            global.to_str().unwrap(),
+        ])
+        .run();
+    let global = std::fs::read_to_string(&global).unwrap();
+    let at = server.addr();
+    for path in ["/scope/prod", "/scope/other", "/scope/open", "/metrics"] {
+        assert_eq!(get(at, path, Some(&global)), 200, "{path}");
+    }
+    assert_eq!(get(at, "/scope/open", None), 401);
+    assert_eq!(get(at, "/scope/prod", Some(&prod)), 200);
+    assert_eq!(get(at, "/scope/open", Some(&prod)), 401);
+
+    // Checked as the global one: a token file others can read is refused.
+    std::fs::set_permissions(
+        dir.path().join("other.token"),
+        std::fs::Permissions::from_mode(0o640),
+    )
+    .unwrap();
+    let refused = Start::new(moto, "")
+        .args(&["--config", config.to_str().unwrap()])
+        .try_run()
+        .err()
+        .expect("refused");
+    let said = refused.join("\n");
+    assert!(
+        said.contains("scope 'other' token_file") && said.contains("chmod 600"),
+        "{said}"
+    );
+}
+
+#[test]
+fn a_reload_reads_each_scopes_token_again() {
+    let moto = Moto::shared();
+    let (a, b) = (moto.bucket("tokr-a"), moto.bucket("tokr-b"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = three_scopes(dir.path(), &a, &b);
+    let server = Start::new(moto, "")
+        .args(&["--config", config.to_str().unwrap()])
+        .run();
+    let old = read_token(dir.path(), "prod");
+    let new = "a-new-token-for-prod-0123456789";
+    std::fs::write(dir.path().join("prod.token"), new).unwrap();
+    signal(&server.child, nix::sys::signal::Signal::SIGHUP);
+    assert!(server.wait_for_stderr("reloaded", std::time::Duration::from_secs(10)));
+    assert_eq!(get(server.addr(), "/scope/prod", Some(new)), 200);
+    assert_eq!(get(server.addr(), "/scope/prod", Some(&old)), 401);
+}
+
+#[test]
+fn a_container_endpoint_on_an_address_no_interface_has_says_how_to_add_it() {
+    let moto = Moto::shared();
+    let bucket = moto.bucket("ctr-missing");
+    let refused = Start::new(moto, &bucket)
+        .args(&["--container-endpoint", "169.254.170.99:0"])
+        .try_run()
+        .err()
+        .expect("refused");
+    let said = refused.join("\n");
+    assert!(
+        said.contains("169.254.170.99 is on no interface")
+            && said.contains("ip addr add 169.254.170.99/32 dev lo"),
+        "{said}"
+    );
+    let out = run(Command::new(SERVER).args([
+        "localserver",
+        "b",
+        "-d",
+        "1h",
+        "--container-endpoint",
+        "nowhere",
+    ]));
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// The port the server printed for its container endpoint.
+fn container_port(server: &Server) -> u16 {
+    let prefix = format!("Container endpoint: http://{CONTAINER_HOST}:");
+    let line = (server.stderr_lines().into_iter())
+        .find(|l| l.starts_with(&prefix))
+        .expect("the container endpoint line");
+    line[prefix.len()..]
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// `container-env --scope NAME --format FORMAT` against `server`.
+fn container_env(server: &Server, scope: &str, format: &str) -> String {
+    let mut cmd = Command::new(SERVER);
+    aws_env(&mut cmd, server.home.path());
+    cmd.args([
+        "container-env",
+        "--scope",
+        scope,
+        "--format",
+        format,
+        "--socket",
+    ])
+    .arg(server.socket());
+    expect_success(&run(&mut cmd))
+}
+
+/// `docker run --env-file`'s reading of `text`: `VAR=value` lines.
+fn env_file(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (k, v) = l.split_once('=').expect("VAR=value");
+            (k.to_owned(), v.to_owned())
+        })
+        .collect()
+}
+
+const BOTO3: &str = r#"
+import sys, boto3
+bucket, key = sys.argv[1], sys.argv[2]
+s3 = boto3.client("s3")
+s3.put_object(Bucket=bucket, Key=key, Body=b"from boto3")
+listed = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="jobs/").get("Contents", [])]
+print(key in listed, s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode())
+"#;
+
+#[test]
+fn a_network_namespace_reaches_its_scope_through_the_container_endpoint() {
+    let Some(netns) = Netns::create() else {
+        return;
+    };
+    let moto = Moto::shared();
+    let (a, b) = (moto.bucket("ctr-a"), moto.bucket("ctr-b"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = three_scopes(dir.path(), &a, &b);
+    let server = Start::new(moto, "")
+        .args(&[
+            "--config",
+            config.to_str().unwrap(),
+            "--container-endpoint",
+            "0",
+        ])
+        .run();
+    let port = container_port(&server);
+    let endpoint = SocketAddr::from((CONTAINER_HOST, port));
+    let s3 = netns.forward_to(SocketAddr::from(([127, 0, 0, 1], moto.port)));
+    // What a user pastes: container-env's output, plus S3's address.
+    let pasted = container_env(&server, "prod", "docker");
+    let mut env = env_file(&pasted);
+    assert_eq!(
+        env[0],
+        (
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI".into(),
+            format!("http://{endpoint}/scope/prod/ecs")
+        )
+    );
+    let s3_url = format!("http://{s3}");
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    for (k, v) in [
+        ("AWS_ENDPOINT_URL", s3_url.as_str()),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("HOME", home.to_str().unwrap()),
+        ("AWS_CONFIG_FILE", "/dev/null"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+    ] {
+        env.push((k.into(), v.into()));
+    }
+    let python = tool("python3");
+    let aws = tool("aws");
+    let js = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/js_v3.mjs");
+    let clients = |env: &[(String, String)]| {
+        let boto3 = run(netns.command(env, python.to_str().unwrap()).args([
+            "-c",
+            BOTO3,
+            &a,
+            "jobs/boto3.txt",
+        ]));
+        let mut cli = netns.command(env, aws.to_str().unwrap());
+        cli.args([
+            "s3api",
+            "list-objects-v2",
+            "--bucket",
+            &a,
+            "--prefix",
+            "jobs/",
+            "--query",
+            "Contents[].Key",
+            "--output",
+            "text",
+        ]);
+        let cli = run(&mut cli);
+        let node = run(netns.command(env, "node").arg(&js).args([
+            &s3_url,
+            &a,
+            "jobs/js.txt",
+            "from js v3",
+        ]));
+        [("boto3", boto3), ("aws cli", cli), ("js v3", node)]
+    };
+    for (client, out) in clients(&env) {
+        assert!(
+            out.status.success(),
+            "{client}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let objects = moto_keys(moto, &a);
+    assert!(
+        objects.contains(&"jobs/boto3.txt".to_owned())
+            && objects.contains(&"jobs/js.txt".to_owned()),
+        "{objects:?}"
+    );
+
+    // Another scope's token, or none: 401, and every client fails.
+    let other = read_token(dir.path(), "other");
+    for token in [Some(other.as_str()), None] {
+        let mut wrong = env.clone();
+        wrong.retain(|(k, _)| k != "AWS_CONTAINER_AUTHORIZATION_TOKEN");
+        if let Some(token) = token {
+            wrong.push(("AWS_CONTAINER_AUTHORIZATION_TOKEN".into(), token.into()));
+        }
+        for (client, out) in clients(&wrong) {
+            assert!(
+                !out.status.success(),
+                "{client} got credentials with {token:?}"
+            );
+        }
+        let curl = netns
+            .command(&[], "curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
+            .args(token.map(|t| format!("-HAuthorization: {t}")))
+            .arg(format!("http://{endpoint}/scope/prod/ecs"))
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&curl.stdout), "401");
+    }
+    // From the namespace, the open scope and / are closed too: no token, no access.
+    for path in ["/scope/open/ecs", "/ecs", "/metrics"] {
+        assert_eq!(get(endpoint, path, None), 401, "{path}");
+    }
+    // On the host, another uid without a token: 401 as well.
+    if can_be_nobody() {
+        let answer = http_as_nobody(
+            endpoint,
+            &format!(
+                "GET /scope/prod/ecs HTTP/1.1\r\nHost: {endpoint}\r\nConnection: close\r\n\r\n"
+            ),
+        );
+        assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    }
+    // The other formats carry the same variables.
+    let compose = container_env(&server, "prod", "compose");
+    assert!(
+        compose.starts_with("environment:\n  AWS_CONTAINER_CREDENTIALS_FULL_URI: \"http://"),
+        "{compose}"
+    );
+    let shell = container_env(&server, "prod", "env");
+    assert!(
+        shell.contains(&format!(
+            "export AWS_CONTAINER_CREDENTIALS_FULL_URI='http://{endpoint}/scope/prod/ecs'"
+        )),
+        "{shell}"
+    );
+    // A scope without a token of its own has nothing to give a container.
+    let mut cmd = Command::new(SERVER);
+    aws_env(&mut cmd, server.home.path());
+    let out = run(cmd
+        .args(["container-env", "--scope", "open", "--socket"])
+        .arg(server.socket()));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("add token_file = \"open.token\""),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The keys in `bucket`, as moto holds them.
+fn moto_keys(moto: &Moto, bucket: &str) -> Vec<String> {
+    let out = expect_success(&run(Command::new(tool("python3")).args([
+        "-c",
+        "import sys, boto3; s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', \
+         aws_access_key_id='testing', aws_secret_access_key='testing'); \
+         print('\\n'.join(o['Key'] for o in s3.list_objects_v2(Bucket=sys.argv[2]).get('Contents', [])))",
+        &moto.url(),
+        bucket,
+    ])));
+    out.lines().map(str::to_owned).collect()
+}

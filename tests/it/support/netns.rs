@@ -1,0 +1,134 @@
+//! A network namespace that plays a container (issue 24): a veth pair with
+//! addresses from 198.18.0.0/15 (the benchmarking range: this machine's own
+//! networks are 192.0.2.0/24 and loopback), a default route via the host
+//! side, and `169.254.170.2` on the host's loopback, where the container
+//! endpoint listens. All of it is removed on drop, a failing test included,
+//! and leftovers of a killed run under the same names first.
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::process::Command;
+
+/// The container endpoint's address, as ECS gives it.
+pub const CONTAINER_HOST: Ipv4Addr = Ipv4Addr::new(169, 254, 170, 2);
+
+/// A network namespace with a route to the host.
+pub struct Netns {
+    /// The namespace's name (`ip netns exec NAME`).
+    pub name: String,
+    host_link: String,
+    /// The host side's address, which the namespace reaches.
+    pub host_ip: Ipv4Addr,
+    /// Whether we added `CONTAINER_HOST` (and so remove it).
+    added_host: bool,
+}
+
+fn ip(args: &[&str]) -> bool {
+    Command::new("ip")
+        .args(args)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn must(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("ip runs");
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Netns {
+    /// A new namespace, or `None` (said) where this cannot be done: not
+    /// root, or no `ip`.
+    pub fn create() -> Option<Netns> {
+        if !nix::unistd::geteuid().is_root() || !ip(&["-V"]) {
+            eprintln!("skipped: a network namespace needs root and iproute2 (CI has both)");
+            return None;
+        }
+        let id = std::process::id() % 200 + 20;
+        let name = format!("s3c-test-{id}");
+        let (host_link, ns_link) = (format!("s3ch{id}"), format!("s3cn{id}"));
+        let host_ip = Ipv4Addr::new(198, 18, id as u8, 1);
+        let ns_ip = Ipv4Addr::new(198, 18, id as u8, 2);
+        let _ = ip(&["netns", "del", &name]);
+        let _ = ip(&["link", "del", &host_link]);
+        let lo = Command::new("ip")
+            .args(["-4", "addr", "show", "dev", "lo"])
+            .output()
+            .unwrap();
+        let added_host =
+            !String::from_utf8_lossy(&lo.stdout).contains(&format!("{CONTAINER_HOST}/"));
+        let netns = Netns {
+            name,
+            host_link,
+            host_ip,
+            added_host,
+        };
+        let (n, h) = (netns.name.as_str(), netns.host_link.as_str());
+        must(&["netns", "add", n]);
+        must(&["link", "add", h, "type", "veth", "peer", "name", &ns_link]);
+        must(&["link", "set", &ns_link, "netns", n]);
+        must(&["addr", "add", &format!("{host_ip}/30"), "dev", h]);
+        must(&["link", "set", h, "up"]);
+        let inside = |args: &[&str]| {
+            let mut all = vec!["netns", "exec", n, "ip"];
+            all.extend_from_slice(args);
+            must(&all);
+        };
+        inside(&["addr", "add", &format!("{ns_ip}/30"), "dev", &ns_link]);
+        inside(&["link", "set", &ns_link, "up"]);
+        inside(&["link", "set", "lo", "up"]);
+        inside(&["route", "add", "default", "via", &host_ip.to_string()]);
+        if added_host {
+            must(&["addr", "add", &format!("{CONTAINER_HOST}/32"), "dev", "lo"]);
+        }
+        Some(netns)
+    }
+
+    /// `program` run inside the namespace with only `env` (and PATH).
+    pub fn command(&self, env: &[(String, String)], program: &str) -> Command {
+        let mut cmd = Command::new("ip");
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .args(["netns", "exec", &self.name, program]);
+        cmd
+    }
+
+    /// Forwards `host_ip:PORT` (a port picked here) to `to` on the host's
+    /// loopback, which the namespace cannot reach itself (moto, radosgw).
+    pub fn forward_to(&self, to: SocketAddr) -> SocketAddr {
+        let listener = TcpListener::bind((self.host_ip, 0)).unwrap();
+        let at = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for inbound in listener.incoming().flatten() {
+                let Ok(outbound) = TcpStream::connect(to) else {
+                    continue;
+                };
+                let (mut a, mut b) = (inbound.try_clone().unwrap(), outbound.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut a, &mut b);
+                    let _ = b.shutdown(std::net::Shutdown::Write);
+                });
+                let (mut a, mut b) = (outbound, inbound);
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut a, &mut b);
+                    let _ = b.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        at
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = ip(&["netns", "del", &self.name]);
+        let _ = ip(&["link", "del", &self.host_link]);
+        if self.added_host {
+            let _ = ip(&["addr", "del", &format!("{CONTAINER_HOST}/32"), "dev", "lo"]);
+        }
+    }
+}
