@@ -174,47 +174,6 @@ fn a_container_endpoint_on_an_address_no_interface_has_says_how_to_add_it() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-/// The port the server printed for its container endpoint.
-fn container_port(server: &Server) -> u16 {
-    let prefix = format!("Container endpoint: http://{CONTAINER_HOST}:");
-    let line = (server.stderr_lines().into_iter())
-        .find(|l| l.starts_with(&prefix))
-        .expect("the container endpoint line");
-    line[prefix.len()..]
-        .split('/')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
-/// `container-env --scope NAME --format FORMAT` against `server`.
-fn container_env(server: &Server, scope: &str, format: &str) -> String {
-    let mut cmd = Command::new(SERVER);
-    aws_env(&mut cmd, server.home.path());
-    cmd.args([
-        "container-env",
-        "--scope",
-        scope,
-        "--format",
-        format,
-        "--socket",
-    ])
-    .arg(server.socket());
-    expect_success(&run(&mut cmd))
-}
-
-/// `docker run --env-file`'s reading of `text`: `VAR=value` lines.
-fn env_file(text: &str) -> Vec<(String, String)> {
-    text.lines()
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let (k, v) = l.split_once('=').expect("VAR=value");
-            (k.to_owned(), v.to_owned())
-        })
-        .collect()
-}
-
 const BOTO3: &str = r#"
 import sys, boto3
 bucket, key = sys.argv[1], sys.argv[2]
@@ -387,4 +346,115 @@ fn moto_keys(moto: &Moto, bucket: &str) -> Vec<String> {
         bucket,
     ])));
     out.lines().map(str::to_owned).collect()
+}
+
+/// Waits (polling, at most 10 s) for `path` to appear: ssh makes the
+/// remote socket once the session is up, and says nothing of it.
+fn appears(path: &Path) -> bool {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < until {
+        if path.exists() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
+}
+
+#[test]
+fn a_unix_socket_forwarded_over_ssh_serves_the_remote_side_and_no_stranger_there() {
+    use std::os::unix::fs::MetadataExt;
+    let Some(sshd) = Sshd::start() else {
+        return;
+    };
+    let moto = Moto::shared();
+    let bucket = moto.bucket("ssh-fwd");
+    let server = Start::new(moto, &bucket).run();
+    let remote = sshd.remote_dir().join("s3-credentials.sock");
+    let forward = format!("{}:{}", remote.display(), server.socket().display());
+    let mut session = sshd
+        .ssh(&["-N", "-o", "StreamLocalBindUnlink=yes", "-R", &forward])
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _ended = KillOnDrop(&mut session);
+    assert!(appears(&remote), "ssh made no remote socket");
+    // The remote side's socket is the remote user's (sshd's), 0600.
+    let meta = std::fs::metadata(&remote).unwrap();
+    assert_eq!((meta.uid(), meta.mode() & 0o777), (0, 0o600));
+
+    // There, credential_process = s3-credentials-fetch --socket REMOTE works.
+    let home = tempfile::tempdir().unwrap();
+    let mut fetch = Command::new(FETCH);
+    aws_env(&mut fetch, home.path());
+    let body = expect_success(&run(fetch.arg("--socket").arg(&remote)));
+    assert!(body.contains("\"AccessKeyId\""), "{body}");
+    std::fs::write(
+        home.path().join("aws-config"),
+        format!(
+            "[profile remote]\nregion = us-east-1\ncredential_process = {FETCH} --socket {}\n",
+            remote.display()
+        ),
+    )
+    .unwrap();
+    let mut cli = Command::new(tool("aws"));
+    aws_env(&mut cli, home.path());
+    cli.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .args([
+            "--profile",
+            "remote",
+            "--endpoint-url",
+            &moto.url(),
+            "s3api",
+            "list-objects-v2",
+            "--bucket",
+            &bucket,
+        ]);
+    let out = run(&mut cli);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // fetch's server check runs there too: a socket not served as the
+    // uid it wants is refused.
+    let mut fetch = Command::new(FETCH);
+    aws_env(&mut fetch, home.path());
+    let out = run(fetch
+        .arg("--socket")
+        .arg(&remote)
+        .args(["--server-uid", "1234"]));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("the server runs as uid 0, not as uid 1234"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A stranger on the remote side cannot connect to it.
+    if can_be_nobody() {
+        use std::os::unix::process::CommandExt;
+        let out = Command::new("python3")
+            .args([
+                "-c",
+                "import socket, sys\ns = socket.socket(socket.AF_UNIX)\n\
+                 try:\n    s.connect(sys.argv[1]); print('connected')\n\
+                 except OSError as e:\n    print(e.errno)",
+            ])
+            .arg(&remote)
+            .uid(NOBODY)
+            .gid(NOBODY)
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "13", "EACCES");
+    }
+}
+
+/// Kills a child (an ssh session) when the test ends, however it ends.
+struct KillOnDrop<'a>(&'a mut std::process::Child);
+
+impl Drop for KillOnDrop<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

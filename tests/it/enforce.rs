@@ -843,3 +843,76 @@ fn a_narrowed_credential_holds_only_what_it_asked_for() {
     ));
     print_matrix(&rows);
 }
+
+/// A network namespace playing a container reaches radosgw through the
+/// container endpoint with what `container-env` printed for its scope, and
+/// holds that scope alone (issue 24).
+#[test]
+fn a_container_holds_only_its_scope() {
+    let Some(_clock) = shared() else {
+        return;
+    };
+    let Some(netns) = Netns::create() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("scopes.toml");
+    std::fs::write(
+        &config,
+        "[scope.box]\nbuckets = [\"main\"]\naccess = \"read-only\"\ntoken_file = \"box.token\"\n",
+    )
+    .unwrap();
+    let flags = [
+        "--config",
+        config.to_str().unwrap(),
+        "--container-endpoint",
+        "0",
+    ];
+    let server = serve("", &flags).unwrap();
+    let radosgw: std::net::SocketAddr = ENDPOINT.trim_start_matches("http://").parse().unwrap();
+    let s3 = format!("http://{}", netns.forward_to(radosgw));
+    let mut env = env_file(&container_env(&server, "box", "docker"));
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    for (k, v) in [
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("HOME", home.to_str().unwrap()),
+        ("AWS_CONFIG_FILE", "/dev/null"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+    ] {
+        env.push((k.into(), v.into()));
+    }
+    let tries = [
+        t(Get, "main", "hello.txt", true),
+        t(List, "main", "", true),
+        t(Put, "main", "container/new.txt", false),
+        t(Get, "other", "secret.txt", false),
+        t(List, "other", "", false),
+    ];
+    let python = tool("python3");
+    let mut cmd = netns.command(&env, python.to_str().unwrap());
+    cmd.arg(backend().join("ops.py"))
+        .args([&s3, &ops_json(&tries)]);
+    let out = run(&mut cmd);
+    assert!(
+        out.status.success(),
+        "ops.py in the namespace: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let outcomes: BTreeMap<String, String> = serde_json::from_slice(&out.stdout).unwrap();
+    let mut rows = Vec::new();
+    for attempt in &tries {
+        let name = attempt.name();
+        let expected = if attempt.allowed {
+            "allowed"
+        } else {
+            "refused:AccessDenied"
+        };
+        assert_eq!(outcomes[&name], expected, "container: {name}");
+        rows.push(format!(
+            "{:<28} {name:<32} {expected}",
+            "container (box, read-only)"
+        ));
+    }
+    print_matrix(&rows);
+}

@@ -9,6 +9,7 @@ mod http;
 mod moto;
 mod netns;
 mod server;
+mod sshd;
 mod strangers;
 
 pub use aws_cli::*;
@@ -18,6 +19,7 @@ pub use http::*;
 pub use moto::*;
 pub use netns::*;
 pub use server::*;
+pub use sshd::*;
 pub use strangers::*;
 
 use std::net::TcpListener;

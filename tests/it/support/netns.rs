@@ -5,8 +5,16 @@
 //! endpoint listens. All of it is removed on drop, a failing test included,
 //! and leftovers of a killed run under the same names first.
 
+use super::{aws_env, expect_success, run, Server, SERVER};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::process::Command;
+use std::sync::Mutex;
+
+/// How many namespaces of this process use `CONTAINER_HOST`, and whether
+/// we added it (so the last one out removes it).
+static HOST_USERS: Mutex<(usize, bool)> = Mutex::new((0, false));
+/// Namespaces made so far by this process: each gets its own names.
+static MADE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 /// The container endpoint's address, as ECS gives it.
 pub const CONTAINER_HOST: Ipv4Addr = Ipv4Addr::new(169, 254, 170, 2);
@@ -18,8 +26,6 @@ pub struct Netns {
     host_link: String,
     /// The host side's address, which the namespace reaches.
     pub host_ip: Ipv4Addr,
-    /// Whether we added `CONTAINER_HOST` (and so remove it).
-    added_host: bool,
 }
 
 fn ip(args: &[&str]) -> bool {
@@ -47,24 +53,18 @@ impl Netns {
             eprintln!("skipped: a network namespace needs root and iproute2 (CI has both)");
             return None;
         }
-        let id = std::process::id() % 200 + 20;
+        let made = MADE.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % 4;
+        let id = std::process::id() % 50 * 4 + made + 20;
         let name = format!("s3c-test-{id}");
         let (host_link, ns_link) = (format!("s3ch{id}"), format!("s3cn{id}"));
         let host_ip = Ipv4Addr::new(198, 18, id as u8, 1);
         let ns_ip = Ipv4Addr::new(198, 18, id as u8, 2);
         let _ = ip(&["netns", "del", &name]);
         let _ = ip(&["link", "del", &host_link]);
-        let lo = Command::new("ip")
-            .args(["-4", "addr", "show", "dev", "lo"])
-            .output()
-            .unwrap();
-        let added_host =
-            !String::from_utf8_lossy(&lo.stdout).contains(&format!("{CONTAINER_HOST}/"));
         let netns = Netns {
             name,
             host_link,
             host_ip,
-            added_host,
         };
         let (n, h) = (netns.name.as_str(), netns.host_link.as_str());
         must(&["netns", "add", n]);
@@ -81,9 +81,18 @@ impl Netns {
         inside(&["link", "set", &ns_link, "up"]);
         inside(&["link", "set", "lo", "up"]);
         inside(&["route", "add", "default", "via", &host_ip.to_string()]);
-        if added_host {
-            must(&["addr", "add", &format!("{CONTAINER_HOST}/32"), "dev", "lo"]);
+        let mut users = HOST_USERS.lock().unwrap_or_else(|e| e.into_inner());
+        if users.0 == 0 {
+            let lo = Command::new("ip")
+                .args(["-4", "addr", "show", "dev", "lo"])
+                .output()
+                .unwrap();
+            users.1 = !String::from_utf8_lossy(&lo.stdout).contains(&format!("{CONTAINER_HOST}/"));
+            if users.1 {
+                must(&["addr", "add", &format!("{CONTAINER_HOST}/32"), "dev", "lo"]);
+            }
         }
+        users.0 += 1;
         Some(netns)
     }
 
@@ -127,8 +136,51 @@ impl Drop for Netns {
     fn drop(&mut self) {
         let _ = ip(&["netns", "del", &self.name]);
         let _ = ip(&["link", "del", &self.host_link]);
-        if self.added_host {
+        let mut users = HOST_USERS.lock().unwrap_or_else(|e| e.into_inner());
+        users.0 -= 1;
+        if users.0 == 0 && users.1 {
             let _ = ip(&["addr", "del", &format!("{CONTAINER_HOST}/32"), "dev", "lo"]);
         }
     }
+}
+
+/// The port the server printed for its container endpoint.
+pub fn container_port(server: &Server) -> u16 {
+    let prefix = format!("Container endpoint: http://{CONTAINER_HOST}:");
+    let line = (server.stderr_lines().into_iter())
+        .find(|l| l.starts_with(&prefix))
+        .expect("the container endpoint line");
+    line[prefix.len()..]
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// `container-env --scope NAME --format FORMAT` against `server`.
+pub fn container_env(server: &Server, scope: &str, format: &str) -> String {
+    let mut cmd = Command::new(SERVER);
+    aws_env(&mut cmd, server.home.path());
+    cmd.args([
+        "container-env",
+        "--scope",
+        scope,
+        "--format",
+        format,
+        "--socket",
+    ])
+    .arg(server.socket());
+    expect_success(&run(&mut cmd))
+}
+
+/// `docker run --env-file`'s reading of `text`: `VAR=value` lines.
+pub fn env_file(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (k, v) = l.split_once('=').expect("VAR=value");
+            (k.to_owned(), v.to_owned())
+        })
+        .collect()
 }
