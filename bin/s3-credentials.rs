@@ -18,6 +18,18 @@ fn main() -> ExitCode {
             };
         }
         Command::Policy(args) => print(&args.grant().policy_pretty()).map(|()| Stopped::Cleanly),
+        Command::Doctor(args) => {
+            let options = args.options();
+            return report(on_runtime(async move {
+                s3_credentials::doctor::run(&options).await
+            }));
+        }
+        Command::Verify(args) => {
+            let options = args.options();
+            return report(on_runtime(async move {
+                s3_credentials::verify::run(&options).await
+            }));
+        }
         Command::ContainerEnv(args) => {
             let options = args.options();
             on_runtime(async move { s3_credentials::container_env::text(&options).await })
@@ -55,6 +67,15 @@ fn on_runtime<T>(
 fn fail(e: &s3_credentials::Error) -> ExitCode {
     s3_credentials::log::error(&e.to_string());
     ExitCode::FAILURE
+}
+
+/// A report to stdout; exit 0 when it found nothing wrong, else 1.
+fn report(result: Result<(String, bool), s3_credentials::Error>) -> ExitCode {
+    match result.and_then(|(text, ok)| print(text.trim_end()).map(|()| ok)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => fail(&e),
+    }
 }
 
 /// Prints to stdout; a reader that went away (`| head`) is not an error.

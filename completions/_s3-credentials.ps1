@@ -28,6 +28,8 @@ Register-ArgumentCompleter -Native -CommandName 's3-credentials' -ScriptBlock {
             [CompletionResult]::new('localserver', 'localserver', [CompletionResultType]::ParameterValue, 'Start a localhost server that serves S3 credentials')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command with credentials for BUCKET... and nothing else')
             [CompletionResult]::new('container-env', 'container-env', [CompletionResultType]::ParameterValue, 'Print what a container needs for one scope of a running localserver')
+            [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Say what is wrong before you go looking: one line per check')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Prove the scope is enforced: harmless requests it must refuse')
             [CompletionResult]::new('policy', 'policy', [CompletionResultType]::ParameterValue, 'Print the session policy that localserver would use')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -103,6 +105,33 @@ Register-ArgumentCompleter -Native -CommandName 's3-credentials' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        's3-credentials;doctor' {
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'The server''s port: its default socket, then TCP')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The server''s port: its default socket, then TCP')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Check only this AWS profile''s credential_process')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Check this file''s scopes (and, with AWS access, against AWS)')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The --duration localserver is given, for scopes without their own')
+            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'The --duration localserver is given, for scopes without their own')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object: {"ok", "checks": [{"name", "status", "message"}]}')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        's3-credentials;verify' {
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'The server''s port, which picks its default Unix socket')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The server''s port, which picks its default Unix socket')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The server''s Unix socket')
+            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'The scope to verify [default: the one the server serves at /]')
+            [CompletionResult]::new('--outside-bucket', '--outside-bucket', [CompletionResultType]::ParameterName, 'A bucket outside the scope, which it must not reach')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Narrow the credential first, as s3-credentials-fetch does, and verify the narrowed one: to this prefix')
+            [CompletionResult]::new('--endpoint-url', '--endpoint-url', [CompletionResultType]::ParameterName, 'Where S3 is [default: AWS_ENDPOINT_URL(_S3), the profile''s, AWS]')
+            [CompletionResult]::new('--read-only', '--read-only', [CompletionResultType]::ParameterName, 'Narrow to reading')
+            [CompletionResult]::new('--write-only', '--write-only', [CompletionResultType]::ParameterName, 'Narrow to writing')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object: {"ok", "enforced", "scope", "probes": [...]}')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         's3-credentials;policy' {
             [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Restrict to keys starting with this prefix')
             [CompletionResult]::new('--statement', '--statement', [CompletionResultType]::ParameterName, 'JSON statement to add to the policy (repeatable)')
@@ -116,6 +145,8 @@ Register-ArgumentCompleter -Native -CommandName 's3-credentials' -ScriptBlock {
             [CompletionResult]::new('localserver', 'localserver', [CompletionResultType]::ParameterValue, 'Start a localhost server that serves S3 credentials')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command with credentials for BUCKET... and nothing else')
             [CompletionResult]::new('container-env', 'container-env', [CompletionResultType]::ParameterValue, 'Print what a container needs for one scope of a running localserver')
+            [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Say what is wrong before you go looking: one line per check')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Prove the scope is enforced: harmless requests it must refuse')
             [CompletionResult]::new('policy', 'policy', [CompletionResultType]::ParameterValue, 'Print the session policy that localserver would use')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -127,6 +158,12 @@ Register-ArgumentCompleter -Native -CommandName 's3-credentials' -ScriptBlock {
             break
         }
         's3-credentials;help;container-env' {
+            break
+        }
+        's3-credentials;help;doctor' {
+            break
+        }
+        's3-credentials;help;verify' {
             break
         }
         's3-credentials;help;policy' {

@@ -25,6 +25,8 @@ set edit:completion:arg-completer[s3-credentials] = {|@words|
             cand localserver 'Start a localhost server that serves S3 credentials'
             cand exec 'Run a command with credentials for BUCKET... and nothing else'
             cand container-env 'Print what a container needs for one scope of a running localserver'
+            cand doctor 'Say what is wrong before you go looking: one line per check'
+            cand verify 'Prove the scope is enforced: harmless requests it must refuse'
             cand policy 'Print the session policy that localserver would use'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -96,6 +98,31 @@ set edit:completion:arg-completer[s3-credentials] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'s3-credentials;doctor'= {
+            cand -p 'The server''s port: its default socket, then TCP'
+            cand --port 'The server''s port: its default socket, then TCP'
+            cand --profile 'Check only this AWS profile''s credential_process'
+            cand --config 'Check this file''s scopes (and, with AWS access, against AWS)'
+            cand -d 'The --duration localserver is given, for scopes without their own'
+            cand --duration 'The --duration localserver is given, for scopes without their own'
+            cand --json 'One JSON object: {"ok", "checks": [{"name", "status", "message"}]}'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'s3-credentials;verify'= {
+            cand -p 'The server''s port, which picks its default Unix socket'
+            cand --port 'The server''s port, which picks its default Unix socket'
+            cand --socket 'The server''s Unix socket'
+            cand --scope 'The scope to verify [default: the one the server serves at /]'
+            cand --outside-bucket 'A bucket outside the scope, which it must not reach'
+            cand --prefix 'Narrow the credential first, as s3-credentials-fetch does, and verify the narrowed one: to this prefix'
+            cand --endpoint-url 'Where S3 is [default: AWS_ENDPOINT_URL(_S3), the profile''s, AWS]'
+            cand --read-only 'Narrow to reading'
+            cand --write-only 'Narrow to writing'
+            cand --json 'One JSON object: {"ok", "enforced", "scope", "probes": [...]}'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'s3-credentials;policy'= {
             cand --prefix 'Restrict to keys starting with this prefix'
             cand --statement 'JSON statement to add to the policy (repeatable)'
@@ -108,6 +135,8 @@ set edit:completion:arg-completer[s3-credentials] = {|@words|
             cand localserver 'Start a localhost server that serves S3 credentials'
             cand exec 'Run a command with credentials for BUCKET... and nothing else'
             cand container-env 'Print what a container needs for one scope of a running localserver'
+            cand doctor 'Say what is wrong before you go looking: one line per check'
+            cand verify 'Prove the scope is enforced: harmless requests it must refuse'
             cand policy 'Print the session policy that localserver would use'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -116,6 +145,10 @@ set edit:completion:arg-completer[s3-credentials] = {|@words|
         &'s3-credentials;help;exec'= {
         }
         &'s3-credentials;help;container-env'= {
+        }
+        &'s3-credentials;help;doctor'= {
+        }
+        &'s3-credentials;help;verify'= {
         }
         &'s3-credentials;help;policy'= {
         }

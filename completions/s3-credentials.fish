@@ -29,6 +29,8 @@ complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -s V -l vers
 complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -f -a "localserver" -d 'Start a localhost server that serves S3 credentials'
 complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -f -a "exec" -d 'Run a command with credentials for BUCKET... and nothing else'
 complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -f -a "container-env" -d 'Print what a container needs for one scope of a running localserver'
+complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -f -a "doctor" -d 'Say what is wrong before you go looking: one line per check'
+complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -f -a "verify" -d 'Prove the scope is enforced: harmless requests it must refuse'
 complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -f -a "policy" -d 'Print the session policy that localserver would use'
 complete -c s3-credentials -n "__fish_s3_credentials_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l prefix -d 'Restrict to keys starting with this prefix' -r -f
@@ -148,6 +150,24 @@ complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand container-
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand container-env" -s p -l port -d 'The server\'s port, which picks its default Unix socket' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand container-env" -l socket -d 'The server\'s Unix socket' -r -F
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand container-env" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand doctor" -s p -l port -d 'The server\'s port: its default socket, then TCP' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand doctor" -l profile -d 'Check only this AWS profile\'s credential_process' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand doctor" -l config -d 'Check this file\'s scopes (and, with AWS access, against AWS)' -r -F
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand doctor" -s d -l duration -d 'The --duration localserver is given, for scopes without their own' -r -f -a "15m\t''
+1h\t''
+12h\t''"
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand doctor" -l json -d 'One JSON object: {"ok", "checks": [{"name", "status", "message"}]}'
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand verify" -s p -l port -d 'The server\'s port, which picks its default Unix socket' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand verify" -l socket -d 'The server\'s Unix socket' -r -F
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand verify" -l scope -d 'The scope to verify [default: the one the server serves at /]' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand verify" -l outside-bucket -d 'A bucket outside the scope, which it must not reach' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand verify" -l prefix -d 'Narrow the credential first, as s3-credentials-fetch does, and verify the narrowed one: to this prefix' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand verify" -l endpoint-url -d 'Where S3 is [default: AWS_ENDPOINT_URL(_S3), the profile\'s, AWS]' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand verify" -l read-only -d 'Narrow to reading'
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand verify" -l write-only -d 'Narrow to writing'
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand verify" -l json -d 'One JSON object: {"ok", "enforced", "scope", "probes": [...]}'
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand policy" -l prefix -d 'Restrict to keys starting with this prefix' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand policy" -l statement -d 'JSON statement to add to the policy (repeatable)' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand policy" -l read-only -d 'Only allow reading from the bucket'
@@ -156,5 +176,7 @@ complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand policy" -s
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand help; and test (count (commandline -opc)) -eq 2" -f -a "localserver" -d 'Start a localhost server that serves S3 credentials'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand help; and test (count (commandline -opc)) -eq 2" -f -a "exec" -d 'Run a command with credentials for BUCKET... and nothing else'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand help; and test (count (commandline -opc)) -eq 2" -f -a "container-env" -d 'Print what a container needs for one scope of a running localserver'
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand help; and test (count (commandline -opc)) -eq 2" -f -a "doctor" -d 'Say what is wrong before you go looking: one line per check'
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand help; and test (count (commandline -opc)) -eq 2" -f -a "verify" -d 'Prove the scope is enforced: harmless requests it must refuse'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand help; and test (count (commandline -opc)) -eq 2" -f -a "policy" -d 'Print the session policy that localserver would use'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand help; and test (count (commandline -opc)) -eq 2" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -103,9 +103,10 @@ fn render(answer: &Answer, options: &Options) -> String {
     for (var, value) in vars {
         let line = match options.format {
             Format::Docker => format!("{var}={value}\n"),
+            // YAML's double quotes, then compose's own `$` interpolation.
             Format::Compose => format!(
                 "  {var}: \"{}\"\n",
-                value.replace('\\', "\\\\").replace('"', "\\\"")
+                (value.replace('\\', "\\\\").replace('"', "\\\"")).replace('$', "$$")
             ),
             Format::Env => format!("export {var}='{}'\n", value.replace('\'', "'\\''")),
         };
@@ -138,7 +139,7 @@ mod tests {
     fn answer() -> Answer {
         Answer {
             full_uri: "http://169.254.170.2:8095/scope/prod/ecs".into(),
-            token: "t0k'\"\\en".into(),
+            token: "t0k'\"\\en$HOME".into(),
             region: "eu-west-1".into(),
         }
     }
@@ -149,7 +150,7 @@ mod tests {
         assert_eq!(
             docker,
             "AWS_CONTAINER_CREDENTIALS_FULL_URI=http://169.254.170.2:8095/scope/prod/ecs\n\
-             AWS_CONTAINER_AUTHORIZATION_TOKEN=t0k'\"\\en\nAWS_REGION=eu-west-1\n\
+             AWS_CONTAINER_AUTHORIZATION_TOKEN=t0k'\"\\en$HOME\nAWS_REGION=eu-west-1\n\
              AWS_DEFAULT_REGION=eu-west-1\n"
         );
         let compose = render(&answer(), &options(Format::Compose, None));
@@ -157,12 +158,12 @@ mod tests {
             compose.starts_with("environment:\n  AWS_CONTAINER_CREDENTIALS_FULL_URI: \"http://")
         );
         assert!(
-            compose.contains("  AWS_CONTAINER_AUTHORIZATION_TOKEN: \"t0k'\\\"\\\\en\"\n"),
+            compose.contains("  AWS_CONTAINER_AUTHORIZATION_TOKEN: \"t0k'\\\"\\\\en$$HOME\"\n"),
             "{compose}"
         );
         let env = render(&answer(), &options(Format::Env, None));
         assert!(
-            env.contains("export AWS_CONTAINER_AUTHORIZATION_TOKEN='t0k'\\''\"\\en'\n"),
+            env.contains("export AWS_CONTAINER_AUTHORIZATION_TOKEN='t0k'\\''\"\\en$HOME'\n"),
             "{env}"
         );
         let file = render(

@@ -12,7 +12,7 @@
 //!
 //! ```text
 //! cli                                    clap, and nothing else does
-//! localserver   exec   container_env    composition roots
+//! localserver exec container_env doctor verify   composition roots
 //! server        fetch                    listeners and routes; the client
 //! mint                                   many scopes minted at once
 //! registry                               the scopes served now
@@ -30,6 +30,7 @@ pub mod cache;
 pub mod cli;
 pub mod container_env;
 pub mod credential;
+pub mod doctor;
 pub mod duration;
 mod error;
 pub mod exec;
@@ -51,5 +52,6 @@ pub mod sts;
 pub mod systemd;
 pub mod token;
 pub mod trusted;
+pub mod verify;
 
 pub use error::{install_panic_hook, Error};

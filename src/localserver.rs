@@ -9,11 +9,14 @@ use crate::scope::{CommandLine, Scope, Scopes, DEFAULT_SCOPE};
 use crate::server::{self, Running, SocketChoice};
 use crate::signals::{Heard, Signals};
 use crate::sts::{self, Aws, AwsOptions};
-use crate::token::{self, Loaded, Token};
+use crate::token::Token;
 use crate::{log, Error};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use tokens::{load_token, scope_tokens};
+
+mod tokens;
 
 /// What `localserver` is asked to do, in plain types (the command line's
 /// `cli::LocalserverArgs` turns into this; `exec` and tests build one too).
@@ -58,27 +61,17 @@ impl Options {
     /// The scopes the command line and the config file declare, and their
     /// tokens (made where missing), read on a blocking thread: a slow disk
     /// never holds the signal loop.
-    async fn declared(&self) -> Result<Declared, Error> {
+    async fn declared(&self, server_token: Option<&Token>) -> Result<Declared, Error> {
         let (config, command_line) = (self.config.clone(), self.command_line.clone());
+        let server_token = server_token.cloned();
         tokio::task::spawn_blocking(move || {
             let scopes = Scopes::declared(config.as_deref(), &command_line)?;
-            let tokens = scope_tokens(&scopes)?;
+            let tokens = scope_tokens(&scopes, server_token.as_ref())?;
             Ok(Declared { scopes, tokens })
         })
         .await
         .map_err(|e| Error::new(format!("cannot read --config: {e}")))?
     }
-}
-
-/// Each scope's own token (`token_file`), read or made.
-fn scope_tokens(scopes: &Scopes) -> Result<BTreeMap<String, Token>, Error> {
-    let with_file = (scopes.by_name.values()).filter_map(|s| Some((s, s.token_file.as_ref()?)));
-    with_file
-        .map(|(scope, path)| {
-            let what = format!("scope '{}' token_file", scope.name);
-            Ok((scope.name.clone(), load_token(path, &what)?))
-        })
-        .collect()
 }
 
 /// How the server stopped.
@@ -156,6 +149,8 @@ struct Server {
     running: Running,
     registry: Arc<Registry>,
     aws: Arc<Aws>,
+    /// The `--auth-token-file` token, which no scope's may equal.
+    token: Option<Token>,
     /// Each scope served now, as it was declared.
     live: Live,
 }
@@ -187,11 +182,11 @@ fn table(live: &Live, default: Option<String>, mut tokens: BTreeMap<String, Toke
 /// The scopes first (a broken file fails before anything else), then the
 /// listeners (a busy port fails before any AWS call), then AWS, then serving.
 async fn start(args: &Options) -> Result<Server, Error> {
-    let Declared { scopes, tokens } = args.declared().await?;
     let token_given = args.auth_token_file.is_some();
     let token = (args.auth_token_file.as_deref())
         .map(|path| load_token(path, "--auth-token-file"))
         .transpose()?;
+    let Declared { scopes, tokens } = args.declared(token.as_ref()).await?;
     let mut listeners = server::listen(&args.host, args.port, args.socket.clone()).await?;
     if let Some(imds_port) = args.imds_port {
         listeners = listeners.with_imds(imds_port).await?;
@@ -213,7 +208,7 @@ async fn start(args: &Options) -> Result<Server, Error> {
     let registry = Registry::new(table(&live, scopes.default.clone(), tokens));
     let options = server::Options {
         allowed_host: args.host.to_ascii_lowercase(),
-        token,
+        token: token.clone(),
         owners: server::Owners::with(&args.allow_uids),
         instance: server::ImdsInstance {
             region: aws.region().unwrap_or("us-east-1").to_owned(),
@@ -233,6 +228,7 @@ async fn start(args: &Options) -> Result<Server, Error> {
         running,
         registry,
         aws,
+        token,
         live,
     })
 }
@@ -246,7 +242,7 @@ impl Server {
         let Declared {
             scopes: wanted,
             tokens,
-        } = match args.declared().await {
+        } = match args.declared(self.token.as_ref()).await {
             Ok(declared) => declared,
             Err(e) => {
                 tracing::error!("reload failed, still serving the old scopes: {e}");
@@ -282,21 +278,6 @@ impl Server {
             quoted(next.keys())
         );
         self.live = next;
-    }
-}
-
-/// A token file (`what` names it), read (or made, and said so).
-fn load_token(path: &std::path::Path, what: &str) -> Result<Token, Error> {
-    match token::load(path, what)? {
-        Loaded::Read(token) => Ok(token),
-        Loaded::Created(token) => {
-            log::say(&format!(
-                "Created {} with a new random token: give it to clients as \
-                 AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-                path.display()
-            ));
-            Ok(token)
-        }
     }
 }
 

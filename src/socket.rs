@@ -12,6 +12,9 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use tokio::net::UnixListener;
 
+/// The default TCP port, as in the original; its socket is `PORT.sock`.
+pub const DEFAULT_PORT: u16 = 8094;
+
 /// `$XDG_RUNTIME_DIR/s3-credentials/PORT.sock`, or, where there is no
 /// runtime directory (unset, or naming one that is gone),
 /// `$TMPDIR/s3-credentials-UID/PORT.sock` (`/tmp` without `TMPDIR`).

@@ -1,6 +1,6 @@
 //! `container-env`'s flags.
 
-use super::values::parse_scope_name;
+use super::values::{parse_container_path, parse_scope_name};
 use super::DEFAULT_PORT;
 use clap::builder::TypedValueParser;
 use clap::{Args, ValueHint};
@@ -23,7 +23,7 @@ pub struct ContainerEnvArgs {
     pub format: crate::container_env::Format,
     /// Name a token file at PATH inside the container (bind-mount the
     /// scope's token_file there) instead of printing the token.
-    #[arg(long, value_name = "PATH", value_hint = ValueHint::Other)]
+    #[arg(long, value_name = "PATH", value_parser = parse_container_path, value_hint = ValueHint::Other)]
     pub token_file_at: Option<String>,
     /// The server's port, which picks its default Unix socket.
     #[arg(short, long, default_value_t = DEFAULT_PORT, value_hint = ValueHint::Other)]

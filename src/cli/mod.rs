@@ -6,6 +6,7 @@
 
 mod aws;
 mod container_env;
+mod doctor;
 mod exec;
 mod fetch;
 mod localserver;
@@ -15,6 +16,7 @@ mod values;
 
 pub use aws::AwsArgs;
 pub use container_env::ContainerEnvArgs;
+pub use doctor::{DoctorArgs, VerifyArgs};
 pub use exec::ExecArgs;
 pub use fetch::FetchCli;
 pub use localserver::LocalserverArgs;
@@ -25,7 +27,7 @@ pub use values::Suggest;
 use clap::{Parser, Subcommand};
 
 /// The default TCP port, as in the original.
-pub const DEFAULT_PORT: u16 = 8094;
+pub const DEFAULT_PORT: u16 = crate::socket::DEFAULT_PORT;
 
 /// `s3-credentials`: short-lived, bucket-scoped AWS credentials.
 #[derive(Debug, Parser)]
@@ -46,7 +48,10 @@ impl Cli {
         let aws = match &cli.command {
             Command::Localserver(args) => Some(&args.aws),
             Command::Exec(args) => Some(&args.aws),
-            Command::Policy(_) | Command::ContainerEnv(_) => None,
+            Command::Policy(_)
+            | Command::ContainerEnv(_)
+            | Command::Doctor(_)
+            | Command::Verify(_) => None,
         };
         if let Some(missing) = aws.and_then(AwsArgs::unpaired) {
             use clap::CommandFactory;
@@ -128,6 +133,24 @@ pub enum Command {
     ///
     /// Example: s3-credentials container-env --scope prod > prod.env && docker run --env-file prod.env IMAGE
     ContainerEnv(ContainerEnvArgs),
+    /// Say what is wrong before you go looking: one line per check.
+    ///
+    /// Checks that a server answers (and fetch would accept it), the AWS
+    /// profiles that use it, variables that shadow it, proxies, the
+    /// FULL_URI host, XDG_RUNTIME_DIR, the clock against STS, and each
+    /// --config scope against AWS. Exits 1 when a check fails.
+    ///
+    /// Example: s3-credentials doctor --config scopes.toml
+    Doctor(DoctorArgs),
+    /// Prove the scope is enforced: harmless requests it must refuse.
+    ///
+    /// With the scope's own credential (from the running server), makes
+    /// requests the scope must refuse and one it must allow, and reports
+    /// each. Exits 0 only when every request the scope must refuse was
+    /// refused.
+    ///
+    /// Example: s3-credentials verify --scope prod --outside-bucket other-bucket
+    Verify(VerifyArgs),
     /// Print the session policy that localserver would use.
     ///
     /// Takes the same scope options as localserver, so the policy can be

@@ -149,3 +149,15 @@ pub(super) fn parse_container_endpoint(s: &str) -> Result<std::net::SocketAddr, 
         format!("'{s}' is not PORT or ADDR:PORT, e.g. 8095 (on {CONTAINER_HOST}) or {CONTAINER_HOST}:8095")
     })
 }
+
+/// `--token-file-at PATH`: an absolute path inside the container, with no
+/// control character (it is printed as one line of an env file).
+pub(super) fn parse_container_path(s: &str) -> Result<String, String> {
+    match s.starts_with('/') && !s.chars().any(char::is_control) {
+        true => Ok(s.to_owned()),
+        false => Err(format!(
+            "'{}' must be an absolute path in the container, e.g. /run/secrets/s3-credentials-token",
+            s.escape_default()
+        )),
+    }
+}

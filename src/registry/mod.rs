@@ -49,6 +49,12 @@ impl Served {
         })
     }
 
+    /// What the scope grants, where it can be narrowed (every scope a
+    /// localserver serves).
+    pub fn grant(&self) -> Option<&Grant> {
+        self.narrowed.as_ref().map(Narrowed::grant)
+    }
+
     /// The cache.
     pub fn cache(&self) -> &Arc<Cache> {
         &self.cache

@@ -71,6 +71,11 @@ impl Drop for Entry {
 }
 
 impl Narrowed {
+    /// The scope's own grant.
+    pub(super) fn grant(&self) -> &Grant {
+        &self.grant
+    }
+
     pub(super) fn new(scope: &str, grant: Grant) -> Narrowed {
         Narrowed {
             scope: scope.to_owned(),

@@ -6,6 +6,7 @@
 
 use super::app::App;
 use super::listen::Listeners;
+use super::slots::PerAddress;
 use super::stall::StallGuard;
 use super::Transport;
 use crate::socket::{BoundSocket, SocketFile};
@@ -58,6 +59,7 @@ pub(super) fn accept_all(
         budget,
         http: http1_builder(),
         traced,
+        per_address: None,
     };
     for listener in listeners.tcp {
         tokio::spawn(accept_tcp(
@@ -71,7 +73,10 @@ pub(super) fn accept_all(
     }
     // Not loopback: its peers (other network namespaces) have no uid here.
     if let Some(listener) = listeners.container {
-        let conns = conns(container_budget);
+        let conns = Conns {
+            per_address: Some(Arc::default()),
+            ..conns(container_budget)
+        };
         tokio::spawn(accept_tcp(listener, conns, Transport::Container));
     }
     listeners.socket.map(|BoundSocket { listener, file }| {
@@ -89,6 +94,8 @@ struct Conns {
     http: http1::Builder,
     /// Whether the kernel names loopback TCP clients' uids here.
     traced: bool,
+    /// Each source address's share of the budget (the container endpoint).
+    per_address: Option<Arc<PerAddress>>,
 }
 
 fn http1_builder() -> http1::Builder {
@@ -119,6 +126,11 @@ async fn accept_tcp(listener: TcpListener, conns: Conns, transport: Transport) {
                 Ok((stream, remote)) => {
                     let conns = conns.clone();
                     tokio::spawn(async move {
+                        let slot = conns.per_address.as_ref().map(|p| p.take(remote.ip()));
+                        if let Some(None) = slot {
+                            crate::metrics::refused(transport.label(), "busy");
+                            return refuse_busy(stream).await;
+                        }
                         match conns.tcp_peer(&stream, bound, remote) {
                             Ok(peer) => {
                                 let _ = stream.set_nodelay(true);

@@ -41,6 +41,8 @@ enum Route<'a> {
     Credential(Option<&'a str>, Format),
     /// What a container needs for the named scope (the Unix socket only).
     ContainerEnv(&'a str),
+    /// What the named (or default) scope grants (the Unix socket only).
+    About(Option<&'a str>),
     Health,
     Metrics,
 }
@@ -54,6 +56,8 @@ impl<'a> Route<'a> {
             Some(Route::Credential(Some(_), Format::Process)) => "/scope/{name}",
             Some(Route::Credential(Some(_), Format::Ecs)) => "/scope/{name}/ecs",
             Some(Route::ContainerEnv(_)) => "/scope/{name}/container-env",
+            Some(Route::About(None)) => "/about",
+            Some(Route::About(Some(_))) => "/scope/{name}/about",
             Some(Route::Health) => "/healthz",
             Some(Route::Metrics) => "/metrics",
             None => "other",
@@ -67,12 +71,17 @@ impl<'a> Route<'a> {
             "/" => credential(None, Format::Process),
             "/ecs" => credential(None, Format::Ecs),
             "/healthz" => Some(Route::Health),
+            "/about" => Some(Route::About(None)),
             "/metrics" => Some(Route::Metrics),
             _ => {
                 let rest = path.strip_prefix(SCOPE_PATH)?;
                 if let Some(name) = rest.strip_suffix("/container-env") {
                     check_scope_name(name).ok()?;
                     return Some(Route::ContainerEnv(name));
+                }
+                if let Some(name) = rest.strip_suffix("/about") {
+                    check_scope_name(name).ok()?;
+                    return Some(Route::About(Some(name)));
                 }
                 let (name, format) = match rest.strip_suffix("/ecs") {
                     Some(name) => (name, Format::Ecs),
@@ -195,6 +204,10 @@ impl App {
             )
         };
         match route {
+            // Every container can reach that endpoint: not even the status.
+            Route::Health if transport == Transport::Container && key == Key::Nothing => {
+                unauthorized()
+            }
             Route::Health => self.health(transport, key.sees_all() && caller.sees_all()),
             Route::Metrics if !key.sees_all() => unauthorized(),
             Route::Metrics if !caller.sees_all() => {
@@ -205,7 +218,18 @@ impl App {
                 )
             }
             Route::Metrics => self.metrics(),
-            Route::ContainerEnv(name) => self.container_env(transport, caller, &table, name),
+            Route::ContainerEnv(_) | Route::About(_)
+                if transport != Transport::Unix || caller != Caller::Owner =>
+            {
+                error(StatusCode::NOT_FOUND, "Not found")
+            }
+            Route::ContainerEnv(name) => {
+                let container = self
+                    .container
+                    .map(|a| (a, &self.options.instance.region[..]));
+                super::owner::container_env(&table, name, container)
+            }
+            Route::About(scope) => super::owner::about(&table, scope),
             Route::Credential(scope, _) if !key.opens(&table, scope) => unauthorized(),
             Route::Credential(scope, format) => {
                 let asked = match Narrowing::from_query(req.uri().query().unwrap_or_default()) {
@@ -216,43 +240,6 @@ impl App {
                     .await
             }
         }
-    }
-
-    /// `container-env`'s answer, on the Unix socket to the server's own
-    /// user: the container endpoint's URI for scope `name`, the scope's
-    /// own token and the region. Anywhere else, as unknown as any route.
-    fn container_env(
-        &self,
-        transport: Transport,
-        caller: Caller,
-        table: &crate::registry::Table,
-        name: &str,
-    ) -> Response<Body> {
-        if transport != Transport::Unix || caller != Caller::Owner {
-            return error(StatusCode::NOT_FOUND, "Not found");
-        }
-        if !table.by_name.contains_key(name) {
-            return error(StatusCode::NOT_FOUND, "No such scope");
-        }
-        let Some(addr) = self.container else {
-            let why =
-                "This server has no container endpoint: start it with --container-endpoint PORT";
-            return error(StatusCode::NOT_FOUND, why);
-        };
-        let Some(token) = table.tokens.get(name) else {
-            let why = format!(
-                "Scope '{name}' has no token of its own: add token_file = \"{name}.token\" \
-                 to [scope.{name}] and reload (a container must hold one scope's token, \
-                 not the server's)"
-            );
-            return error(StatusCode::CONFLICT, &why);
-        };
-        let body = json!({
-            "full_uri": format!("http://{addr}{SCOPE_PATH}{name}/ecs"),
-            "token": String::from_utf8_lossy(token.expose()),
-            "region": self.options.instance.region,
-        });
-        json(StatusCode::OK, Bytes::from(python_json(&body)))
     }
 
     /// Whether `uid` may connect at all.

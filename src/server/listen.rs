@@ -71,6 +71,12 @@ impl Listeners {
             )),
             _ => Error::new(format!("cannot listen on {addr} for containers: {e}")),
         })?;
+        if ip.is_unspecified() || !(ip.is_loopback() || is_link_local(ip) || is_unique_local(ip)) {
+            log::say(&format!(
+                "Warning: the container endpoint listens on {ip}, which other machines may \
+                 reach: only a scope's token guards it there"
+            ));
+        }
         if !container_host_accepted(ip) {
             log::say(&format!(
                 "Warning: the AWS SDKs take plain http:// container credentials only from \
@@ -199,6 +205,18 @@ fn container_host_accepted(ip: IpAddr) -> bool {
     const EKS: Ipv4Addr = Ipv4Addr::new(169, 254, 170, 23);
     const EKS_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x23);
     ip.is_loopback() || ip == IpAddr::V4(ECS) || ip == IpAddr::V4(EKS) || ip == IpAddr::V6(EKS_V6)
+}
+
+fn is_link_local(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
+    }
+}
+
+/// fd00::/8 and fc00::/8, where EKS's fd00:ec2::23 lives.
+fn is_unique_local(ip: IpAddr) -> bool {
+    matches!(ip, IpAddr::V6(v6) if (v6.segments()[0] & 0xfe00) == 0xfc00)
 }
 
 fn warn_if_exposed(ip: IpAddr) {

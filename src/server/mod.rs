@@ -9,13 +9,16 @@ mod callers;
 mod guards;
 mod imds;
 mod listen;
+mod owner;
 mod respond;
+mod slots;
 mod stall;
 
 pub use callers::Owners;
 pub use guards::host_allowed;
 pub use imds::{Instance as ImdsInstance, ROLE as IMDS_ROLE};
 pub use listen::{listen, Listeners, SocketChoice};
+pub use slots::PER_ADDRESS;
 
 use crate::registry::{Registry, Table};
 use crate::socket::SocketFile;

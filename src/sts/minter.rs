@@ -152,7 +152,7 @@ impl Mint for Minter {
     }
 }
 
-async fn check_bucket(
+pub(super) async fn check_bucket(
     s3: &aws_sdk_s3::Client,
     config: &SdkConfig,
     bucket: &str,

@@ -3,6 +3,7 @@
 //! mints credentials with `AssumeRole` and the session policy. How its
 //! failures read is `explain`'s job.
 
+pub mod checks;
 mod explain;
 mod keys;
 mod minter;
@@ -220,6 +221,25 @@ async fn check_credentials(config: &SdkConfig, profile: Option<&str>) -> Result<
             timeouts().call.as_secs()
         ))),
     }
+}
+
+/// An S3 client signing with `credential` (a served one, for `verify`),
+/// its region and endpoint from the environment, the profile or
+/// `endpoint_url`, as the server's own are found.
+pub async fn s3_client_for(
+    credential: &crate::credential::Credential,
+    endpoint_url: Option<String>,
+) -> Result<aws_sdk_s3::Client, Error> {
+    let options = AwsOptions {
+        credentials: KeySource::Keys(Keys {
+            access_key_id: credential.access_key_id.clone(),
+            secret_access_key: credential.secret_access_key.clone(),
+            session_token: Some(credential.session_token.clone()),
+        }),
+        endpoint_url,
+        ..AwsOptions::default()
+    };
+    Ok(s3_client(&load_config(&options).await?))
 }
 
 fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {

@@ -3,6 +3,7 @@
 //! container), `container-env`, and the Unix socket forwarded over ssh.
 
 use crate::support::*;
+use s3_credentials::server::PER_ADDRESS;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
@@ -257,11 +258,21 @@ fn a_network_namespace_reaches_its_scope_through_the_container_endpoint() {
         ]));
         [("boto3", boto3), ("aws cli", cli), ("js v3", node)]
     };
+    // A stranger on the host holds as many connections as it can: it gets
+    // its address's share (16), and the container still gets through.
+    let hog = can_be_nobody().then(|| Hog::start(endpoint, 150));
     for (client, out) in clients(&env) {
         assert!(
             out.status.success(),
             "{client}: {}",
             String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    if let Some(hog) = hog {
+        assert_eq!(
+            hog.held(),
+            PER_ADDRESS,
+            "the stranger's connections left open"
         );
     }
     let objects = moto_keys(moto, &a);
@@ -294,8 +305,9 @@ fn a_network_namespace_reaches_its_scope_through_the_container_endpoint() {
             .unwrap();
         assert_eq!(String::from_utf8_lossy(&curl.stdout), "401");
     }
-    // From the namespace, the open scope and / are closed too: no token, no access.
-    for path in ["/scope/open/ecs", "/ecs", "/metrics"] {
+    // From the namespace, the open scope and / are closed too: no token, no
+    // access, not even the health status.
+    for path in ["/scope/open/ecs", "/ecs", "/metrics", "/healthz"] {
         assert_eq!(get(endpoint, path, None), 401, "{path}");
     }
     // On the host, another uid without a token: 401 as well.
@@ -348,19 +360,6 @@ fn moto_keys(moto: &Moto, bucket: &str) -> Vec<String> {
     out.lines().map(str::to_owned).collect()
 }
 
-/// Waits (polling, at most 10 s) for `path` to appear: ssh makes the
-/// remote socket once the session is up, and says nothing of it.
-fn appears(path: &Path) -> bool {
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while std::time::Instant::now() < until {
-        if path.exists() {
-            return true;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    false
-}
-
 #[test]
 fn a_unix_socket_forwarded_over_ssh_serves_the_remote_side_and_no_stranger_there() {
     use std::os::unix::fs::MetadataExt;
@@ -378,7 +377,12 @@ fn a_unix_socket_forwarded_over_ssh_serves_the_remote_side_and_no_stranger_there
         .spawn()
         .unwrap();
     let _ended = KillOnDrop(&mut session);
-    assert!(appears(&remote), "ssh made no remote socket");
+    // ssh says nothing once the remote socket is there: wait for the file.
+    polled(
+        "ssh's remote socket",
+        std::time::Duration::from_secs(10),
+        || remote.exists().then_some(()),
+    );
     // The remote side's socket is the remote user's (sshd's), 0600.
     let meta = std::fs::metadata(&remote).unwrap();
     assert_eq!((meta.uid(), meta.mode() & 0o777), (0, 0o600));
@@ -456,5 +460,132 @@ impl Drop for KillOnDrop<'_> {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+/// Another uid holding idle connections open to `addr` (a request head
+/// never finished), and how many the server left open of those it tried.
+struct Hog(
+    std::process::Child,
+    std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+);
+
+const HOG: &str = r#"
+import socket, sys, time
+host, port, tries = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+held = []
+for _ in range(tries):
+    s = socket.create_connection((host, port), timeout=5)
+    s.sendall(b"GET /scope/prod/ecs HTTP/1.1\r\n")
+    held.append(s)
+time.sleep(0.5)
+still_open = 0
+for s in held:
+    s.setblocking(False)
+    try:
+        s.recv(1)  # an answer (503) or the end: the server let it go
+    except BlockingIOError:
+        still_open += 1
+    except OSError:
+        pass
+print(still_open, flush=True)
+time.sleep(60)
+"#;
+
+impl Hog {
+    fn start(addr: SocketAddr, tries: usize) -> Hog {
+        use std::io::BufRead;
+        use std::os::unix::process::CommandExt;
+        let mut child = Command::new("python3")
+            .args(["-c", HOG])
+            .args([
+                addr.ip().to_string(),
+                addr.port().to_string(),
+                tries.to_string(),
+            ])
+            .uid(NOBODY)
+            .gid(NOBODY)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        Hog(child, lines)
+    }
+
+    /// How many of its connections the server left open.
+    fn held(mut self) -> usize {
+        let line = self.1.next().expect("the hog's count").unwrap();
+        line.trim().parse().unwrap()
+    }
+}
+
+impl Drop for Hog {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_scope_token_that_is_the_servers_or_another_scopes_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let moto = Moto::shared();
+    let (a, b) = (moto.bucket("tokd-a"), moto.bucket("tokd-b"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = three_scopes(dir.path(), &a, &b);
+    let global = dir.path().join("server.token");
+    std::fs::write(&global, "the-servers-own-token-0123456789").unwrap();
+    std::fs::set_permissions(&global, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::copy(&global, dir.path().join("prod.token")).unwrap();
+    let args = [
+        "--config",
+        config.to_str().unwrap(),
+        "--auth-token-file",
+        global.to_str().unwrap(),
+    ];
+    let said = Start::new(moto, "")
+        .args(&args)
+        .try_run()
+        .err()
+        .expect("refused")
+        .join("\n");
+    assert!(
+        said.contains("scope 'prod' token_file")
+            && said.contains("holds the --auth-token-file token"),
+        "{said}"
+    );
+    std::fs::remove_file(dir.path().join("prod.token")).unwrap();
+    let server = Start::new(moto, "").args(&args).run();
+    // A reload that makes two scopes share a token is refused, and the old
+    // tokens keep working.
+    let (other, prod) = (
+        read_token(dir.path(), "other"),
+        read_token(dir.path(), "prod"),
+    );
+    std::fs::write(dir.path().join("prod.token"), &other).unwrap();
+    signal(&server.child, nix::sys::signal::Signal::SIGHUP);
+    assert!(server.wait_for_stderr("reload failed", std::time::Duration::from_secs(10)));
+    let lines = server.stderr_lines();
+    let line = lines.iter().find(|l| l.contains("reload failed")).unwrap();
+    assert!(
+        line.contains("scopes 'other' and 'prod' have the same token"),
+        "{line}"
+    );
+    assert_eq!(get(server.addr(), "/scope/prod", Some(&prod)), 200);
+    assert_eq!(get(server.addr(), "/scope/other", Some(&other)), 200);
+}
+
+#[test]
+fn container_env_takes_only_an_absolute_token_path_in_one_line() {
+    for bad in ["relative/token", "/run/x\nAWS_ACCESS_KEY_ID=evil", ""] {
+        let out = run(Command::new(SERVER).args([
+            "container-env",
+            "--scope",
+            "p",
+            "--token-file-at",
+            bad,
+        ]));
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(out.stdout.is_empty(), "{bad:?}: nothing for an env file");
     }
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 /// Top to bottom, as `src/lib.rs`'s module doc draws them.
 const LAYERS: &[&[&str]] = &[
     &["cli"],
-    &["localserver", "exec", "container_env"],
+    &["localserver", "exec", "container_env", "doctor", "verify"],
     &["server", "fetch"],
     &["mint"],
     &["registry"],

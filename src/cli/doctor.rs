@@ -1,0 +1,107 @@
+//! `doctor`'s and `verify`'s flags.
+
+use super::values::{parse_bucket, parse_scope_name, suggest};
+use super::DEFAULT_PORT;
+use crate::duration::SessionDuration;
+use clap::{Args, ValueHint};
+use std::path::PathBuf;
+
+/// Options of `doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The server's port: its default socket, then TCP.
+    #[arg(short, long, default_value_t = DEFAULT_PORT, value_hint = ValueHint::Other)]
+    pub port: u16,
+    /// Check only this AWS profile's credential_process.
+    #[arg(long, value_name = "NAME", value_hint = ValueHint::Other)]
+    pub profile: Option<String>,
+    /// Check this file's scopes (and, with AWS access, against AWS).
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub config: Option<PathBuf>,
+    /// The --duration localserver is given, for scopes without their own.
+    #[arg(
+        short,
+        long,
+        value_parser = suggest(str::parse::<SessionDuration>, &["15m", "1h", "12h"]),
+        hide_possible_values = true
+    )]
+    pub duration: Option<SessionDuration>,
+    /// One JSON object: {"ok", "checks": [{"name", "status", "message"}]}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl DoctorArgs {
+    /// The plain options these flags describe.
+    pub fn options(&self) -> crate::doctor::Options {
+        crate::doctor::Options {
+            port: self.port,
+            profile: self.profile.clone(),
+            config: self.config.clone(),
+            duration: self.duration,
+            json: self.json,
+            aws: crate::sts::AwsOptions::default(),
+        }
+    }
+}
+
+/// Options of `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The server's port, which picks its default Unix socket.
+    #[arg(short, long, default_value_t = DEFAULT_PORT, value_hint = ValueHint::Other)]
+    pub port: u16,
+    /// The server's Unix socket.
+    #[arg(long, value_name = "PATH", conflicts_with = "port", value_hint = ValueHint::FilePath)]
+    pub socket: Option<PathBuf>,
+    /// The scope to verify [default: the one the server serves at /].
+    #[arg(long, value_name = "NAME", value_parser = parse_scope_name, value_hint = ValueHint::Other)]
+    pub scope: Option<String>,
+    /// A bucket outside the scope, which it must not reach.
+    #[arg(long, value_name = "BUCKET", value_parser = parse_bucket, value_hint = ValueHint::Other)]
+    pub outside_bucket: Option<String>,
+    /// Narrow the credential first, as s3-credentials-fetch does, and
+    /// verify the narrowed one: to this prefix.
+    #[arg(long, value_name = "PREFIX", value_hint = ValueHint::Other)]
+    pub prefix: Option<String>,
+    /// Narrow to reading.
+    #[arg(long, conflicts_with = "write_only")]
+    pub read_only: bool,
+    /// Narrow to writing.
+    #[arg(long, conflicts_with = "read_only")]
+    pub write_only: bool,
+    /// Where S3 is [default: AWS_ENDPOINT_URL(_S3), the profile's, AWS].
+    #[arg(long, value_name = "URL", value_parser = super::values::parse_endpoint_url, value_hint = ValueHint::Url)]
+    pub endpoint_url: Option<String>,
+    /// One JSON object: {"ok", "enforced", "scope", "probes": [...]}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl VerifyArgs {
+    /// The plain options these flags describe.
+    pub fn options(&self) -> crate::verify::Options {
+        let access = crate::policy::Access::narrowed_by(self.read_only, self.write_only);
+        let narrowing = crate::narrow::Narrowing {
+            buckets: vec![],
+            prefix: self.prefix.clone(),
+            access,
+        };
+        crate::verify::Options {
+            fetch: crate::fetch::Options {
+                port: self.port,
+                socket: self.socket.clone(),
+                url: None,
+                server_uid: None,
+                timeout: std::time::Duration::from_secs(5),
+                scope: self.scope.clone(),
+                query: narrowing.to_query(),
+                format: crate::body::Export::Process,
+            },
+            narrowing,
+            outside_bucket: self.outside_bucket.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            json: self.json,
+        }
+    }
+}

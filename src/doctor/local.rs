@@ -1,0 +1,325 @@
+//! The checks that ask nothing of AWS: is a server there (and would fetch
+//! accept it), the environment's variables, proxies, `FULL_URI`'s host,
+//! the runtime directory, and the installed man pages and completions.
+
+use super::{Check, Options};
+use crate::fetch::{self, Target};
+use crate::sts::checks::Verdict;
+use crate::{socket, Error};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long a server may take to answer `/healthz`.
+const ASK_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub(super) async fn checks(options: &Options) -> Vec<Check> {
+    let mut checks = vec![server(options.port).await];
+    checks.extend(super::profiles::checks(options).await);
+    checks.extend(environment());
+    checks.push(proxy());
+    checks.extend(full_uri());
+    checks.push(runtime_dir(options.port));
+    checks.push(installed());
+    checks
+}
+
+/// The default socket for `port`, asked for `/healthz`.
+pub(super) fn socket_target(port: u16) -> Target {
+    let route = "/healthz".to_owned();
+    Target::Socket {
+        path: socket::default_path(port),
+        default: true,
+        route,
+    }
+}
+
+/// `http://127.0.0.1:PORT/healthz`.
+pub(super) fn tcp_target(port: u16) -> Target {
+    let uri = format!("http://127.0.0.1:{port}/healthz")
+        .parse()
+        .expect("a URL");
+    Target::Url(uri)
+}
+
+/// Whether a server answers `/healthz` at `target`, with every check fetch
+/// makes of who serves it.
+pub(super) async fn answers(target: &Target) -> Result<(), Error> {
+    let uid = nix::unistd::geteuid().as_raw();
+    let health = |body: &[u8]| match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(v) if v.get("status").is_some() => Ok(()),
+        _ => Err("its /healthz answer is not the server's".to_owned()),
+    };
+    fetch::ask_first(std::slice::from_ref(target), uid, ASK_TIMEOUT, health)
+        .await
+        .map(drop)
+}
+
+/// A server on the default socket and on TCP, and fetch would accept it.
+async fn server(port: u16) -> Check {
+    let (socket, tcp) = (socket_target(port), tcp_target(port));
+    let verdict = match (answers(&socket).await, answers(&tcp).await) {
+        (Ok(()), Ok(())) => Verdict::Ok(format!(
+            "a server answers on {socket} and on 127.0.0.1:{port}"
+        )),
+        (Err(e), Ok(())) if nobody_there(&e) => Verdict::Warn(format!(
+            "a server answers on 127.0.0.1:{port} but not on its default socket {socket} \
+             (started with --no-socket or --socket, or with another XDG_RUNTIME_DIR?)"
+        )),
+        (Err(e), _) | (_, Err(e)) if !nobody_there(&e) => Verdict::Fail(e.to_string()),
+        _ => Verdict::Fail(format!(
+            "no server answers on {socket} or 127.0.0.1:{port}: start one with \
+             s3-credentials localserver BUCKET --duration 1h (or pass doctor --port N)"
+        )),
+    };
+    Check::new("server", verdict)
+}
+
+/// fetch's words for a target nobody listens on.
+pub(super) fn nobody_there(e: &Error) -> bool {
+    e.to_string().starts_with("no localserver is running on")
+}
+
+fn set(var: &str) -> bool {
+    std::env::var_os(var).is_some_and(|v| !v.is_empty())
+}
+
+/// Variables that shadow the container or process provider, or each
+/// other (the SDKs' credential chains: environment keys, web identity,
+/// then profiles, then the container endpoint; RELATIVE_URI before
+/// FULL_URI).
+fn environment() -> Vec<Check> {
+    let mut found = Vec::new();
+    let mut add = |v| found.push(Check::new("environment", v));
+    let (keys, secret) = (set("AWS_ACCESS_KEY_ID"), set("AWS_SECRET_ACCESS_KEY"));
+    let full = set("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    if keys != secret {
+        let (is, not) = match keys {
+            true => ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),
+            false => ("AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID"),
+        };
+        add(Verdict::Fail(format!(
+            "{is} is set without {not}: SDKs refuse half a key; unset {is}"
+        )));
+    }
+    if keys && full {
+        add(Verdict::Fail(
+            "AWS_ACCESS_KEY_ID is set, and every SDK uses it before AWS_CONTAINER_CREDENTIALS_FULL_URI, \
+             which is then never asked: unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN"
+                .into(),
+        ));
+    } else if keys {
+        add(Verdict::Warn(
+            "AWS_ACCESS_KEY_ID is set: SDKs use it before any profile's credential_process, the \
+             container endpoint and IMDS (fine for the server's own keys; unset it for clients)"
+                .into(),
+        ));
+    }
+    if full && set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") {
+        add(Verdict::Fail(
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI is set too, and SDKs use it before FULL_URI: \
+             unset AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"
+                .into(),
+        ));
+    }
+    if full && set("AWS_WEB_IDENTITY_TOKEN_FILE") {
+        add(Verdict::Fail(
+            "AWS_WEB_IDENTITY_TOKEN_FILE is set, and SDKs use web identity before the container \
+             endpoint: unset AWS_WEB_IDENTITY_TOKEN_FILE AWS_ROLE_ARN"
+                .into(),
+        ));
+    }
+    for (old, new) in [
+        ("AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID"),
+        ("AWS_SECRET_KEY", "AWS_SECRET_ACCESS_KEY"),
+    ] {
+        if set(old) {
+            add(Verdict::Warn(format!(
+                "{old} is set: the Java v1 and Go v1 SDKs read it as {new}, before anything else"
+            )));
+        }
+    }
+    if found.is_empty() {
+        let none = Verdict::Ok("no variable shadows the container or process providers".into());
+        found.push(Check::new("environment", none));
+    }
+    found
+}
+
+/// The hosts a credential request goes to that a proxy must not see.
+fn local_hosts() -> Vec<String> {
+    let mut hosts = vec![
+        "127.0.0.1".to_owned(),
+        "localhost".to_owned(),
+        "::1".to_owned(),
+    ];
+    if let Some(host) = full_uri_host().filter(|h| !hosts.contains(h)) {
+        hosts.push(host);
+    }
+    hosts
+}
+
+/// `HTTP_PROXY` and the like without `NO_PROXY` covering loopback: SDKs
+/// would send the credential request to the proxy (which the server
+/// refuses with 403 anyway).
+fn proxy() -> Check {
+    let proxies = [
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ];
+    let Some(proxy) = proxies.iter().find(|v| set(v)) else {
+        return Check::new(
+            "proxy",
+            Verdict::Ok("no HTTP_PROXY, HTTPS_PROXY or ALL_PROXY".into()),
+        );
+    };
+    let no_proxy = ["NO_PROXY", "no_proxy"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok());
+    let covered: Vec<String> = no_proxy
+        .flat_map(|v| {
+            v.split(',')
+                .map(|h| h.trim().trim_matches(['[', ']']).to_ascii_lowercase())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let missing: Vec<String> = local_hosts()
+        .into_iter()
+        .filter(|h| !covered.iter().any(|c| c == "*" || c == h))
+        .collect();
+    let verdict = match missing.is_empty() {
+        true => Verdict::Ok(format!("{proxy} is set, and NO_PROXY covers loopback")),
+        false => Verdict::Fail(format!(
+            "{proxy} is set and NO_PROXY does not cover {}: SDKs would ask the proxy for \
+             credentials; export NO_PROXY={}",
+            missing.join(", "),
+            local_hosts().join(",")
+        )),
+    };
+    Check::new("proxy", verdict)
+}
+
+/// `AWS_CONTAINER_CREDENTIALS_FULL_URI`'s host, lower case, unbracketed.
+fn full_uri_host() -> Option<String> {
+    let uri: hyper::Uri = std::env::var("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .ok()?
+        .parse()
+        .ok()?;
+    Some(uri.host()?.trim_matches(['[', ']']).to_ascii_lowercase())
+}
+
+/// A `FULL_URI` host some SDKs refuse: plain http:// is taken only from
+/// loopback and ECS's and EKS's addresses (botocore's, the Go, Java and
+/// JavaScript SDKs' checks), and a name or `::1` not by every SDK.
+fn full_uri() -> Option<Check> {
+    let text = std::env::var("AWS_CONTAINER_CREDENTIALS_FULL_URI").ok()?;
+    let uri: Result<hyper::Uri, _> = text.parse();
+    let verdict = match uri {
+        Err(_) => Verdict::Fail("AWS_CONTAINER_CREDENTIALS_FULL_URI is not a URL".into()),
+        Ok(uri) if uri.scheme_str() == Some("https") => Verdict::Ok("an https:// FULL_URI".into()),
+        Ok(_) => {
+            let host = full_uri_host().unwrap_or_default();
+            match host.as_str() {
+                "::1" => Verdict::Warn(
+                    "FULL_URI's host is [::1], which the JavaScript SDK v2 refuses: use 127.0.0.1".into(),
+                ),
+                "localhost" => Verdict::Warn(
+                    "FULL_URI's host is localhost, a name an SDK must resolve before it trusts it; \
+                     not every SDK does: 127.0.0.1 works in all"
+                        .into(),
+                ),
+                h if h.starts_with("127.") || ["169.254.170.2", "169.254.170.23", "fd00:ec2::23"].contains(&h) => {
+                    Verdict::Ok(format!("FULL_URI's host {h} is one every SDK takes"))
+                }
+                h => Verdict::Fail(format!(
+                    "FULL_URI's host {h} is refused over http:// by the SDKs (they take loopback, \
+                     169.254.170.2, 169.254.170.23 and fd00:ec2::23): use http://127.0.0.1:PORT/ecs, \
+                     or --container-endpoint for containers"
+                )),
+            }
+        }
+    };
+    Some(Check::new("FULL_URI", verdict))
+}
+
+/// `XDG_RUNTIME_DIR` missing or stale, and the socket directory's mode.
+fn runtime_dir(port: u16) -> Check {
+    let uid = nix::unistd::geteuid();
+    let login_dir = PathBuf::from(format!("/run/user/{uid}"));
+    let verdict = match socket::runtime_dir() {
+        Some(dir) if !dir.is_dir() => Verdict::Fail(format!(
+            "XDG_RUNTIME_DIR={} does not exist (a value left from another session?), so the \
+             socket falls back to {}: export XDG_RUNTIME_DIR={} (or unset it) in every shell \
+             that runs the server or its clients",
+            dir.display(),
+            socket::default_path(port).display(),
+            login_dir.display()
+        )),
+        None if login_dir.is_dir() => Verdict::Fail(format!(
+            "XDG_RUNTIME_DIR is unset, but {0} exists: a server started in your login session \
+             has its socket there; export XDG_RUNTIME_DIR={0}",
+            login_dir.display()
+        )),
+        _ => socket_dir(port),
+    };
+    Check::new("runtime directory", verdict)
+}
+
+/// The default socket's directory: yours, and closed to others, if there.
+fn socket_dir(port: u16) -> Verdict {
+    let path = socket::default_path(port);
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    if !dir.exists() {
+        return Verdict::Ok(format!("{} (not made yet)", dir.display()));
+    }
+    match socket::check_private_dir(dir) {
+        Ok(()) => Verdict::Ok(format!("{} is yours and closed to others", dir.display())),
+        Err(why) => Verdict::Fail(format!(
+            "{}: {why}; run chmod 700 {0}, or remove it",
+            dir.display()
+        )),
+    }
+}
+
+/// Installed man pages and completions (warn only).
+fn installed() -> Check {
+    let home = directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf());
+    let home = |rel: &str| home.as_ref().map(|h| h.join(rel));
+    let mut man_dirs: Vec<PathBuf> = std::env::var("MANPATH")
+        .unwrap_or_default()
+        .split(':')
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .collect();
+    man_dirs.extend(["/usr/local/share/man", "/usr/share/man"].map(PathBuf::from));
+    man_dirs.extend(home(".local/share/man"));
+    let man = man_dirs
+        .iter()
+        .map(|d| d.join("man1"))
+        .any(|d| d.join("s3-credentials.1").exists() || d.join("s3-credentials.1.gz").exists());
+    let completions = [
+        home(".local/share/bash-completion/completions/s3-credentials.bash"),
+        home(".local/share/bash-completion/completions/s3-credentials"),
+        Some("/usr/share/bash-completion/completions/s3-credentials".into()),
+        home(".zfunc/_s3-credentials"),
+        Some("/usr/local/share/zsh/site-functions/_s3-credentials".into()),
+        home(".config/fish/completions/s3-credentials.fish"),
+    ];
+    let completions = completions.iter().flatten().any(|p| p.exists());
+    let verdict = match (man, completions) {
+        (true, true) => Verdict::Ok("man pages and completions are installed".into()),
+        _ => Verdict::Warn(format!(
+            "{}{} installed: copy them from man/ and completions/ (README: Man pages and shell completions)",
+            if man { "" } else { "no man page" },
+            match (man, completions) {
+                (false, false) => " and no completions",
+                (true, false) => "no completions",
+                _ => "",
+            }
+        )),
+    };
+    Check::new("installed", verdict)
+}

@@ -1,0 +1,104 @@
+//! `s3-credentials doctor`: one line per check, `ok`, `warn` or `FAIL`,
+//! each failing line with its fix, so the usual reasons credentials do not
+//! arrive are said before the user goes looking. It never prints a secret
+//! (variables are named, never shown; tokens and keys are not read out).
+//!
+//! Local checks are in `local` (the server, profiles, the environment,
+//! proxies, `FULL_URI`, the runtime directory, installed files); those
+//! that ask AWS in `aws` (the clock, and each `--config` scope).
+
+mod aws;
+mod local;
+mod profiles;
+
+use crate::duration::SessionDuration;
+use crate::sts::checks::Verdict;
+use crate::sts::AwsOptions;
+use crate::Error;
+use std::path::PathBuf;
+
+/// What `doctor` is asked to do, in plain types.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The server's port (its default socket, then TCP).
+    pub port: u16,
+    /// Check only this AWS profile's `credential_process`.
+    pub profile: Option<String>,
+    /// Scopes to check against AWS.
+    pub config: Option<PathBuf>,
+    /// The `--duration` localserver is given, for scopes without one.
+    pub duration: Option<SessionDuration>,
+    /// One JSON object instead of lines.
+    pub json: bool,
+    /// How to reach AWS (the default chain).
+    pub aws: AwsOptions,
+}
+
+/// One check's name and finding.
+#[derive(Debug, Clone)]
+pub struct Check {
+    /// What was checked (`server`, `profile dev`, `scope prod: duration`).
+    pub name: String,
+    /// What was found.
+    pub verdict: Verdict,
+}
+
+impl Check {
+    fn new(name: impl Into<String>, verdict: Verdict) -> Check {
+        Check {
+            name: name.into(),
+            verdict,
+        }
+    }
+
+    /// `ok`, `warn` or `fail`, as `--json` names it.
+    pub fn status(&self) -> &'static str {
+        match self.verdict {
+            Verdict::Ok(_) => "ok",
+            Verdict::Warn(_) => "warn",
+            Verdict::Fail(_) => "fail",
+        }
+    }
+
+    fn message(&self) -> &str {
+        match &self.verdict {
+            Verdict::Ok(m) | Verdict::Warn(m) | Verdict::Fail(m) => m,
+        }
+    }
+}
+
+/// Runs every check; the report to print, and whether none failed.
+pub async fn run(options: &Options) -> Result<(String, bool), Error> {
+    let mut checks = local::checks(options).await;
+    checks.extend(aws::checks(options).await);
+    let ok = !checks.iter().any(|c| matches!(c.verdict, Verdict::Fail(_)));
+    let text = match options.json {
+        true => json(&checks, ok),
+        false => lines(&checks),
+    };
+    Ok((text, ok))
+}
+
+/// `ok    server: ...`, `warn  ...`, `FAIL  ...`, one line each.
+fn lines(checks: &[Check]) -> String {
+    let mut out = String::new();
+    for check in checks {
+        let status = match check.verdict {
+            Verdict::Fail(_) => "FAIL",
+            _ => check.status(),
+        };
+        let message = crate::log::escape(check.message());
+        out.push_str(&format!("{status:<4}  {}: {message}\n", check.name));
+    }
+    out
+}
+
+/// `{"ok": BOOL, "checks": [{"name", "status", "message"}]}`: the stable
+/// keys README documents.
+fn json(checks: &[Check], ok: bool) -> String {
+    let checks: Vec<serde_json::Value> = checks
+        .iter()
+        .map(|c| serde_json::json!({"name": c.name, "status": c.status(), "message": c.message()}))
+        .collect();
+    serde_json::json!({"ok": ok, "checks": checks}).to_string() + "\n"
+}

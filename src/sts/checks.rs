@@ -1,0 +1,155 @@
+//! What `doctor` asks of AWS: this machine's clock against STS's `Date`,
+//! and, for each scope, what startup would refuse (a policy over STS's
+//! size, role chaining, a duration over the role's `MaxSessionDuration`, a
+//! missing bucket), each found and said on its own.
+
+use super::explain::{self, http_status};
+use super::{load_config, minter::check_bucket, Aws, AwsOptions, DEFAULT_ROLE_NAME};
+use crate::scope::Scope;
+use crate::Error;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use std::sync::{Arc, Mutex};
+
+/// One finding: fine, worth knowing, or what will fail (each with why).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Fine; what was seen.
+    Ok(String),
+    /// Works, but worth knowing.
+    Warn(String),
+    /// Will fail; why, and what to do.
+    Fail(String),
+}
+
+/// Keeps the `Date` header of the response it sees.
+#[derive(Debug, Clone, Default)]
+struct DateOf(Arc<Mutex<Option<String>>>);
+
+impl Intercept for DateOf {
+    fn name(&self) -> &'static str {
+        "s3-credentials doctor: STS's Date"
+    }
+
+    fn read_after_transmit(
+        &self,
+        context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let date = context.response().headers().get("date").map(str::to_owned);
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = date;
+        Ok(())
+    }
+}
+
+/// STS's clock minus this machine's (positive: ours is behind), read from
+/// the `Date` of a GetCallerIdentity answer, whatever it answered (a
+/// request signed with a clock far off is refused, with a `Date` still).
+/// SigV4 refuses a request more than 5 minutes off (the STS API
+/// reference's `SignatureDoesNotMatch`/`RequestExpired`).
+pub async fn clock_offset(options: &AwsOptions) -> Result<time::Duration, Error> {
+    let config = load_config(options).await?;
+    let date = DateOf::default();
+    let _ = aws_sdk_sts::Client::new(&config)
+        .get_caller_identity()
+        .customize()
+        .interceptor(date.clone())
+        .send()
+        .await;
+    let now = time::OffsetDateTime::now_utc();
+    let seen = date.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let Some(seen) = seen else {
+        return Err(Error::new(
+            "STS did not answer (no credentials to sign with, or unreachable)",
+        ));
+    };
+    let at =
+        aws_smithy_types::DateTime::from_str(&seen, aws_smithy_types::date_time::Format::HttpDate)
+            .map_err(|_| Error::new("STS's Date header is not an HTTP date"))?;
+    let at = time::OffsetDateTime::from_unix_timestamp(at.secs())
+        .map_err(|_| Error::new("STS's Date header is out of range"))?;
+    Ok(at - now)
+}
+
+/// The scope's session policy against STS's size limit (no AWS call).
+pub fn policy_size(scope: &Scope) -> Verdict {
+    let policy = scope.grant.policy_compact();
+    match explain::policy_size(&scope.grant, policy.len()) {
+        Ok(()) => Verdict::Ok(format!(
+            "{} of STS's {} characters",
+            policy.len(),
+            crate::policy::MAX_POLICY_CHARS
+        )),
+        Err(e) => Verdict::Fail(e.to_string()),
+    }
+}
+
+/// What else startup would check of `scope` with AWS, each on its own.
+pub async fn check_scope(aws: &Aws, scope: &Scope) -> Vec<(&'static str, Verdict)> {
+    let chaining = match &aws.identity {
+        Ok((arn, _)) => match explain::role_chaining(arn, scope.duration) {
+            Some(e) => Verdict::Fail(e.to_string()),
+            None => Verdict::Ok(format!("{}s is allowed for {arn}", scope.duration)),
+        },
+        Err(_) => Verdict::Warn("STS did not say who you are: role chaining not checked".into()),
+    };
+    let mut buckets = Vec::new();
+    for bucket in &scope.grant.buckets {
+        match check_bucket(&aws.s3, &aws.config, bucket).await {
+            Ok(()) => buckets.push(format!("'{bucket}'")),
+            Err(e) => {
+                return vec![
+                    ("role chaining", chaining),
+                    ("buckets", Verdict::Fail(e.to_string())),
+                ]
+            }
+        }
+    }
+    let buckets = Verdict::Ok(format!("{} exist", buckets.join(", ")));
+    let duration = max_session(aws, scope).await;
+    vec![
+        ("role chaining", chaining),
+        ("duration", duration),
+        ("buckets", buckets),
+    ]
+}
+
+/// The scope's duration against its role's `MaxSessionDuration`
+/// (`iam:GetRole`, where allowed; the IAM API reference).
+async fn max_session(aws: &Aws, scope: &Scope) -> Verdict {
+    let name = match &scope.role_arn {
+        Some(arn) => arn.rsplit('/').next().unwrap_or(arn).to_owned(),
+        None => DEFAULT_ROLE_NAME.to_owned(),
+    };
+    let iam = aws_sdk_iam::Client::new(&aws.config);
+    let role = match iam.get_role().role_name(&name).send().await {
+        Ok(found) => found.role,
+        Err(e) if http_status(&e) == Some(404) && scope.role_arn.is_none() => {
+            return Verdict::Ok(format!(
+                "role {name} does not exist yet: startup makes it (MaxSessionDuration 12h)"
+            ));
+        }
+        Err(e) => {
+            let code = aws_sdk_iam::error::ProvideErrorMetadata::code(&e).unwrap_or("no answer");
+            return Verdict::Warn(format!(
+                "cannot read role {name} ({code}): its MaxSessionDuration is not checked"
+            ));
+        }
+    };
+    let max = role.and_then(|r| r.max_session_duration).unwrap_or(3600);
+    let wanted = scope.duration.secs();
+    match wanted <= max as u32 {
+        true => Verdict::Ok(format!(
+            "{wanted}s is within role {name}'s MaxSessionDuration of {max}s"
+        )),
+        false => Verdict::Fail(format!(
+            "the duration {wanted}s is over role {name}'s MaxSessionDuration of {max}s: lower \
+             the duration, or raise the role's: aws iam update-role --role-name {name} \
+             --max-session-duration {wanted}"
+        )),
+    }
+}

@@ -1,0 +1,197 @@
+//! `s3-credentials verify`: proves, on your own backend, that a scope is
+//! enforced. With the scope's own served credential (from the running
+//! server, over its socket, checked as fetch checks it) it makes harmless
+//! requests the scope must refuse and one it must allow, and reports each
+//! as `refused as expected`, `allowed as expected`, or `ALLOWED: this
+//! backend does not enforce the scope`. A backend that ignores session
+//! policies (moto, some S3-compatible stores) is found out here.
+
+mod probes;
+
+use crate::body::parse_process_body;
+use crate::fetch::{self, Target};
+use crate::narrow::Narrowing;
+use crate::policy::{Access, Grant};
+use crate::{sts, Error};
+use probes::{Outcome, Probe};
+use serde::Deserialize;
+
+/// What `verify` is asked to do, in plain types.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The server's socket, the scope, and a narrowing to ask for.
+    pub fetch: fetch::Options,
+    /// The same narrowing, to know what the credential should grant.
+    pub narrowing: Narrowing,
+    /// `--outside-bucket`: a bucket the scope must not reach.
+    pub outside_bucket: Option<String>,
+    /// Where S3 is (else the environment's, the profile's, or AWS).
+    pub endpoint_url: Option<String>,
+    /// One JSON object instead of lines.
+    pub json: bool,
+}
+
+/// The server's answer on `/about` or `/scope/NAME/about`.
+#[derive(Deserialize)]
+struct About {
+    scope: String,
+    buckets: Vec<String>,
+    prefix: String,
+    access: Access,
+}
+
+/// One probe and what came of it.
+struct Row {
+    probe: Probe,
+    outcome: Outcome,
+    cleanup: Option<String>,
+}
+
+impl Row {
+    fn as_expected(&self) -> bool {
+        match self.probe.must_allow {
+            true => self.outcome == Outcome::Allowed,
+            false => self.outcome == Outcome::Refused,
+        }
+    }
+
+    fn result(&self) -> String {
+        match (&self.outcome, self.probe.must_allow) {
+            (Outcome::Refused, false) => "refused as expected".into(),
+            (Outcome::Allowed, true) => "allowed as expected".into(),
+            (Outcome::Allowed, false) => "ALLOWED: this backend does not enforce the scope".into(),
+            (Outcome::Refused, true) => "REFUSED: the scope should allow this".into(),
+            (Outcome::Failed(why), _) => format!("FAILED: {why}"),
+        }
+    }
+}
+
+/// Runs every probe; the report, and whether every one came out as it must.
+pub async fn run(options: &Options) -> Result<(String, bool), Error> {
+    let sockets = fetch::socket_targets(&options.fetch)?;
+    let uid = nix::unistd::geteuid().as_raw();
+    let timeout = options.fetch.timeout;
+    let body = fetch::fetch_first(&sockets, uid, timeout).await?;
+    let credential = parse_process_body(&body).map_err(Error::new)?;
+    let about = about(&sockets, options.fetch.scope.as_deref(), uid, timeout).await?;
+    let mut grant = Grant {
+        buckets: about.buckets,
+        access: about.access,
+        prefix: about.prefix,
+        statements: vec![],
+    };
+    if !options.narrowing.is_empty() {
+        grant = options
+            .narrowing
+            .apply(&grant)
+            .map_err(|why| Error::new(why.to_string()))?;
+    }
+    let s3 = sts::s3_client_for(&credential, options.endpoint_url.clone()).await?;
+    let (_, tag) = crate::token::random()?;
+    let mut rows = Vec::new();
+    for probe in probes::plan(&grant, options.outside_bucket.as_deref(), &tag[..12]) {
+        let (outcome, cleanup) = probes::send(&s3, &probe.request).await;
+        rows.push(Row {
+            probe,
+            outcome,
+            cleanup,
+        });
+    }
+    let ok = rows.iter().all(Row::as_expected);
+    let enforced = rows
+        .iter()
+        .filter(|r| !r.probe.must_allow)
+        .all(|r| r.outcome == Outcome::Refused);
+    let text = match options.json {
+        true => json(&about.scope, &rows, ok, enforced),
+        false => lines(&about.scope, &rows, enforced),
+    };
+    Ok((text, ok))
+}
+
+/// What the scope grants, asked of the server.
+async fn about(
+    sockets: &[Target],
+    scope: Option<&str>,
+    uid: u32,
+    timeout: std::time::Duration,
+) -> Result<About, Error> {
+    let route = match scope {
+        Some(name) => format!("{}{name}/about", crate::body::SCOPE_PATH),
+        None => "/about".to_owned(),
+    };
+    let targets: Vec<Target> = sockets
+        .iter()
+        .map(|t| match t {
+            Target::Socket { path, default, .. } => Target::Socket {
+                path: path.clone(),
+                default: *default,
+                route: route.clone(),
+            },
+            other => other.clone(),
+        })
+        .collect();
+    let check = |body: &[u8]| {
+        serde_json::from_slice::<About>(body)
+            .map(drop)
+            .map_err(|_| "its answer is not a scope's".to_owned())
+    };
+    let body = fetch::ask_first(&targets, uid, timeout, check).await?;
+    serde_json::from_slice(&body).map_err(|_| Error::new("the server's answer is not a scope's"))
+}
+
+fn lines(scope: &str, rows: &[Row], enforced: bool) -> String {
+    let mut out = String::new();
+    for row in rows {
+        let cleanup = row
+            .cleanup
+            .as_deref()
+            .map_or(String::new(), |c| format!("; {c}"));
+        out.push_str(&format!(
+            "{}  {} ({}{cleanup})\n",
+            row.result(),
+            row.probe.request,
+            row.probe.name
+        ));
+    }
+    let allowed = rows
+        .iter()
+        .any(|r| !r.probe.must_allow && r.outcome == Outcome::Allowed);
+    out.push_str(&match (enforced, allowed) {
+        (true, _) => {
+            format!("scope {scope} is enforced here: every request it must refuse was refused\n")
+        }
+        (false, true) => format!(
+            "scope {scope} is NOT enforced by this backend: it allowed what the session policy \
+             refuses; do not rely on it to hold a credential to its scope\n"
+        ),
+        (false, false) => format!("scope {scope} could not be verified: see the FAILED lines\n"),
+    });
+    out
+}
+
+/// `{"ok", "enforced", "scope", "probes": [{"probe", "request", "expected",
+/// "outcome", "result", "cleanup"}]}`: the stable keys README documents.
+fn json(scope: &str, rows: &[Row], ok: bool, enforced: bool) -> String {
+    let probes: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            let outcome = match r.outcome {
+                Outcome::Allowed => "allowed",
+                Outcome::Refused => "refused",
+                Outcome::Failed(_) => "failed",
+            };
+            serde_json::json!({
+                "probe": r.probe.name,
+                "request": r.probe.request.to_string(),
+                "expected": if r.probe.must_allow { "allowed" } else { "refused" },
+                "outcome": outcome,
+                "result": r.result(),
+                "cleanup": r.cleanup,
+            })
+        })
+        .collect();
+    serde_json::json!({"ok": ok, "enforced": enforced, "scope": scope, "probes": probes})
+        .to_string()
+        + "\n"
+}
