@@ -123,6 +123,7 @@ Register-ArgumentCompleter -Native -CommandName 's3-credentials' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The server''s Unix socket')
             [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'The scope to verify [default: the one the server serves at /]')
             [CompletionResult]::new('--outside-bucket', '--outside-bucket', [CompletionResultType]::ParameterName, 'A bucket outside the scope, which it must not reach')
+            [CompletionResult]::new('--outside-key', '--outside-key', [CompletionResultType]::ParameterName, 'An existing key outside the scope''s prefix, which it must not read (a missing one proves nothing on some backends)')
             [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Narrow the credential first, as s3-credentials-fetch does, and verify the narrowed one: to this prefix')
             [CompletionResult]::new('--endpoint-url', '--endpoint-url', [CompletionResultType]::ParameterName, 'Where S3 is [default: AWS_ENDPOINT_URL(_S3), the profile''s, AWS]')
             [CompletionResult]::new('--read-only', '--read-only', [CompletionResultType]::ParameterName, 'Narrow to reading')

@@ -702,7 +702,7 @@ _s3__credentials() {
             return 0
             ;;
         s3__credentials__subcmd__verify)
-            opts="-p -h --port --socket --scope --outside-bucket --prefix --read-only --write-only --endpoint-url --json --help"
+            opts="-p -h --port --socket --scope --outside-bucket --outside-key --prefix --read-only --write-only --endpoint-url --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -745,6 +745,13 @@ _s3__credentials() {
                     return 0
                     ;;
                 --outside-bucket)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --outside-key)
                     COMPREPLY=("${cur}")
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace

@@ -115,6 +115,7 @@ set edit:completion:arg-completer[s3-credentials] = {|@words|
             cand --socket 'The server''s Unix socket'
             cand --scope 'The scope to verify [default: the one the server serves at /]'
             cand --outside-bucket 'A bucket outside the scope, which it must not reach'
+            cand --outside-key 'An existing key outside the scope''s prefix, which it must not read (a missing one proves nothing on some backends)'
             cand --prefix 'Narrow the credential first, as s3-credentials-fetch does, and verify the narrowed one: to this prefix'
             cand --endpoint-url 'Where S3 is [default: AWS_ENDPOINT_URL(_S3), the profile''s, AWS]'
             cand --read-only 'Narrow to reading'

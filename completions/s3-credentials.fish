@@ -162,6 +162,7 @@ complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand verify" -s
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand verify" -l socket -d 'The server\'s Unix socket' -r -F
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand verify" -l scope -d 'The scope to verify [default: the one the server serves at /]' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand verify" -l outside-bucket -d 'A bucket outside the scope, which it must not reach' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand verify" -l outside-key -d 'An existing key outside the scope\'s prefix, which it must not read (a missing one proves nothing on some backends)' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand verify" -l prefix -d 'Narrow the credential first, as s3-credentials-fetch does, and verify the narrowed one: to this prefix' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand verify" -l endpoint-url -d 'Where S3 is [default: AWS_ENDPOINT_URL(_S3), the profile\'s, AWS]' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand verify" -l read-only -d 'Narrow to reading'

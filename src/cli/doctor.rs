@@ -60,6 +60,10 @@ pub struct VerifyArgs {
     /// A bucket outside the scope, which it must not reach.
     #[arg(long, value_name = "BUCKET", value_parser = parse_bucket, value_hint = ValueHint::Other)]
     pub outside_bucket: Option<String>,
+    /// An existing key outside the scope's prefix, which it must not read
+    /// (a missing one proves nothing on some backends).
+    #[arg(long, value_name = "KEY", value_hint = ValueHint::Other)]
+    pub outside_key: Option<String>,
     /// Narrow the credential first, as s3-credentials-fetch does, and
     /// verify the narrowed one: to this prefix.
     #[arg(long, value_name = "PREFIX", value_hint = ValueHint::Other)]
@@ -100,6 +104,7 @@ impl VerifyArgs {
             },
             narrowing,
             outside_bucket: self.outside_bucket.clone(),
+            outside_key: self.outside_key.clone(),
             endpoint_url: self.endpoint_url.clone(),
             json: self.json,
         }

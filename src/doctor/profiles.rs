@@ -139,7 +139,8 @@ async fn check(asks: &Asks, doctor_port: u16) -> Verdict {
             }
         },
     };
-    let mut last = None;
+    let asked: Vec<String> = targets.iter().map(Target::to_string).collect();
+    let asked = asked.join(" or ");
     for target in &targets {
         match answers(target).await {
             Ok(()) => {
@@ -147,7 +148,7 @@ async fn check(asks: &Asks, doctor_port: u16) -> Verdict {
                     "credential_process asks {target}, where a server answers"
                 ))
             }
-            Err(e) if nobody_there(&e) => last = Some(target.to_string()),
+            Err(e) if nobody_there(&e) => {}
             Err(e) => return Verdict::Fail(e.to_string()),
         }
     }
@@ -156,9 +157,8 @@ async fn check(asks: &Asks, doctor_port: u16) -> Verdict {
         Err(_) => String::new(),
     };
     Verdict::Fail(format!(
-        "credential_process asks {}, where no server answers{there}; fix the port (or socket) \
-         in the profile, or start a server there",
-        last.unwrap_or_default()
+        "credential_process asks {asked}, where no server answers{there}; fix the port (or \
+         socket) in the profile, or start a server there"
     ))
 }
 

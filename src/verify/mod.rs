@@ -25,6 +25,8 @@ pub struct Options {
     pub narrowing: Narrowing,
     /// `--outside-bucket`: a bucket the scope must not reach.
     pub outside_bucket: Option<String>,
+    /// `--outside-key`: an existing key outside the scope's prefix.
+    pub outside_key: Option<String>,
     /// Where S3 is (else the environment's, the profile's, or AWS).
     pub endpoint_url: Option<String>,
     /// One JSON object instead of lines.
@@ -61,6 +63,7 @@ impl Row {
             (Outcome::Allowed, true) => "allowed as expected".into(),
             (Outcome::Allowed, false) => "ALLOWED: this backend does not enforce the scope".into(),
             (Outcome::Refused, true) => "REFUSED: the scope should allow this".into(),
+            (Outcome::Unproven(why), _) => format!("NOT PROVEN: {why}"),
             (Outcome::Failed(why), _) => format!("FAILED: {why}"),
         }
     }
@@ -89,7 +92,11 @@ pub async fn run(options: &Options) -> Result<(String, bool), Error> {
     let s3 = sts::s3_client_for(&credential, options.endpoint_url.clone()).await?;
     let (_, tag) = crate::token::random()?;
     let mut rows = Vec::new();
-    for probe in probes::plan(&grant, options.outside_bucket.as_deref(), &tag[..12]) {
+    let outside = probes::Outside {
+        bucket: options.outside_bucket.as_deref(),
+        key: options.outside_key.as_deref(),
+    };
+    for probe in probes::plan(&grant, &outside, &tag[..12]) {
         let (outcome, cleanup) = probes::send(&s3, &probe.request).await;
         rows.push(Row {
             probe,
@@ -165,7 +172,9 @@ fn lines(scope: &str, rows: &[Row], enforced: bool) -> String {
             "scope {scope} is NOT enforced by this backend: it allowed what the session policy \
              refuses; do not rely on it to hold a credential to its scope\n"
         ),
-        (false, false) => format!("scope {scope} could not be verified: see the FAILED lines\n"),
+        (false, false) => {
+            format!("scope {scope} could not be verified: see the NOT PROVEN and FAILED lines\n")
+        }
     });
     out
 }
@@ -179,6 +188,7 @@ fn json(scope: &str, rows: &[Row], ok: bool, enforced: bool) -> String {
             let outcome = match r.outcome {
                 Outcome::Allowed => "allowed",
                 Outcome::Refused => "refused",
+                Outcome::Unproven(_) => "unproven",
                 Outcome::Failed(_) => "failed",
             };
             serde_json::json!({

@@ -1,5 +1,10 @@
 //! The harmless requests `verify` makes with a scope's credential: which
 //! ones the scope must refuse and which it must allow, and what came back.
+//!
+//! A get of a missing key proves nothing everywhere: AWS answers 403 to a
+//! caller the policy refuses, but radosgw answers 404 before it looks at
+//! the policy. So a get probe reads a key that exists: one `verify` writes
+//! itself where the scope may write (write-only), or `--outside-key`.
 
 use crate::policy::{Access, Grant};
 use aws_sdk_s3::error::ProvideErrorMetadata;
@@ -9,8 +14,10 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 pub(super) enum Request {
     /// `PutObject` of an empty object (deleted again if it was allowed).
     Put { bucket: String, key: String },
-    /// `GetObject` of a key that does not exist (a 404 means allowed).
+    /// `GetObject`.
     Get { bucket: String, key: String },
+    /// `PutObject` (which the scope allows), then `GetObject` of it.
+    PutThenGet { bucket: String, key: String },
     /// `ListObjectsV2` under a prefix.
     List { bucket: String, prefix: String },
     /// `HeadBucket`.
@@ -21,7 +28,9 @@ impl std::fmt::Display for Request {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Request::Put { bucket, key } => write!(f, "PutObject s3://{bucket}/{key}"),
-            Request::Get { bucket, key } => write!(f, "GetObject s3://{bucket}/{key}"),
+            Request::Get { bucket, key } | Request::PutThenGet { bucket, key } => {
+                write!(f, "GetObject s3://{bucket}/{key}")
+            }
             Request::List { bucket, prefix } => write!(f, "ListObjectsV2 s3://{bucket}/{prefix}"),
             Request::Head { bucket } => write!(f, "HeadBucket s3://{bucket}"),
         }
@@ -40,10 +49,12 @@ pub(super) struct Probe {
 /// What came back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Outcome {
-    /// The request was authorized (a 404 for a missing key included).
+    /// The request was authorized.
     Allowed,
     /// 403 AccessDenied.
     Refused,
+    /// Neither was shown (a missing key's 404), and why.
+    Unproven(String),
     /// Anything else, said.
     Failed(String),
 }
@@ -64,12 +75,19 @@ fn parent(base: &str) -> String {
     }
 }
 
+/// Where the probes reach beyond the scope.
+pub(super) struct Outside<'a> {
+    /// `--outside-bucket`.
+    pub bucket: Option<&'a str>,
+    /// `--outside-key`: an existing key outside the prefix.
+    pub key: Option<&'a str>,
+}
+
 /// The probes for `grant`: what it must refuse and what it must allow;
-/// `tag` makes the probe keys (`.s3-credentials-verify-TAG`) new.
-pub(super) fn plan(grant: &Grant, outside: Option<&str>, tag: &str) -> Vec<Probe> {
-    let bucket = grant.buckets[0].clone();
+/// `tag` makes the must-refuse write's key new.
+pub(super) fn plan(grant: &Grant, outside: &Outside, tag: &str) -> Vec<Probe> {
+    let bucket = &grant.buckets[0];
     let base = base(grant);
-    let inside = format!("{base}.s3-credentials-verify-{tag}");
     let mut probes = Vec::new();
     let mut add = |name, request, must_allow| {
         probes.push(Probe {
@@ -78,27 +96,29 @@ pub(super) fn plan(grant: &Grant, outside: Option<&str>, tag: &str) -> Vec<Probe
             must_allow,
         })
     };
+    let (b, key) = (
+        bucket.clone(),
+        format!("{base}.s3-credentials-verify-{tag}"),
+    );
     match grant.access {
-        Access::ReadOnly => add(
-            "put-read-only",
-            Request::Put {
-                bucket: bucket.clone(),
-                key: inside.clone(),
-            },
-            false,
-        ),
-        Access::WriteOnly => add(
-            "get-write-only",
-            Request::Get {
-                bucket: bucket.clone(),
-                key: inside.clone(),
-            },
-            false,
-        ),
+        Access::ReadOnly => add("put-read-only", Request::Put { bucket: b, key }, false),
+        // One fixed key, which each verify writes again: a write-only
+        // credential cannot delete it.
+        Access::WriteOnly => {
+            let key = format!("{base}.s3-credentials-verify");
+            add(
+                "get-write-only",
+                Request::PutThenGet { bucket: b, key },
+                false,
+            )
+        }
         Access::ReadWrite => {}
     }
     if !base.is_empty() {
-        let key = format!(".s3-credentials-verify-outside-{tag}");
+        let key = outside.key.map_or_else(
+            || format!(".s3-credentials-verify-outside-{tag}"),
+            str::to_owned,
+        );
         add(
             "get-outside-prefix",
             Request::Get {
@@ -107,16 +127,17 @@ pub(super) fn plan(grant: &Grant, outside: Option<&str>, tag: &str) -> Vec<Probe
             },
             false,
         );
+        let prefix = parent(&base);
         add(
             "list-parent",
             Request::List {
                 bucket: bucket.clone(),
-                prefix: parent(&base),
+                prefix,
             },
             false,
         );
     }
-    if let Some(other) = outside {
+    if let Some(other) = outside.bucket {
         add(
             "head-outside-bucket",
             Request::Head {
@@ -124,20 +145,17 @@ pub(super) fn plan(grant: &Grant, outside: Option<&str>, tag: &str) -> Vec<Probe
             },
             false,
         );
-        add(
-            "list-outside-bucket",
-            Request::List {
-                bucket: other.to_owned(),
-                prefix: String::new(),
-            },
-            false,
-        );
+        let list = Request::List {
+            bucket: other.to_owned(),
+            prefix: String::new(),
+        };
+        add("list-outside-bucket", list, false);
     }
     if grant.access != Access::WriteOnly {
         add(
             "list-inside-prefix",
             Request::List {
-                bucket,
+                bucket: bucket.clone(),
                 prefix: base,
             },
             true,
@@ -146,48 +164,70 @@ pub(super) fn plan(grant: &Grant, outside: Option<&str>, tag: &str) -> Vec<Probe
     probes
 }
 
-/// Sends `request`; a write that went through is deleted again (the
-/// outcome says if that failed too).
+/// Sends `request`; a write that should have been refused and went
+/// through is deleted again (the second value says how that went).
 pub(super) async fn send(s3: &aws_sdk_s3::Client, request: &Request) -> (Outcome, Option<String>) {
     let outcome = match request {
         Request::Put { bucket, key } => judge(s3.put_object().bucket(bucket).key(key).send().await),
-        Request::Get { bucket, key } => judge(s3.get_object().bucket(bucket).key(key).send().await),
+        Request::Get { bucket, key } => get(s3, bucket, key).await,
+        Request::PutThenGet { bucket, key } => {
+            match judge(s3.put_object().bucket(bucket).key(key).send().await) {
+                Outcome::Allowed => get(s3, bucket, key).await,
+                other => Outcome::Failed(format!("writing {key} first: {}", describe(&other))),
+            }
+        }
         Request::List { bucket, prefix } => {
             let listed = s3.list_objects_v2().bucket(bucket).prefix(prefix);
             judge(listed.send().await)
         }
         Request::Head { bucket } => judge(s3.head_bucket().bucket(bucket).send().await),
     };
-    let outcome = match (request, outcome) {
-        // A missing key passed authorization: S3 says so only to a reader.
-        (Request::Get { .. }, Outcome::Failed(code)) if code == "NoSuchKey" || code == "404" => {
-            Outcome::Allowed
-        }
-        (_, Outcome::Failed(code)) if code == "NoSuchBucket" || code == "404" => Outcome::Failed(
+    let outcome = match outcome {
+        Outcome::Failed(code) if code == "NoSuchBucket" || code == "404" => Outcome::Failed(
             "NoSuchBucket: name a bucket that exists (--outside-bucket, or the scope's own)".into(),
         ),
-        (_, other) => other,
+        other => other,
     };
     let cleanup = match (request, &outcome) {
-        (Request::Put { bucket, key }, Outcome::Allowed) => Some(
-            match s3.delete_object().bucket(bucket).key(key).send().await {
+        (Request::Put { bucket, key } | Request::PutThenGet { bucket, key }, Outcome::Allowed) => {
+            let deleted = s3.delete_object().bucket(bucket).key(key).send().await;
+            Some(match deleted {
                 Ok(_) => format!("deleted {key} again"),
                 Err(e) => format!("could not delete {key} again: {}", code(&e)),
-            },
-        ),
+            })
+        }
         _ => None,
     };
     (outcome, cleanup)
 }
 
-/// Allowed, refused (403), or why neither (a 404 is `Failed("404")` or
-/// its code: for a get, NoSuchKey passed authorization, since S3 says it
-/// only to a caller who may read there; for a bucket, it is missing).
+/// A get: a missing key's 404 shows neither (see the module's doc).
+async fn get(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Outcome {
+    match judge(s3.get_object().bucket(bucket).key(key).send().await) {
+        Outcome::Failed(code) if code == "NoSuchKey" || code == "404" => {
+            Outcome::Unproven(format!(
+                "{key} does not exist, and some backends (radosgw) say so before they check the \
+             policy: name an existing key outside the prefix with --outside-key KEY"
+            ))
+        }
+        other => other,
+    }
+}
+
+fn describe(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Allowed => "allowed".into(),
+        Outcome::Refused => "refused".into(),
+        Outcome::Unproven(why) | Outcome::Failed(why) => why.clone(),
+    }
+}
+
+/// Allowed, refused (403), or the error code (`404` for a bare 404).
 fn judge<T, E>(
     result: Result<T, aws_sdk_s3::error::SdkError<E, aws_smithy_runtime_api::http::Response>>,
 ) -> Outcome
 where
-    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     let err = match result {
         Ok(_) => return Outcome::Allowed,
@@ -204,7 +244,7 @@ where
 
 fn code<E>(err: &aws_sdk_s3::error::SdkError<E, aws_smithy_runtime_api::http::Response>) -> String
 where
-    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     match err.code() {
         Some(code) => code.to_owned(),
@@ -225,20 +265,30 @@ mod tests {
         }
     }
 
+    const NOWHERE: Outside = Outside {
+        bucket: None,
+        key: None,
+    };
+
     #[test]
     fn each_scope_gets_the_probes_its_grammar_must_refuse_and_one_it_must_allow() {
-        let names = |g: &Grant, outside| {
-            plan(g, outside, "t")
+        let names = |g: &Grant, outside: &Outside| {
+            let probes = plan(g, outside, "t");
+            probes
                 .iter()
                 .map(|p| (p.name, p.must_allow))
                 .collect::<Vec<_>>()
         };
         assert_eq!(
-            names(&grant(Access::ReadOnly, "*"), None),
+            names(&grant(Access::ReadOnly, "*"), &NOWHERE),
             [("put-read-only", false), ("list-inside-prefix", true)]
         );
+        let outside = Outside {
+            bucket: Some("other"),
+            key: Some("hello.txt"),
+        };
         assert_eq!(
-            names(&grant(Access::WriteOnly, "reports/2026/"), Some("other")),
+            names(&grant(Access::WriteOnly, "reports/2026/"), &outside),
             [
                 ("get-write-only", false),
                 ("get-outside-prefix", false),
@@ -247,7 +297,15 @@ mod tests {
                 ("list-outside-bucket", false),
             ]
         );
-        let probes = plan(&grant(Access::ReadWrite, "reports/2026/*"), None, "t");
+        let probes = plan(&grant(Access::WriteOnly, "reports/2026/"), &outside, "t");
+        assert_eq!(
+            probes[1].request,
+            Request::Get {
+                bucket: "main".into(),
+                key: "hello.txt".into()
+            }
+        );
+        let probes = plan(&grant(Access::ReadWrite, "reports/2026/*"), &NOWHERE, "t");
         assert_eq!(
             probes[1].request,
             Request::List {

@@ -916,3 +916,69 @@ fn a_container_holds_only_its_scope() {
     }
     print_matrix(&rows);
 }
+
+/// `verify` on radosgw, which enforces session policies: every probe comes
+/// out as expected, exit 0, for read-only, write-only and prefix scopes,
+/// and for a narrowed credential (issue 25).
+#[test]
+fn verify_proves_each_scope_on_radosgw() {
+    let Some(_clock) = shared() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("scopes.toml");
+    std::fs::write(
+        &config,
+        "[scope.ro]\nbuckets = [\"main\"]\naccess = \"read-only\"\n\n\
+         [scope.wo]\nbuckets = [\"main\"]\naccess = \"write-only\"\n\n\
+         [scope.pre]\nbuckets = [\"main\"]\nprefix = \"reports/2026/\"\n",
+    )
+    .unwrap();
+    let server = serve("", &["--config", config.to_str().unwrap()]).unwrap();
+    let mut rows = Vec::new();
+    for (scope, narrowing) in [("ro", ""), ("wo", ""), ("pre", ""), ("pre", "--read-only")] {
+        let mut cmd = Command::new(SERVER);
+        aws_env(&mut cmd, server.home.path());
+        cmd.args([
+            "verify",
+            "--scope",
+            scope,
+            "--outside-bucket",
+            "other",
+            "--outside-key",
+            "hello.txt",
+            "--endpoint-url",
+            ENDPOINT,
+            "--socket",
+        ])
+        .arg(server.socket())
+        .args(narrowing.split_whitespace());
+        let out = run(&mut cmd);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "verify {scope} {narrowing}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.contains(&format!("scope {scope} is enforced here")),
+            "{text}"
+        );
+        let probes: Vec<&str> = text.lines().filter(|l| l.contains(" (")).collect();
+        assert!(probes.len() >= 3, "{text}");
+        assert!(
+            probes
+                .iter()
+                .all(|l| l.starts_with("refused as expected")
+                    || l.starts_with("allowed as expected")),
+            "{text}"
+        );
+        rows.extend(
+            probes
+                .iter()
+                .map(|l| format!("verify {scope:<4} {narrowing:<12} {l}")),
+        );
+    }
+    print_matrix(&rows);
+}

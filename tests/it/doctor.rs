@@ -1,0 +1,353 @@
+//! `doctor` and `verify` (issue 25): each doctor check fails for the right
+//! reason and passes once fixed, and `--json` has the keys README names;
+//! `verify` finds moto not enforcing a scope (radosgw, which does, is
+//! `enforce::verify_proves_each_scope_on_radosgw`).
+
+use crate::support::*;
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+/// `s3-credentials doctor --json ARGS` in `home` (its runtime directory
+/// too), with `env` on top of the test bed's; its exit code and report.
+fn doctor(home: &Path, env: &[(&str, &str)], unset: &[&str], args: &[&str]) -> (i32, Value) {
+    let mut cmd = Command::new(SERVER);
+    aws_env(&mut cmd, home);
+    for var in unset {
+        cmd.env_remove(var);
+    }
+    cmd.envs(env.iter().copied())
+        .arg("doctor")
+        .arg("--json")
+        .args(args);
+    let out = run(&mut cmd);
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("doctor --json: {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap(), report)
+}
+
+/// The checks called `name` (or starting with it): their status and message.
+fn named(report: &Value, name: &str) -> Vec<(String, String)> {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["name"].as_str().unwrap().starts_with(name))
+        .map(|c| {
+            (
+                c["status"].as_str().unwrap().to_owned(),
+                c["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn failing(report: &Value, name: &str) -> Option<String> {
+    named(report, name)
+        .into_iter()
+        .find(|(s, _)| s == "fail")
+        .map(|(_, m)| m)
+}
+
+#[test]
+fn doctor_json_has_the_stable_keys_and_exits_as_its_checks_say() {
+    let home = tempfile::tempdir().unwrap();
+    let port = free_port().to_string();
+    let (code, report) = doctor(home.path(), &[], &[], &["--port", &port]);
+    assert_eq!(code, 1, "no server: a failure");
+    assert_eq!(report["ok"], false);
+    for check in report["checks"].as_array().unwrap() {
+        let keys: std::collections::BTreeSet<&str> = check
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ["message", "name", "status"].into(), "{check}");
+        assert!(["ok", "warn", "fail"].contains(&check["status"].as_str().unwrap()));
+    }
+    let said = failing(&report, "server").expect("the server check fails");
+    assert!(
+        said.contains("no server answers on") && said.contains("start one with"),
+        "{said}"
+    );
+    // Nothing prints a secret: the test bed's secret key is not in it.
+    assert!(!report.to_string().contains("\"testing\""));
+}
+
+#[test]
+fn doctor_finds_the_server_and_the_profile_that_names_the_wrong_port() {
+    let moto = Moto::shared();
+    let server = Start::new(moto, &moto.bucket("doctor")).run();
+    let home = server.home.path();
+    let port = server.port.to_string();
+    let wrong = free_port();
+    let profile = |port: &str| {
+        std::fs::write(
+            home.join("aws-config"),
+            format!(
+                "[profile job]\nregion = us-east-1\ncredential_process = {FETCH} --port {port}\n"
+            ),
+        )
+        .unwrap();
+    };
+    profile(&wrong.to_string());
+    let (code, report) = doctor(home, &[], &[], &["--port", &port]);
+    assert_eq!(named(&report, "server")[0].0, "ok", "{report}");
+    let said = failing(&report, "profile job").expect("the profile check fails");
+    assert!(
+        said.contains(&format!("{wrong}.sock"))
+            && said.contains(&format!("a server answers on port {port}")),
+        "{said}"
+    );
+    assert_eq!(code, 1);
+    profile(&port);
+    let (_, report) = doctor(home, &[], &[], &["--port", &port]);
+    assert_eq!(named(&report, "profile job")[0].0, "ok", "{report}");
+}
+
+#[test]
+fn doctor_finds_shadowing_variables_and_a_proxy_without_no_proxy() {
+    let home = tempfile::tempdir().unwrap();
+    let uri = (
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "http://127.0.0.1:8094/ecs",
+    );
+    let (_, report) = doctor(home.path(), &[uri], &[], &[]);
+    let said = failing(&report, "environment").expect("keys shadow FULL_URI");
+    assert!(
+        said.contains("AWS_ACCESS_KEY_ID is set") && said.contains("unset AWS_ACCESS_KEY_ID"),
+        "{said}"
+    );
+    let relative = (
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "/v2/credentials/x",
+    );
+    let keys = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"];
+    let (_, report) = doctor(home.path(), &[uri, relative], &keys, &[]);
+    let said = failing(&report, "environment").expect("RELATIVE_URI shadows FULL_URI");
+    assert!(said.contains("RELATIVE_URI is set too"), "{said}");
+    let (_, report) = doctor(home.path(), &[uri], &keys, &[]);
+    assert_eq!(
+        named(&report, "environment"),
+        [(
+            "ok".into(),
+            "no variable shadows the container or process providers".into()
+        )]
+    );
+    // A FULL_URI host the SDKs refuse over http.
+    let (_, report) = doctor(
+        home.path(),
+        &[(
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            "http://host.docker.internal:8094/ecs",
+        )],
+        &keys,
+        &[],
+    );
+    assert!(
+        failing(&report, "FULL_URI").is_some_and(|m| m.contains("refused over http://")),
+        "{report}"
+    );
+
+    let proxy = ("HTTPS_PROXY", "http://127.0.0.1:3128");
+    let (_, report) = doctor(home.path(), &[proxy], &[], &[]);
+    let said = failing(&report, "proxy").expect("a proxy without NO_PROXY");
+    assert!(
+        said.contains("export NO_PROXY=127.0.0.1,localhost,::1"),
+        "{said}"
+    );
+    let (_, report) = doctor(
+        home.path(),
+        &[proxy, ("NO_PROXY", "127.0.0.1,localhost,::1")],
+        &[],
+        &[],
+    );
+    assert_eq!(named(&report, "proxy")[0].0, "ok", "{report}");
+}
+
+#[test]
+fn doctor_finds_a_stale_runtime_dir() {
+    let home = tempfile::tempdir().unwrap();
+    let gone = home.path().join("gone");
+    let (_, report) = doctor(
+        home.path(),
+        &[("XDG_RUNTIME_DIR", gone.to_str().unwrap())],
+        &[],
+        &[],
+    );
+    let said = failing(&report, "runtime directory").expect("a stale XDG_RUNTIME_DIR");
+    assert!(
+        said.contains("does not exist") && said.contains("export XDG_RUNTIME_DIR="),
+        "{said}"
+    );
+    let (_, report) = doctor(home.path(), &[], &[], &[]);
+    assert_eq!(named(&report, "runtime directory")[0].0, "ok", "{report}");
+}
+
+#[test]
+fn doctor_finds_a_clock_off_stss_by_more_than_five_minutes() {
+    let moto = Moto::shared();
+    let home = tempfile::tempdir().unwrap();
+    let clock = home.path().join("clock");
+    std::fs::write(&clock, "+600\n").unwrap();
+    let faked = faketime_env(&clock);
+    let mut env: Vec<(&str, &str)> = faked
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let url = moto.url();
+    env.push(("AWS_ENDPOINT_URL", &url));
+    let (_, report) = doctor(home.path(), &env, &[], &[]);
+    let said = failing(&report, "clock").expect("a clock 10 minutes ahead");
+    assert!(
+        said.contains("ahead of STS's") && said.contains("5 minutes"),
+        "{said}"
+    );
+    let (_, report) = doctor(home.path(), &[("AWS_ENDPOINT_URL", &url)], &[], &[]);
+    assert_eq!(named(&report, "clock")[0].0, "ok", "{report}");
+}
+
+#[test]
+fn doctor_checks_each_scope_as_startup_would() {
+    let moto = Moto::shared();
+    let home = tempfile::tempdir().unwrap();
+    let bucket = moto.bucket("doctor-scope");
+    let role = create_role(moto, "doctor-one-hour", 3600);
+    let many: Vec<String> = (0..24)
+        .map(|i| moto.bucket(&format!("doctor-policy-size-{i:02}")))
+        .collect();
+    let config = home.path().join("scopes.toml");
+    let write = |buckets: &[String], duration: &str| {
+        let list: Vec<String> = buckets.iter().map(|b| format!("\"{b}\"")).collect();
+        std::fs::write(
+            &config,
+            format!(
+                "[scope.big]\nbuckets = [{}]\nduration = \"1h\"\nrole_arn = \"{role}\"\n\n\
+                 [scope.long]\nbuckets = [\"{bucket}\"]\nduration = \"{duration}\"\nrole_arn = \"{role}\"\n",
+                list.join(", ")
+            ),
+        )
+        .unwrap();
+    };
+    write(&many, "2h");
+    let url = moto.url();
+    let env = [("AWS_ENDPOINT_URL", url.as_str())];
+    let args = ["--config", config.to_str().unwrap()];
+    let (code, report) = doctor(home.path(), &env, &[], &args);
+    assert_eq!(code, 1);
+    let said = failing(&report, "scope big: policy size").expect("24 buckets are over STS's size");
+    assert!(said.contains("over STS's limit of 2048"), "{said}");
+    let said = failing(&report, "scope long: duration").expect("2h is over the role's hour");
+    assert!(
+        said.contains("MaxSessionDuration of 3600s")
+            && said.contains("--max-session-duration 7200"),
+        "{said}"
+    );
+    assert_eq!(named(&report, "scope long: buckets")[0].0, "ok", "{report}");
+    write(&many[..2], "1h");
+    let (_, report) = doctor(home.path(), &env, &[], &args);
+    for name in [
+        "scope big: policy size",
+        "scope long: duration",
+        "scope big: buckets",
+    ] {
+        assert_eq!(named(&report, name)[0].0, "ok", "{name}: {report}");
+    }
+    // What doctor said is what the strict relay (AWS's limits) would say.
+    write(&many, "1h");
+    let refused = Start::new(moto, "")
+        .args(&["--config", config.to_str().unwrap()])
+        .try_run()
+        .err()
+        .expect("refused");
+    assert!(refused.join("\n").contains("over STS's limit of 2048"));
+}
+
+/// A role in moto with this MaxSessionDuration (seconds); its ARN.
+fn create_role(moto: &Moto, name: &str, max_secs: u32) -> String {
+    let script = "import sys, boto3\n\
+        iam = boto3.client('iam', endpoint_url=sys.argv[1], region_name='us-east-1', \
+        aws_access_key_id='testing', aws_secret_access_key='testing')\n\
+        try:\n    iam.delete_role(RoleName=sys.argv[2])\nexcept Exception:\n    pass\n\
+        print(iam.create_role(RoleName=sys.argv[2], AssumeRolePolicyDocument='{}', \
+        MaxSessionDuration=int(sys.argv[3]))['Role']['Arn'])";
+    let out = run(Command::new(tool("python3")).args([
+        "-c",
+        script,
+        &moto.url(),
+        name,
+        &max_secs.to_string(),
+    ]));
+    expect_success(&out).trim().to_owned()
+}
+
+#[test]
+fn verify_finds_that_moto_does_not_enforce_a_scope() {
+    let moto = Moto::shared();
+    let bucket = moto.bucket("verify-moto");
+    let other = moto.bucket("verify-moto-other");
+    let server = Start::new(moto, &bucket)
+        .args(&["--read-only", "--prefix", "reports/"])
+        .run();
+    let mut cmd = Command::new(SERVER);
+    aws_env(&mut cmd, server.home.path());
+    cmd.env("AWS_ENDPOINT_URL", moto.url())
+        .args(["verify", "--json", "--outside-bucket", &other, "--socket"])
+        .arg(server.socket());
+    let out = run(&mut cmd);
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (report["ok"].clone(), report["enforced"].clone()),
+        (false.into(), false.into())
+    );
+    let probes = report["probes"].as_array().unwrap();
+    let put = probes
+        .iter()
+        .find(|p| p["probe"] == "put-read-only")
+        .unwrap();
+    assert_eq!(
+        put["result"],
+        "ALLOWED: this backend does not enforce the scope"
+    );
+    assert!(
+        put["cleanup"]
+            .as_str()
+            .unwrap()
+            .starts_with("deleted reports/.s3-credentials-verify-"),
+        "{put}"
+    );
+    let inside = probes
+        .iter()
+        .find(|p| p["probe"] == "list-inside-prefix")
+        .unwrap();
+    assert_eq!(inside["result"], "allowed as expected");
+    for probe in probes {
+        let keys: std::collections::BTreeSet<&str> = probe
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let documented = [
+            "cleanup", "expected", "outcome", "probe", "request", "result",
+        ];
+        assert_eq!(keys, documented.into());
+    }
+    // The probe it wrote was deleted again.
+    let listed = run(Command::new(tool("aws"))
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .args([
+            "--endpoint-url",
+            &moto.url(),
+            "--region",
+            "us-east-1",
+            "s3",
+            "ls",
+            "--recursive",
+            &format!("s3://{bucket}/"),
+        ]));
+    assert!(!String::from_utf8_lossy(&listed.stdout).contains(".s3-credentials-verify-"));
+}
