@@ -121,16 +121,7 @@ mod tests {
 
     fn options(format: Format, token_file_at: Option<&str>) -> Options {
         Options {
-            fetch: fetch::Options {
-                port: 8094,
-                socket: None,
-                url: None,
-                server_uid: None,
-                timeout: std::time::Duration::from_secs(1),
-                scope: Some("prod".into()),
-                query: String::new(),
-                format: crate::body::Export::Process,
-            },
+            fetch: fetch::Options::over_socket(8094, None, Some("prod".into()), String::new()),
             format,
             token_file_at: token_file_at.map(str::to_owned),
         }

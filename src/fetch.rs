@@ -46,6 +46,29 @@ pub struct Options {
     pub format: body::Export,
 }
 
+impl Options {
+    /// Asking a server's Unix socket (`socket`, else the default one for
+    /// `port`) for `scope` (narrowed by `query`), as `exec --server`,
+    /// `container-env` and `verify` do: 5 s, the server running as us.
+    pub fn over_socket(
+        port: u16,
+        socket: Option<PathBuf>,
+        scope: Option<String>,
+        query: String,
+    ) -> Options {
+        Options {
+            port,
+            socket,
+            url: None,
+            server_uid: None,
+            timeout: Duration::from_secs(5),
+            scope,
+            query,
+            format: body::Export::Process,
+        }
+    }
+}
+
 /// Where to ask.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {

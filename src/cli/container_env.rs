@@ -37,16 +37,12 @@ impl ContainerEnvArgs {
     /// The plain options these flags describe.
     pub fn options(&self) -> crate::container_env::Options {
         crate::container_env::Options {
-            fetch: crate::fetch::Options {
-                port: self.port,
-                socket: self.socket.clone(),
-                url: None,
-                server_uid: None,
-                timeout: std::time::Duration::from_secs(5),
-                scope: Some(self.scope.clone()),
-                query: String::new(),
-                format: crate::body::Export::Process,
-            },
+            fetch: crate::fetch::Options::over_socket(
+                self.port,
+                self.socket.clone(),
+                Some(self.scope.clone()),
+                String::new(),
+            ),
             format: self.format,
             token_file_at: self.token_file_at.clone(),
         }

@@ -92,16 +92,12 @@ impl VerifyArgs {
             access,
         };
         crate::verify::Options {
-            fetch: crate::fetch::Options {
-                port: self.port,
-                socket: self.socket.clone(),
-                url: None,
-                server_uid: None,
-                timeout: std::time::Duration::from_secs(5),
-                scope: self.scope.clone(),
-                query: narrowing.to_query(),
-                format: crate::body::Export::Process,
-            },
+            fetch: crate::fetch::Options::over_socket(
+                self.port,
+                self.socket.clone(),
+                self.scope.clone(),
+                narrowing.to_query(),
+            ),
             narrowing,
             outside_bucket: self.outside_bucket.clone(),
             outside_key: self.outside_key.clone(),

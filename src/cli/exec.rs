@@ -76,16 +76,12 @@ impl ExecArgs {
     /// How `--server` asks: as `s3-credentials-fetch` would, for the
     /// scope and narrowing given.
     fn fetch_options(&self) -> crate::fetch::Options {
-        crate::fetch::Options {
-            port: self.port.unwrap_or(super::DEFAULT_PORT),
-            socket: self.socket.clone(),
-            url: None,
-            server_uid: None,
-            timeout: std::time::Duration::from_secs(5),
-            scope: self.scope_name.clone(),
-            query: self.narrowing().to_query(),
-            format: crate::body::Export::Process,
-        }
+        crate::fetch::Options::over_socket(
+            self.port.unwrap_or(super::DEFAULT_PORT),
+            self.socket.clone(),
+            self.scope_name.clone(),
+            self.narrowing().to_query(),
+        )
     }
 
     /// Without buckets on the command line, `--bucket`, `--prefix` and

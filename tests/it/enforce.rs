@@ -171,6 +171,14 @@ impl Try {
     fn name(&self) -> String {
         format!("{:?} {}/{}", self.op, self.bucket, self.arg).to_lowercase()
     }
+
+    /// What ops.py and the AWS CLI report when it goes as it must.
+    fn expected(&self) -> &'static str {
+        match self.allowed {
+            true => "allowed",
+            false => "refused:AccessDenied",
+        }
+    }
 }
 
 /// Runs the tries with boto3 (all in one process) and the AWS CLI (one
@@ -237,16 +245,24 @@ fn check_asked(
     for (i, attempt) in tries.iter().enumerate() {
         let cli = aws_cli_outcome(server, asked, attempt, i, env);
         let name = attempt.name();
-        let expected = if attempt.allowed {
-            "allowed"
-        } else {
-            "refused:AccessDenied"
-        };
+        let expected = attempt.expected();
         assert_eq!(boto3[&name], expected, "{case}: boto3 {name}");
         assert_eq!(cli, expected, "{case}: aws cli {name}");
         if let Some(exec) = &exec {
             assert_eq!(exec[&name], expected, "{case}: exec --server {name}");
         }
+        rows.push(format!("{case:<28} {name:<32} {expected}"));
+    }
+    rows
+}
+
+/// Asserts that each of `tries` came out in `outcomes` (ops.py's) as it
+/// must; the matrix's rows for `case`.
+fn expect_outcomes(case: &str, tries: &[Try], outcomes: &BTreeMap<String, String>) -> Vec<String> {
+    let mut rows = Vec::new();
+    for attempt in tries {
+        let (name, expected) = (attempt.name(), attempt.expected());
+        assert_eq!(outcomes[&name], expected, "{case}: {name}");
         rows.push(format!("{case:<28} {name:<32} {expected}"));
     }
     rows
@@ -761,21 +777,11 @@ fn an_exec_child_holds_only_its_scope() {
         String::from_utf8_lossy(&out.stderr)
     );
     let outcomes: BTreeMap<String, String> = serde_json::from_slice(&out.stdout).unwrap();
-    let mut rows = Vec::new();
-    for attempt in &tries {
-        let expected = if attempt.allowed {
-            "allowed"
-        } else {
-            "refused:AccessDenied"
-        };
-        assert_eq!(outcomes[&attempt.name()], expected, "{}", attempt.name());
-        rows.push(format!(
-            "{:<28} {:<32} {expected}",
-            "exec --read-only (boto3)",
-            attempt.name()
-        ));
-    }
-    print_matrix(&rows);
+    print_matrix(&expect_outcomes(
+        "exec --read-only (boto3)",
+        &tries,
+        &outcomes,
+    ));
 }
 
 #[test]
@@ -900,21 +906,11 @@ fn a_container_holds_only_its_scope() {
         String::from_utf8_lossy(&out.stderr)
     );
     let outcomes: BTreeMap<String, String> = serde_json::from_slice(&out.stdout).unwrap();
-    let mut rows = Vec::new();
-    for attempt in &tries {
-        let name = attempt.name();
-        let expected = if attempt.allowed {
-            "allowed"
-        } else {
-            "refused:AccessDenied"
-        };
-        assert_eq!(outcomes[&name], expected, "container: {name}");
-        rows.push(format!(
-            "{:<28} {name:<32} {expected}",
-            "container (box, read-only)"
-        ));
-    }
-    print_matrix(&rows);
+    print_matrix(&expect_outcomes(
+        "container (box, read-only)",
+        &tries,
+        &outcomes,
+    ));
 }
 
 /// `verify` on radosgw, which enforces session policies: every probe comes

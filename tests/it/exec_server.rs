@@ -5,28 +5,6 @@
 use crate::support::*;
 use std::process::Command;
 
-/// A server of scope `prod` (two buckets, read-write on `reports/`) whose
-/// STS is `sts`, and its buckets.
-fn prod_server(moto: &Moto, sts: &FakeSts) -> (Server, String, String, tempfile::TempDir) {
-    let (a, b) = (moto.bucket("xsrv-a"), moto.bucket("xsrv-b"));
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("scopes.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "default = \"prod\"\n[scope.prod]\nbuckets = [\"{a}\", \"{b}\"]\n\
-             prefix = \"reports/\"\naccess = \"read-write\"\n"
-        ),
-    )
-    .unwrap();
-    let server = sts
-        .server(moto, "")
-        .arg("--config")
-        .arg(config.to_str().unwrap())
-        .run();
-    (server, a, b, dir)
-}
-
 /// `s3-credentials exec --server --socket S ARGS -- COMMAND`, with no AWS
 /// keys, profile or config anywhere in its environment.
 fn exec_server(server: &Server, moto: &Moto, args: &[&str], command: &[&str]) -> Command {
@@ -63,7 +41,7 @@ fn narrowed(server: &Server, event: &str) -> usize {
 fn an_exec_server_child_outlives_its_credentials_holding_no_aws_keys() {
     let moto = Moto::shared();
     let sts = FakeSts::start(20);
-    let (server, a, _b, _dir) = prod_server(moto, &sts);
+    let (server, a, _b, _dir) = crate::narrowing::narrowed_server(moto, &sts);
     let script = r#"
 import os, sys, time, boto3
 secret_free = [k for k in os.environ if k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE")]
@@ -113,7 +91,7 @@ print(",".join(sorted(keys)), ",".join(secret_free))
 fn exec_server_fails_before_the_child_when_no_server_or_a_widening_answers() {
     let moto = Moto::shared();
     let sts = FakeSts::start(3600);
-    let (server, _a, _b, dir) = prod_server(moto, &sts);
+    let (server, _a, _b, dir) = crate::narrowing::narrowed_server(moto, &sts);
     let marker = dir.path().join("ran");
     let touch = ["touch", marker.to_str().unwrap()];
     // Nobody on the socket.

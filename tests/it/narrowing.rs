@@ -8,7 +8,12 @@
 use crate::support::*;
 use std::process::Command;
 
-fn narrowed_server(moto: &Moto, sts: &FakeSts) -> (Server, String, String, tempfile::TempDir) {
+/// A server of scope `prod` (two buckets, read-write on `reports/`) whose
+/// STS is `sts`, and its buckets (`exec_server` uses it too).
+pub(crate) fn narrowed_server(
+    moto: &Moto,
+    sts: &FakeSts,
+) -> (Server, String, String, tempfile::TempDir) {
     let (a, b) = (moto.bucket("narrow-a"), moto.bucket("narrow-b"));
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("scopes.toml");
