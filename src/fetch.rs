@@ -6,19 +6,21 @@
 //! over a stream it opened itself (hyper's connection API), so it knows
 //! exactly which socket answered.
 
-use crate::body::SCOPE_PATH;
 use crate::{body, peer, socket, Error};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
-use hyper::{Request, StatusCode, Uri};
+use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
-use std::fmt;
 use std::io::{ErrorKind, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, UnixStream};
+
+mod target;
+
+pub use target::{socket_targets, targets, Target};
 
 const START_ONE: &str = "start one with: s3-credentials localserver BUCKET --duration 1h";
 /// No credential body is anywhere near this; a larger answer is not ours.
@@ -69,32 +71,6 @@ impl Options {
     }
 }
 
-/// Where to ask.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// A Unix socket path; `default` when it is the default one, whose
-    /// directory must then be ours and closed to others.
-    Socket {
-        /// Where it is.
-        path: PathBuf,
-        /// The default socket for a port (not `--socket`).
-        default: bool,
-        /// The path to ask for: `/`, or `/scope/NAME`.
-        route: String,
-    },
-    /// An `http://` URL.
-    Url(Uri),
-}
-
-impl fmt::Display for Target {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Target::Socket { path, .. } => write!(f, "{}", path.display()),
-            Target::Url(uri) => write!(f, "{uri}"),
-        }
-    }
-}
-
 /// Runs `s3-credentials-fetch`; the exit code is 0 only when the body went
 /// to stdout whole.
 pub fn run(cli: Options) -> ExitCode {
@@ -130,69 +106,6 @@ fn fetch_and_print(cli: Options) -> Result<(), Error> {
         .write_all(&out)
         .and_then(|()| stdout.flush())
         .map_err(|e| Error::new(format!("cannot write the credentials: {e}")))
-}
-
-/// What to try, in order: `--socket`, or `--url`, or else the default
-/// socket for `--port`, then `127.0.0.1:PORT`, then `[::1]:PORT` (literal
-/// addresses: no name is resolved, so nothing can redirect `localhost`).
-pub fn targets(cli: &Options) -> Result<Vec<Target>, Error> {
-    let mut route = match &cli.scope {
-        Some(name) => format!("{SCOPE_PATH}{name}"),
-        None => "/".to_owned(),
-    };
-    if !cli.query.is_empty() {
-        route = format!("{route}?{}", cli.query);
-    }
-    if let Some(path) = &cli.socket {
-        let path = path.clone();
-        return Ok(vec![Target::Socket {
-            path,
-            default: false,
-            route,
-        }]);
-    }
-    if let Some(url) = &cli.url {
-        let url = match (cli.query.is_empty(), url.contains('?')) {
-            (false, false) => format!("{url}?{}", cli.query),
-            (false, true) => format!("{url}&{}", cli.query),
-            (true, _) => url.clone(),
-        };
-        return Ok(vec![Target::Url(parse_url(&url)?)]);
-    }
-    let port = cli.port;
-    Ok(vec![
-        Target::Socket {
-            path: socket::default_path(port),
-            default: true,
-            route: route.clone(),
-        },
-        Target::Url(parse_url(&format!("http://127.0.0.1:{port}{route}"))?),
-        Target::Url(parse_url(&format!("http://[::1]:{port}{route}"))?),
-    ])
-}
-
-/// The Unix socket targets alone (`--socket`, or the default socket for
-/// `--port`): what `exec --server` asks, since the server's TCP port may
-/// want a token.
-pub fn socket_targets(cli: &Options) -> Result<Vec<Target>, Error> {
-    let mut targets = targets(&Options {
-        url: None,
-        ..cli.clone()
-    })?;
-    targets.retain(|t| matches!(t, Target::Socket { .. }));
-    Ok(targets)
-}
-
-fn parse_url(url: &str) -> Result<Uri, Error> {
-    let uri: Uri = url
-        .parse()
-        .map_err(|_| Error::new(format!("--url {url} is not a URL")))?;
-    if uri.scheme_str() != Some("http") || uri.host().is_none() {
-        return Err(Error::new(format!(
-            "--url {url} must be an http:// URL, e.g. http://127.0.0.1:8094/"
-        )));
-    }
-    Ok(uri)
 }
 
 /// Asks each target in turn, going on only past one nobody listens on: a
