@@ -1,6 +1,6 @@
 //! `doctor`'s and `verify`'s flags.
 
-use super::values::{parse_bucket, parse_scope_name, suggest};
+use super::values::{parse_bucket, parse_key, parse_scope_name, suggest};
 use super::DEFAULT_PORT;
 use crate::duration::SessionDuration;
 use clap::{Args, ValueHint};
@@ -62,11 +62,11 @@ pub struct VerifyArgs {
     pub outside_bucket: Option<String>,
     /// An existing key outside the scope's prefix, which it must not read
     /// (a missing one proves nothing on some backends).
-    #[arg(long, value_name = "KEY", value_hint = ValueHint::Other)]
+    #[arg(long, value_name = "KEY", value_parser = parse_key, value_hint = ValueHint::Other)]
     pub outside_key: Option<String>,
     /// Narrow the credential first, as s3-credentials-fetch does, and
     /// verify the narrowed one: to this prefix.
-    #[arg(long, value_name = "PREFIX", value_hint = ValueHint::Other)]
+    #[arg(long, value_name = "PREFIX", value_parser = parse_key, value_hint = ValueHint::Other)]
     pub prefix: Option<String>,
     /// Narrow to reading.
     #[arg(long, conflicts_with = "write_only")]

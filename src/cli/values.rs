@@ -161,3 +161,12 @@ pub(super) fn parse_container_path(s: &str) -> Result<String, String> {
         )),
     }
 }
+
+/// An S3 key or prefix given on the command line: not empty, no control
+/// character (it is printed in a report line).
+pub(super) fn parse_key(s: &str) -> Result<String, String> {
+    match !s.is_empty() && !s.chars().any(char::is_control) {
+        true => Ok(s.to_owned()),
+        false => Err("give a key without control characters, e.g. reports/2026/a.csv".into()),
+    }
+}

@@ -61,7 +61,10 @@ async fn scopes(options: &Options) -> Vec<Check> {
         Err(e) => {
             found.push(Check::new(
                 "aws",
-                Verdict::Warn(format!("scopes not checked against AWS: {e}")),
+                Verdict::Warn(format!(
+                "scopes not checked against AWS: {e} (doctor's AWS checks use the default chain: \
+                 AWS_PROFILE picks a profile; doctor --profile only picks which credential_process to check)"
+            )),
             ));
             return found;
         }

@@ -65,7 +65,10 @@ async fn server(port: u16) -> Check {
             "a server answers on 127.0.0.1:{port} but not on its default socket {socket} \
              (started with --no-socket or --socket, or with another XDG_RUNTIME_DIR?)"
         )),
-        (Err(e), _) | (_, Err(e)) if !nobody_there(&e) => Verdict::Fail(e.to_string()),
+        (Err(e), _) | (_, Err(e)) if !nobody_there(&e) => Verdict::Fail(format!(
+            "{e}; the server on port {port} must be your own and answering: stop what holds \
+             it, or pass doctor --port N for yours"
+        )),
         _ => Verdict::Fail(format!(
             "no server answers on {socket} or 127.0.0.1:{port}: start one with \
              s3-credentials localserver BUCKET --duration 1h (or pass doctor --port N)"
@@ -176,19 +179,20 @@ fn proxy() -> Check {
             Verdict::Ok("no HTTP_PROXY, HTTPS_PROXY or ALL_PROXY".into()),
         );
     };
-    let no_proxy = ["NO_PROXY", "no_proxy"]
+    // Each NO_PROXY that is set must cover them: clients differ in which
+    // of the two they read (Python's prefers no_proxy, Go's NO_PROXY).
+    let lists: Vec<Vec<String>> = ["NO_PROXY", "no_proxy"]
         .iter()
-        .filter_map(|v| std::env::var(v).ok());
-    let covered: Vec<String> = no_proxy
-        .flat_map(|v| {
+        .filter_map(|v| std::env::var(v).ok())
+        .map(|v| {
             v.split(',')
                 .map(|h| h.trim().trim_matches(['[', ']']).to_ascii_lowercase())
-                .collect::<Vec<_>>()
+                .collect()
         })
         .collect();
     let missing: Vec<String> = local_hosts()
         .into_iter()
-        .filter(|h| !covered.iter().any(|c| c == "*" || c == h))
+        .filter(|h| lists.is_empty() || lists.iter().any(|l| !l.iter().any(|c| c == "*" || c == h)))
         .collect();
     let verdict = match missing.is_empty() {
         true => Verdict::Ok(format!("{proxy} is set, and NO_PROXY covers loopback")),
@@ -215,12 +219,23 @@ fn full_uri_host() -> Option<String> {
 /// loopback and ECS's and EKS's addresses (botocore's, the Go, Java and
 /// JavaScript SDKs' checks), and a name or `::1` not by every SDK.
 fn full_uri() -> Option<Check> {
-    let text = std::env::var("AWS_CONTAINER_CREDENTIALS_FULL_URI").ok()?;
+    let text = std::env::var("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .ok()
+        .filter(|t| !t.is_empty())?;
     let uri: Result<hyper::Uri, _> = text.parse();
-    let verdict = match uri {
-        Err(_) => Verdict::Fail("AWS_CONTAINER_CREDENTIALS_FULL_URI is not a URL".into()),
-        Ok(uri) if uri.scheme_str() == Some("https") => Verdict::Ok("an https:// FULL_URI".into()),
-        Ok(_) => {
+    let scheme = uri
+        .as_ref()
+        .ok()
+        .and_then(|u| u.scheme_str().map(str::to_owned));
+    let verdict = match (uri, scheme.as_deref()) {
+        (Err(_), _) | (_, None) => Verdict::Fail(
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI is not a URL: set it to http://127.0.0.1:8094/ecs, or unset it".into(),
+        ),
+        (_, Some("https")) => Verdict::Ok("an https:// FULL_URI".into()),
+        (_, Some(other)) if other != "http" => Verdict::Fail(format!(
+            "FULL_URI's scheme {other}:// is neither http nor https: use http://127.0.0.1:8094/ecs"
+        )),
+        (Ok(_), _) => {
             let host = full_uri_host().unwrap_or_default();
             match host.as_str() {
                 "::1" => Verdict::Warn(
@@ -231,7 +246,10 @@ fn full_uri() -> Option<Check> {
                      not every SDK does: 127.0.0.1 works in all"
                         .into(),
                 ),
-                h if h.starts_with("127.") || ["169.254.170.2", "169.254.170.23", "fd00:ec2::23"].contains(&h) => {
+                // An IP literal, as botocore wants it (not `127.1`, not a name).
+                h if h.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+                    || ["169.254.170.2", "169.254.170.23", "fd00:ec2::23"].contains(&h) =>
+                {
                     Verdict::Ok(format!("FULL_URI's host {h} is one every SDK takes"))
                 }
                 h => Verdict::Fail(format!(
@@ -250,14 +268,22 @@ fn runtime_dir(port: u16) -> Check {
     let uid = nix::unistd::geteuid();
     let login_dir = PathBuf::from(format!("/run/user/{uid}"));
     let verdict = match socket::runtime_dir() {
-        Some(dir) if !dir.is_dir() => Verdict::Fail(format!(
-            "XDG_RUNTIME_DIR={} does not exist (a value left from another session?), so the \
-             socket falls back to {}: export XDG_RUNTIME_DIR={} (or unset it) in every shell \
-             that runs the server or its clients",
-            dir.display(),
-            socket::default_path(port).display(),
-            login_dir.display()
-        )),
+        Some(dir) if !dir.is_dir() => {
+            let fix = match login_dir.is_dir() {
+                true => format!("export XDG_RUNTIME_DIR={}", login_dir.display()),
+                false => "unset XDG_RUNTIME_DIR".to_owned(),
+            };
+            let what = match dir.exists() {
+                true => "is not a directory",
+                false => "does not exist (a value left from another session?)",
+            };
+            Verdict::Fail(format!(
+                "XDG_RUNTIME_DIR={} {what}, so the socket falls back to {}: {fix} in every \
+                 shell that runs the server or its clients",
+                dir.display(),
+                socket::default_path(port).display(),
+            ))
+        }
         None if login_dir.is_dir() => Verdict::Fail(format!(
             "XDG_RUNTIME_DIR is unset, but {0} exists: a server started in your login session \
              has its socket there; export XDG_RUNTIME_DIR={0}",
@@ -275,13 +301,21 @@ fn socket_dir(port: u16) -> Verdict {
     if !dir.exists() {
         return Verdict::Ok(format!("{} (not made yet)", dir.display()));
     }
-    match socket::check_private_dir(dir) {
-        Ok(()) => Verdict::Ok(format!("{} is yours and closed to others", dir.display())),
-        Err(why) => Verdict::Fail(format!(
-            "{}: {why}; run chmod 700 {0}, or remove it",
+    use std::os::unix::fs::MetadataExt;
+    let Err(why) = socket::check_private_dir(dir) else {
+        return Verdict::Ok(format!("{} is yours and closed to others", dir.display()));
+    };
+    // Only a directory of ours can be mended with chmod.
+    let meta = std::fs::symlink_metadata(dir);
+    let ours = meta.is_ok_and(|m| m.is_dir() && m.uid() == nix::unistd::geteuid().as_raw());
+    let fix = match ours {
+        true => format!("run chmod 700 {}", dir.display()),
+        false => format!(
+            "remove it (it is not a directory of yours: rm -r {}, as its owner or root)",
             dir.display()
-        )),
-    }
+        ),
+    };
+    Verdict::Fail(format!("{}: {why}; {fix}", dir.display()))
 }
 
 /// Installed man pages and completions (warn only).

@@ -34,6 +34,9 @@ pub struct Options {
     pub aws: AwsOptions,
 }
 
+/// How long the checks that ask AWS may take, all together.
+const AWS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(45);
+
 /// One check's name and finding.
 #[derive(Debug, Clone)]
 pub struct Check {
@@ -70,7 +73,24 @@ impl Check {
 /// Runs every check; the report to print, and whether none failed.
 pub async fn run(options: &Options) -> Result<(String, bool), Error> {
     let mut checks = local::checks(options).await;
-    checks.extend(aws::checks(options).await);
+    // The SDK reads the profile files as they are: one that is not a file
+    // (a FIFO) would hold it forever. And AWS must answer in time.
+    let unreadable = checks
+        .iter()
+        .any(|c| c.name == "profiles" && matches!(c.verdict, Verdict::Fail(_)));
+    let aws = match unreadable {
+        true => Err("the AWS config files cannot be read (see profiles)".to_owned()),
+        false => tokio::time::timeout(AWS_TIMEOUT, aws::checks(options))
+            .await
+            .map_err(|_| format!("AWS did not answer within {}s", AWS_TIMEOUT.as_secs())),
+    };
+    match aws {
+        Ok(found) => checks.extend(found),
+        Err(why) => checks.push(Check::new(
+            "aws",
+            Verdict::Warn(format!("not checked: {why}")),
+        )),
+    }
     let ok = !checks.iter().any(|c| matches!(c.verdict, Verdict::Fail(_)));
     let text = match options.json {
         true => json(&checks, ok),

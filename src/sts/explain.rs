@@ -217,7 +217,15 @@ pub(super) fn policy_size(grant: &crate::policy::Grant, size: usize) -> Result<(
     if size <= MAX_POLICY_CHARS {
         return Ok(());
     }
-    let buckets: Vec<String> = grant.buckets.iter().map(|b| format!("'{b}'")).collect();
+    let mut buckets: Vec<String> = grant
+        .buckets
+        .iter()
+        .take(3)
+        .map(|b| format!("'{b}'"))
+        .collect();
+    if grant.buckets.len() > 3 {
+        buckets.push(format!("and {} more buckets", grant.buckets.len() - 3));
+    }
     Err(Error::new(format!(
         "the session policy for {} is {size} characters, over STS's limit of \
          {MAX_POLICY_CHARS}: {POLICY_ADVICE}",

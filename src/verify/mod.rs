@@ -89,13 +89,14 @@ pub async fn run(options: &Options) -> Result<(String, bool), Error> {
             .apply(&grant)
             .map_err(|why| Error::new(why.to_string()))?;
     }
-    let s3 = sts::s3_client_for(&credential, options.endpoint_url.clone()).await?;
-    let (_, tag) = crate::token::random()?;
-    let mut rows = Vec::new();
     let outside = probes::Outside {
         bucket: options.outside_bucket.as_deref(),
         key: options.outside_key.as_deref(),
     };
+    outside.check(&grant)?;
+    let s3 = sts::s3_client_for(&credential, options.endpoint_url.clone()).await?;
+    let (_, tag) = crate::token::random()?;
+    let mut rows = Vec::new();
     for probe in probes::plan(&grant, &outside, &tag[..12]) {
         let (outcome, cleanup) = probes::send(&s3, &probe.request).await;
         rows.push(Row {
@@ -104,11 +105,12 @@ pub async fn run(options: &Options) -> Result<(String, bool), Error> {
             cleanup,
         });
     }
-    let ok = rows.iter().all(Row::as_expected);
-    let enforced = rows
-        .iter()
-        .filter(|r| !r.probe.must_allow)
-        .all(|r| r.outcome == Outcome::Refused);
+    // Nothing refused proves nothing: a read-write scope on whole buckets
+    // needs --outside-bucket to have anything it must refuse.
+    let mut must_refuse = rows.iter().filter(|r| !r.probe.must_allow).peekable();
+    let something = must_refuse.peek().is_some();
+    let enforced = something && must_refuse.all(|r| r.outcome == Outcome::Refused);
+    let ok = something && rows.iter().all(Row::as_expected);
     let text = match options.json {
         true => json(&about.scope, &rows, ok, enforced),
         false => lines(&about.scope, &rows, enforced),
@@ -164,6 +166,13 @@ fn lines(scope: &str, rows: &[Row], enforced: bool) -> String {
     let allowed = rows
         .iter()
         .any(|r| !r.probe.must_allow && r.outcome == Outcome::Allowed);
+    if rows.iter().all(|r| r.probe.must_allow) {
+        out.push_str(&format!(
+            "scope {scope} could not be verified: it may do everything in its buckets, so \
+             nothing there must be refused: name a bucket outside it with --outside-bucket B\n"
+        ));
+        return out;
+    }
     out.push_str(&match (enforced, allowed) {
         (true, _) => {
             format!("scope {scope} is enforced here: every request it must refuse was refused\n")

@@ -83,6 +83,30 @@ pub(super) struct Outside<'a> {
     pub key: Option<&'a str>,
 }
 
+impl Outside<'_> {
+    /// An "outside" that is inside the scope would be reported as not
+    /// enforced by a backend that enforces it: refused here.
+    pub(super) fn check(&self, grant: &Grant) -> Result<(), crate::Error> {
+        if let Some(bucket) = self.bucket.filter(|b| grant.buckets.iter().any(|g| g == b)) {
+            return Err(crate::Error::new(format!(
+                "--outside-bucket {bucket} is one of the scope's own buckets: name one outside it"
+            )));
+        }
+        let base = base(grant);
+        if self.key.is_some() && base.is_empty() {
+            return Err(crate::Error::new(
+                "--outside-key: the scope has no prefix, so no key of its buckets is outside it",
+            ));
+        }
+        if let Some(key) = self.key.filter(|k| k.starts_with(&base)) {
+            return Err(crate::Error::new(format!(
+                "--outside-key {key} is inside the scope's prefix '{base}': name a key outside it"
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// The probes for `grant`: what it must refuse and what it must allow;
 /// `tag` makes the must-refuse write's key new.
 pub(super) fn plan(grant: &Grant, outside: &Outside, tag: &str) -> Vec<Probe> {

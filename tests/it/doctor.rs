@@ -178,7 +178,7 @@ fn doctor_finds_a_stale_runtime_dir() {
     );
     let said = failing(&report, "runtime directory").expect("a stale XDG_RUNTIME_DIR");
     assert!(
-        said.contains("does not exist") && said.contains("export XDG_RUNTIME_DIR="),
+        said.contains("does not exist") && said.contains("unset XDG_RUNTIME_DIR"),
         "{said}"
     );
     let (_, report) = doctor(home.path(), &[], &[], &[]);
@@ -350,4 +350,102 @@ fn verify_finds_that_moto_does_not_enforce_a_scope() {
             &format!("s3://{bucket}/"),
         ]));
     assert!(!String::from_utf8_lossy(&listed.stdout).contains(".s3-credentials-verify-"));
+}
+
+#[test]
+fn doctor_runs_each_profiles_command_as_the_sdk_would() {
+    let moto = Moto::shared();
+    let server = Start::new(moto, &moto.bucket("doctor-run")).run();
+    let home = server.home.path();
+    let (port, socket) = (server.port.to_string(), server.socket());
+    let socket = socket.display();
+    std::fs::write(
+        home.join("aws-config"),
+        format!(
+            "[profile quoted]\ncredential_process = \"{FETCH}\" \"--port\" \"{port}\"\n\n\
+             [profile curl]\nCredential_Process = curl -s --unix-socket {socket} http://localhost/\n\n\
+             [profile noscope]\ncredential_process = {FETCH} --port {port} --scope nosuch\n"
+        ),
+    )
+    .unwrap();
+    let (_, report) = doctor(home, &[], &[], &["--port", &port]);
+    assert_eq!(named(&report, "profile quoted")[0].0, "ok", "{report}");
+    assert_eq!(named(&report, "profile curl")[0].0, "ok", "{report}");
+    let said = failing(&report, "profile noscope").expect("a scope the server lacks");
+    assert!(said.contains("No such scope"), "{said}");
+    // A FIFO for a config file is refused at once, not waited on.
+    let fifo = home.join("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let started = std::time::Instant::now();
+    let (_, report) = doctor(
+        home,
+        &[("AWS_CONFIG_FILE", fifo.to_str().unwrap())],
+        &[],
+        &["--port", &port],
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(
+        failing(&report, "profiles").is_some_and(|m| m.contains("not a regular file")),
+        "{report}"
+    );
+}
+
+#[test]
+fn doctor_judges_no_proxy_and_full_uri_as_the_clients_do() {
+    let home = tempfile::tempdir().unwrap();
+    let keys = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"];
+    // Python reads no_proxy first: a lower-case one that misses loopback loses.
+    let env = [
+        ("HTTP_PROXY", "http://127.0.0.1:3128"),
+        ("NO_PROXY", "127.0.0.1,localhost,::1"),
+        ("no_proxy", "example.com"),
+    ];
+    let (_, report) = doctor(home.path(), &env, &[], &[]);
+    assert!(failing(&report, "proxy").is_some(), "{report}");
+    for host in [
+        "http://127.1:8094/ecs",
+        "http://127.0.0.1.nip.io:8094/ecs",
+        "ftp://127.0.0.1/ecs",
+    ] {
+        let (_, report) = doctor(
+            home.path(),
+            &[("AWS_CONTAINER_CREDENTIALS_FULL_URI", host)],
+            &keys,
+            &[],
+        );
+        assert!(failing(&report, "FULL_URI").is_some(), "{host}: {report}");
+    }
+}
+
+#[test]
+fn verify_refuses_to_prove_what_it_cannot() {
+    let moto = Moto::shared();
+    let bucket = moto.bucket("verify-nothing");
+    let server = Start::new(moto, &bucket).run();
+    let verify = |args: &[&str]| {
+        let mut cmd = Command::new(SERVER);
+        aws_env(&mut cmd, server.home.path());
+        cmd.env("AWS_ENDPOINT_URL", moto.url())
+            .arg("verify")
+            .arg("--socket")
+            .arg(server.socket())
+            .args(args);
+        run(&mut cmd)
+    };
+    // A read-write scope on a whole bucket has nothing to refuse in it.
+    let out = verify(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("could not be verified"),
+        "{out:?}"
+    );
+    // An "outside" that is inside the scope would cry wolf on a backend that enforces it.
+    let out = verify(&["--outside-bucket", &bucket]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is one of the scope's own buckets"),
+        "{out:?}"
+    );
+    let out = verify(&["--outside-key", ""]);
+    assert_eq!(out.status.code(), Some(2));
 }
