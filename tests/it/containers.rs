@@ -236,19 +236,11 @@ fn a_network_namespace_reaches_its_scope_through_the_container_endpoint() {
             &a,
             "jobs/boto3.txt",
         ]));
-        let mut cli = netns.command(env, aws.to_str().unwrap());
-        cli.args([
-            "s3api",
-            "list-objects-v2",
-            "--bucket",
-            &a,
-            "--prefix",
-            "jobs/",
-            "--query",
-            "Contents[].Key",
-            "--output",
-            "text",
-        ]);
+        // Put, list and get, as a user would type them.
+        let script = "echo from-cli | \"$0\" s3 cp - \"s3://$1/jobs/cli.txt\" && \
+                      \"$0\" s3 ls \"s3://$1/jobs/\" && \"$0\" s3 cp \"s3://$1/jobs/cli.txt\" -";
+        let mut cli = netns.command(env, "sh");
+        cli.args(["-c", script, aws.to_str().unwrap(), &a]);
         let cli = run(&mut cli);
         let node = run(netns.command(env, "node").arg(&js).args([
             &s3_url,
@@ -261,7 +253,8 @@ fn a_network_namespace_reaches_its_scope_through_the_container_endpoint() {
     // A stranger on the host holds as many connections as it can: it gets
     // its address's share (16), and the container still gets through.
     let hog = can_be_nobody().then(|| Hog::start(endpoint, 150));
-    for (client, out) in clients(&env) {
+    let ran = clients(&env);
+    for (client, out) in &ran {
         assert!(
             out.status.success(),
             "{client}: {}",
@@ -275,6 +268,11 @@ fn a_network_namespace_reaches_its_scope_through_the_container_endpoint() {
             "the stranger's connections left open"
         );
     }
+    let said = String::from_utf8_lossy(&ran[1].1.stdout).into_owned();
+    assert!(
+        said.contains("cli.txt") && said.ends_with("from-cli\n"),
+        "aws cli: {said}"
+    );
     let objects = moto_keys(moto, &a);
     assert!(
         objects.contains(&"jobs/boto3.txt".to_owned())
