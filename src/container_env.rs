@@ -4,7 +4,7 @@
 //! and printed for `docker run --env-file`, compose's `environment:` or a
 //! shell.
 
-use crate::fetch::{self, Target};
+use crate::fetch;
 use crate::Error;
 use serde::Deserialize;
 
@@ -60,27 +60,11 @@ pub async fn text(options: &Options) -> Result<String, Error> {
     let Some(scope) = options.fetch.scope.as_deref() else {
         return Err(Error::new("container-env needs --scope NAME"));
     };
-    let targets: Vec<Target> = fetch::socket_targets(&options.fetch)?
-        .into_iter()
-        .map(|target| match target {
-            Target::Socket { path, default, .. } => Target::Socket {
-                path,
-                default,
-                route: format!("{}{scope}/container-env", crate::body::SCOPE_PATH),
-            },
-            url => url,
-        })
-        .collect();
-    let uid = nix::unistd::geteuid().as_raw();
-    let timeout = options.fetch.timeout;
-    let body = fetch::ask_first(&targets, uid, timeout, |body| {
-        serde_json::from_slice::<Answer>(body)
-            .map(drop)
-            .map_err(|_| "its answer is not a container-env answer".into())
+    let route = format!("{}{scope}/container-env", crate::body::SCOPE_PATH);
+    let answer: Answer = fetch::ask_socket(&options.fetch, Some(route), |body| {
+        serde_json::from_slice(body).map_err(|_| "its answer is not a container-env answer".into())
     })
     .await?;
-    let answer: Answer = serde_json::from_slice(&body)
-        .map_err(|_| Error::new("the server's answer is not a container-env answer"))?;
     Ok(render(&answer, options))
 }
 

@@ -141,7 +141,7 @@ async fn from_aws(
 /// the lead): less than the server's own margin, so by then the server
 /// holds a newer one.
 async fn from_server(fetch: &fetch::Options) -> Result<Arc<Served>, Error> {
-    let upstream = upstream::Upstream::new(fetch)?;
+    let upstream = upstream::Upstream(fetch.clone());
     let shortest = SessionDuration::from_secs(MIN_SECS.into())
         .map_err(|e| Error::new(format!("internal error: {e}")))?;
     let cache = Cache::new(Box::new(upstream), shortest);

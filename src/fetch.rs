@@ -20,8 +20,11 @@ use tokio::net::{TcpStream, UnixStream};
 
 mod target;
 
-pub use target::{socket_targets, targets, Target};
+use target::socket_targets;
+pub use target::{targets, Target};
 
+/// How an answer from no target begins (see [`nobody_there`]).
+const NOBODY_THERE: &str = "no localserver is running on";
 const START_ONE: &str = "start one with: s3-credentials localserver BUCKET --duration 1h";
 /// No credential body is anywhere near this; a larger answer is not ours.
 const MAX_BODY: usize = 64 * 1024;
@@ -111,29 +114,57 @@ fn fetch_and_print(cli: Options) -> Result<(), Error> {
 /// Asks each target in turn, going on only past one nobody listens on: a
 /// target that fails a check is an error, never a reason to try another.
 /// `server_uid` is who the server must run as.
-pub async fn fetch_first(
+async fn fetch_first(
     targets: &[Target],
     server_uid: u32,
     timeout: Duration,
 ) -> Result<Bytes, Error> {
-    let credentials = |body: &[u8]| {
+    ask_first(targets, server_uid, timeout, |body: &Bytes| {
         body::check_process_body(body)
+            .map(|()| body.clone())
             .map_err(|why| format!("its answer is not credentials: {why}"))
-    };
-    ask_first(targets, server_uid, timeout, credentials).await
+    })
+    .await
 }
 
-/// The same for any answer: the first target's 200 body, which `check`
-/// must pass (its error says why not, and never quotes the body).
-pub async fn ask_first(
+/// Asks the server's Unix socket alone (`--socket`, else the default one
+/// for `--port`; never TCP, whose port may want a token) for `route`
+/// (`None`: the credential the options name), as `exec --server`,
+/// `container-env` and `verify` do: the answer as `parse` reads it.
+pub async fn ask_socket<T>(
+    options: &Options,
+    route: Option<String>,
+    parse: impl Fn(&Bytes) -> Result<T, String>,
+) -> Result<T, Error> {
+    let mut targets = socket_targets(options)?;
+    if let Some(asked) = route {
+        for target in &mut targets {
+            if let Target::Socket { route, .. } = target {
+                route.clone_from(&asked);
+            }
+        }
+    }
+    let uid = (options.server_uid).unwrap_or_else(|| nix::unistd::geteuid().as_raw());
+    ask_first(&targets, uid, options.timeout, parse).await
+}
+
+/// Whether `e` says that nobody listens on any target (so another port or
+/// socket may be worth asking), as [`ask_first`] words it.
+pub fn nobody_there(e: &Error) -> bool {
+    e.to_string().starts_with(NOBODY_THERE)
+}
+
+/// The first target's 200 body, as `parse` reads it (its error says why
+/// not, and never quotes the body).
+pub async fn ask_first<T>(
     targets: &[Target],
     server_uid: u32,
     timeout: Duration,
-    check: impl Fn(&[u8]) -> Result<(), String>,
-) -> Result<Bytes, Error> {
+    parse: impl Fn(&Bytes) -> Result<T, String>,
+) -> Result<T, Error> {
     for target in targets {
         let trusted = Trusted { target, server_uid };
-        match tokio::time::timeout(timeout, trusted.fetch(&check)).await {
+        match tokio::time::timeout(timeout, trusted.fetch(&parse)).await {
             Err(_) => {
                 return Err(Error::new(format!(
                     "localserver on {target} did not answer within {:.1}s",
@@ -142,12 +173,12 @@ pub async fn ask_first(
             }
             Ok(Err(Failure::NobodyThere)) => continue,
             Ok(Err(Failure::Refused(e))) => return Err(e),
-            Ok(Ok(body)) => return Ok(body),
+            Ok(Ok(answer)) => return Ok(answer),
         }
     }
     let tried: Vec<String> = targets.iter().map(Target::to_string).collect();
     Err(Error::new(format!(
-        "no localserver is running on {}; {START_ONE}",
+        "{NOBODY_THERE} {}; {START_ONE}",
         tried.join(" or ")
     )))
 }
@@ -167,9 +198,9 @@ struct Trusted<'a> {
 }
 
 impl Trusted<'_> {
-    /// GETs the body, having checked who serves it, and `check`s the
+    /// GETs the body, having checked who serves it, and `parse`s the
     /// answer before anyone sees it.
-    async fn fetch(&self, check: impl Fn(&[u8]) -> Result<(), String>) -> Result<Bytes, Failure> {
+    async fn fetch<T>(&self, parse: impl Fn(&Bytes) -> Result<T, String>) -> Result<T, Failure> {
         let (status, body) = match self.target {
             Target::Socket {
                 path,
@@ -211,8 +242,7 @@ impl Trusted<'_> {
         if status != StatusCode::OK {
             return Err(Failure::Refused(refused(self.target, status, &body)));
         }
-        check(&body).map_err(|why| self.refuse(why))?;
-        Ok(body)
+        parse(&body).map_err(|why| self.refuse(why))
     }
 
     /// The default socket's directory must be ours and private, or the

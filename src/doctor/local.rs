@@ -3,7 +3,7 @@
 //! the runtime directory, and the installed man pages and completions.
 
 use super::{Check, Options};
-use crate::fetch::{self, Target};
+use crate::fetch::{self, nobody_there, Target};
 use crate::sts::checks::Verdict;
 use crate::{socket, Error};
 use std::path::{Path, PathBuf};
@@ -45,7 +45,7 @@ pub(super) fn tcp_target(port: u16) -> Target {
 /// makes of who serves it.
 pub(super) async fn answers(target: &Target) -> Result<(), Error> {
     let uid = nix::unistd::geteuid().as_raw();
-    let health = |body: &[u8]| match serde_json::from_slice::<serde_json::Value>(body) {
+    let health = |body: &bytes::Bytes| match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(v) if v.get("status").is_some() => Ok(()),
         _ => Err("its /healthz answer is not the server's".to_owned()),
     };
@@ -75,11 +75,6 @@ async fn server(port: u16) -> Check {
         )),
     };
     Check::new("server", verdict)
-}
-
-/// fetch's words for a target nobody listens on.
-pub(super) fn nobody_there(e: &Error) -> bool {
-    e.to_string().starts_with("no localserver is running on")
 }
 
 fn set(var: &str) -> bool {

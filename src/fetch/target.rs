@@ -74,9 +74,8 @@ pub fn targets(cli: &Options) -> Result<Vec<Target>, Error> {
 }
 
 /// The Unix socket targets alone (`--socket`, or the default socket for
-/// `--port`): what `exec --server` asks, since the server's TCP port may
-/// want a token.
-pub fn socket_targets(cli: &Options) -> Result<Vec<Target>, Error> {
+/// `--port`), for `ask_socket`.
+pub(super) fn socket_targets(cli: &Options) -> Result<Vec<Target>, Error> {
     let mut targets = targets(&Options {
         url: None,
         ..cli.clone()

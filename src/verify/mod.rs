@@ -9,7 +9,7 @@
 mod probes;
 
 use crate::body::parse_process_body;
-use crate::fetch::{self, Target};
+use crate::fetch;
 use crate::narrow::Narrowing;
 use crate::policy::{Access, Grant};
 use crate::{sts, Error};
@@ -71,12 +71,18 @@ impl Row {
 
 /// Runs every probe; the report, and whether every one came out as it must.
 pub async fn run(options: &Options) -> Result<(String, bool), Error> {
-    let sockets = fetch::socket_targets(&options.fetch)?;
-    let uid = nix::unistd::geteuid().as_raw();
-    let timeout = options.fetch.timeout;
-    let body = fetch::fetch_first(&sockets, uid, timeout).await?;
-    let credential = parse_process_body(&body).map_err(Error::new)?;
-    let about = about(&sockets, options.fetch.scope.as_deref(), uid, timeout).await?;
+    let credential = fetch::ask_socket(&options.fetch, None, |body| {
+        parse_process_body(body).map_err(|why| format!("its answer is not credentials: {why}"))
+    })
+    .await?;
+    let route = match options.fetch.scope.as_deref() {
+        Some(name) => format!("{}{name}/about", crate::body::SCOPE_PATH),
+        None => "/about".to_owned(),
+    };
+    let about: About = fetch::ask_socket(&options.fetch, Some(route), |body| {
+        serde_json::from_slice(body).map_err(|_| "its answer is not a scope's".to_owned())
+    })
+    .await?;
     let mut grant = Grant {
         buckets: about.buckets,
         access: about.access,
@@ -116,37 +122,6 @@ pub async fn run(options: &Options) -> Result<(String, bool), Error> {
         false => lines(&about.scope, &rows, enforced),
     };
     Ok((text, ok))
-}
-
-/// What the scope grants, asked of the server.
-async fn about(
-    sockets: &[Target],
-    scope: Option<&str>,
-    uid: u32,
-    timeout: std::time::Duration,
-) -> Result<About, Error> {
-    let route = match scope {
-        Some(name) => format!("{}{name}/about", crate::body::SCOPE_PATH),
-        None => "/about".to_owned(),
-    };
-    let targets: Vec<Target> = sockets
-        .iter()
-        .map(|t| match t {
-            Target::Socket { path, default, .. } => Target::Socket {
-                path: path.clone(),
-                default: *default,
-                route: route.clone(),
-            },
-            other => other.clone(),
-        })
-        .collect();
-    let check = |body: &[u8]| {
-        serde_json::from_slice::<About>(body)
-            .map(drop)
-            .map_err(|_| "its answer is not a scope's".to_owned())
-    };
-    let body = fetch::ask_first(&targets, uid, timeout, check).await?;
-    serde_json::from_slice(&body).map_err(|_| Error::new("the server's answer is not a scope's"))
 }
 
 fn lines(scope: &str, rows: &[Row], enforced: bool) -> String {
