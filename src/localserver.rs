@@ -182,7 +182,6 @@ fn table(live: &Live, default: Option<String>, mut tokens: BTreeMap<String, Toke
 /// The scopes first (a broken file fails before anything else), then the
 /// listeners (a busy port fails before any AWS call), then AWS, then serving.
 async fn start(args: &Options) -> Result<Server, Error> {
-    let token_given = args.auth_token_file.is_some();
     let token = (args.auth_token_file.as_deref())
         .map(|path| load_token(path, "--auth-token-file"))
         .transpose()?;
@@ -216,14 +215,10 @@ async fn start(args: &Options) -> Result<Server, Error> {
         },
     };
     let running = server::serve(listeners, registry.clone(), options);
-    let unopened = container.filter(|_| registry.current().tokens.is_empty() && !token_given);
-    announce(
-        args,
-        &scopes,
-        [port, imds_port],
-        &running,
-        (container, unopened),
-    );
+    // Some token must open the container endpoint, or it refuses all.
+    let opened = token.is_some() || !registry.current().tokens.is_empty();
+    let container = container.map(|addr| (addr, opened));
+    announce(args, &scopes, [port, imds_port], &running, container);
     Ok(Server {
         running,
         registry,
@@ -282,13 +277,14 @@ impl Server {
 }
 
 /// The original's lines (for the default scope), a line for each named
-/// scope, and ours for the socket.
+/// scope, and ours for the socket, IMDS and the container endpoint (with
+/// whether any token opens it).
 fn announce(
     args: &Options,
     scopes: &Scopes,
     [port, imds_port]: [Option<u16>; 2],
     running: &Running,
-    (container, unopened): (Option<std::net::SocketAddr>, Option<std::net::SocketAddr>),
+    container: Option<(std::net::SocketAddr, bool)>,
 ) {
     let port = port.unwrap_or(args.port);
     let base = format!("http://{}:{port}", url_host(&args.host));
@@ -313,16 +309,16 @@ fn announce(
             server::IMDS_ROLE
         ));
     }
-    if let Some(addr) = container {
+    if let Some((addr, opened)) = container {
         log::say(&format!(
             "Container endpoint: http://{addr}/scope/NAME/ecs (s3-credentials container-env --scope NAME)"
         ));
-    }
-    if unopened.is_some() {
-        log::say(
-            "Warning: no scope has a token_file and there is no --auth-token-file: \
-             the container endpoint refuses every request (401)",
-        );
+        if !opened {
+            log::say(
+                "Warning: no scope has a token_file and there is no --auth-token-file: \
+                 the container endpoint refuses every request (401)",
+            );
+        }
     }
     log::say("Press Ctrl+C to stop");
 }

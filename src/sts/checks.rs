@@ -97,25 +97,30 @@ pub async fn check_scope(aws: &Aws, scope: &Scope) -> Vec<(&'static str, Verdict
         },
         Err(_) => Verdict::Warn("STS did not say who you are: role chaining not checked".into()),
     };
-    let mut buckets = Vec::new();
-    for bucket in &scope.grant.buckets {
-        match check_bucket(&aws.s3, &aws.config, bucket).await {
-            Ok(()) => buckets.push(format!("'{bucket}'")),
-            Err(e) => {
-                return vec![
-                    ("role chaining", chaining),
-                    ("buckets", Verdict::Fail(e.to_string())),
-                ]
-            }
-        }
-    }
-    let buckets = Verdict::Ok(format!("{} exist", buckets.join(", ")));
+    let buckets = buckets(aws, scope).await;
     let duration = max_session(aws, scope).await;
     vec![
         ("role chaining", chaining),
         ("duration", duration),
         ("buckets", buckets),
     ]
+}
+
+/// The scope's buckets, checked as startup checks them: the first that
+/// does not exist or is refused.
+async fn buckets(aws: &Aws, scope: &Scope) -> Verdict {
+    for bucket in &scope.grant.buckets {
+        if let Err(e) = check_bucket(&aws.s3, &aws.config, bucket).await {
+            return Verdict::Fail(e.to_string());
+        }
+    }
+    let named: Vec<String> = scope
+        .grant
+        .buckets
+        .iter()
+        .map(|b| format!("'{b}'"))
+        .collect();
+    Verdict::Ok(format!("{} exist", named.join(", ")))
 }
 
 /// The scope's duration against its role's `MaxSessionDuration`

@@ -205,8 +205,7 @@ fn a_network_namespace_reaches_its_scope_through_the_container_endpoint() {
     let endpoint = SocketAddr::from((CONTAINER_HOST, port));
     let s3 = netns.forward_to(SocketAddr::from(([127, 0, 0, 1], moto.port)));
     // What a user pastes: container-env's output, plus S3's address.
-    let pasted = container_env(&server, "prod", "docker");
-    let mut env = env_file(&pasted);
+    let mut env = container_client_env(&server, "prod", &dir.path().join("home"));
     assert_eq!(
         env[0],
         (
@@ -215,17 +214,7 @@ fn a_network_namespace_reaches_its_scope_through_the_container_endpoint() {
         )
     );
     let s3_url = format!("http://{s3}");
-    let home = dir.path().join("home");
-    std::fs::create_dir(&home).unwrap();
-    for (k, v) in [
-        ("AWS_ENDPOINT_URL", s3_url.as_str()),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-        ("HOME", home.to_str().unwrap()),
-        ("AWS_CONFIG_FILE", "/dev/null"),
-        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
-    ] {
-        env.push((k.into(), v.into()));
-    }
+    env.push(("AWS_ENDPOINT_URL".into(), s3_url.clone()));
     let python = tool("python3");
     let aws = tool("aws");
     let js = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/js_v3.mjs");
@@ -586,4 +575,36 @@ fn container_env_takes_only_an_absolute_token_path_in_one_line() {
         assert_eq!(out.status.code(), Some(2), "{bad:?}");
         assert!(out.stdout.is_empty(), "{bad:?}: nothing for an env file");
     }
+}
+
+#[test]
+fn a_container_endpoint_no_token_opens_says_so_at_startup() {
+    let moto = Moto::shared();
+    let bucket = moto.bucket("ctr-unopened");
+    let warning = "the container endpoint refuses every request (401)";
+    let server = Start::new(moto, &bucket)
+        .args(&["--container-endpoint", "127.0.0.1:0"])
+        .run();
+    assert!(server.stderr_lines().iter().any(|l| l.contains(warning)));
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("server.token");
+    let server = Start::new(moto, &bucket)
+        .args(&[
+            "--container-endpoint",
+            "127.0.0.1:0",
+            "--auth-token-file",
+            token.to_str().unwrap(),
+        ])
+        .run();
+    assert!(!server.stderr_lines().iter().any(|l| l.contains(warning)));
+    let port = container_port_at(&server, "127.0.0.1");
+    let token = std::fs::read_to_string(&token).unwrap();
+    assert_eq!(
+        get(
+            SocketAddr::from(([127, 0, 0, 1], port)),
+            "/scope/default/ecs",
+            Some(&token)
+        ),
+        200
+    );
 }

@@ -877,17 +877,7 @@ fn a_container_holds_only_its_scope() {
     let server = serve("", &flags).unwrap();
     let radosgw: std::net::SocketAddr = ENDPOINT.trim_start_matches("http://").parse().unwrap();
     let s3 = format!("http://{}", netns.forward_to(radosgw));
-    let mut env = env_file(&container_env(&server, "box", "docker"));
-    let home = dir.path().join("home");
-    std::fs::create_dir(&home).unwrap();
-    for (k, v) in [
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-        ("HOME", home.to_str().unwrap()),
-        ("AWS_CONFIG_FILE", "/dev/null"),
-        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
-    ] {
-        env.push((k.into(), v.into()));
-    }
+    let env = container_client_env(&server, "box", &dir.path().join("home"));
     let tries = [
         t(Get, "main", "hello.txt", true),
         t(List, "main", "", true),

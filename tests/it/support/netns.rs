@@ -146,7 +146,12 @@ impl Drop for Netns {
 
 /// The port the server printed for its container endpoint.
 pub fn container_port(server: &Server) -> u16 {
-    let prefix = format!("Container endpoint: http://{CONTAINER_HOST}:");
+    container_port_at(server, &CONTAINER_HOST.to_string())
+}
+
+/// The same, for a container endpoint on `host`.
+pub fn container_port_at(server: &Server, host: &str) -> u16 {
+    let prefix = format!("Container endpoint: http://{host}:");
     let line = (server.stderr_lines().into_iter())
         .find(|l| l.starts_with(&prefix))
         .expect("the container endpoint line");
@@ -183,4 +188,25 @@ pub fn env_file(text: &str) -> Vec<(String, String)> {
             (k.to_owned(), v.to_owned())
         })
         .collect()
+}
+
+/// What a container holds for `scope`: `container-env`'s docker lines, as
+/// `docker run --env-file` reads them, and nothing of this host's AWS
+/// setup (its own `home`, no profile files, no IMDS).
+pub fn container_client_env(
+    server: &Server,
+    scope: &str,
+    home: &std::path::Path,
+) -> Vec<(String, String)> {
+    let mut env = env_file(&container_env(server, scope, "docker"));
+    std::fs::create_dir_all(home).unwrap();
+    for (k, v) in [
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("HOME", home.to_str().unwrap()),
+        ("AWS_CONFIG_FILE", "/dev/null"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+    ] {
+        env.push((k.into(), v.into()));
+    }
+    env
 }
