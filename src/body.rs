@@ -222,23 +222,6 @@ pub(crate) fn python_json(value: &serde_json::Value) -> String {
 /// Where a named scope is served: `/scope/NAME` (and `/scope/NAME/ecs`).
 pub const SCOPE_PATH: &str = "/scope/";
 
-/// A scope name, as it may appear in a path: `[a-z0-9][a-z0-9_-]{0,62}`.
-pub fn check_scope_name(name: &str) -> Result<(), &'static str> {
-    let mut bytes = name.bytes();
-    let first_ok = bytes
-        .next()
-        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-    let rest_ok =
-        bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    match first_ok && rest_ok && name.len() <= 63 {
-        true => Ok(()),
-        false => Err(
-            "a scope name is a-z, 0-9, '_' and '-', starts with a letter or digit, \
-                      and has at most 63 characters (e.g. prod-data)",
-        ),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

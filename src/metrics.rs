@@ -171,18 +171,21 @@ pub fn sts_call(scope: &str, ok: bool, renewal: bool, took: Duration) {
     }
 }
 
-/// One connection refused on `transport`, for `reason` (`uid`, `busy`).
-pub fn refused(transport: &'static str, reason: &'static str) {
+/// One connection refused on `transport`, for `reason` (`uid`, `busy`):
+/// counted in `s3_credentials_connections_refused_total` and in
+/// `s3_credentials_refused_total`.
+pub fn connection_refused(transport: &'static str, reason: &'static str) {
     if let Some(m) = counting() {
         let labels = TransportLabels { transport };
         m.refused.get_or_create(&labels).inc();
     }
-    refusal(transport, reason);
+    request_refused(transport, reason);
 }
 
-/// One connection or request refused on `transport`, for `reason` (see
-/// `s3_credentials_refused_total`'s help).
-pub fn refusal(transport: &'static str, reason: &'static str) {
+/// One request refused on `transport`, for `reason` (see
+/// `s3_credentials_refused_total`'s help); a refused connection counts
+/// here too, through `connection_refused`.
+pub fn request_refused(transport: &'static str, reason: &'static str) {
     if let Some(m) = counting() {
         let labels = RefusalLabels { transport, reason };
         m.refusals.get_or_create(&labels).inc();

@@ -67,7 +67,7 @@ impl<P: TypedValueParser> TypedValueParser for Suggest<P> {
 }
 
 pub(super) fn parse_scope_name(s: &str) -> Result<String, String> {
-    crate::body::check_scope_name(s)?;
+    crate::scope::check_scope_name(s)?;
     Ok(s.to_owned())
 }
 

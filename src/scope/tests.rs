@@ -1,4 +1,5 @@
 use super::*;
+use crate::policy::Access;
 
 fn cli() -> CommandLine {
     CommandLine {

@@ -128,7 +128,7 @@ async fn accept_tcp(listener: TcpListener, conns: Conns, transport: Transport) {
                     tokio::spawn(async move {
                         let slot = conns.per_address.as_ref().map(|p| p.take(remote.ip()));
                         if let Some(None) = slot {
-                            crate::metrics::refused(transport.label(), "busy");
+                            crate::metrics::connection_refused(transport.label(), "busy");
                             return refuse_busy(stream).await;
                         }
                         match conns.tcp_peer(&stream, bound, remote) {
@@ -172,8 +172,8 @@ async fn accept_unix(listener: UnixListener, conns: Conns) {
 
 /// Counts and (now and then) logs a connection closed for its user.
 fn refuse_user(transport: Transport, uid: Option<u32>) {
-    crate::metrics::refused(transport.label(), "uid");
-    super::callers::log_refused(transport, uid);
+    crate::metrics::connection_refused(transport.label(), "uid");
+    super::callers::log_refused_user(transport, uid);
 }
 
 impl Conns {
@@ -218,7 +218,7 @@ impl Conns {
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let Ok(permit) = self.budget.clone().try_acquire_owned() else {
-            crate::metrics::refused(transport.label(), "busy");
+            crate::metrics::connection_refused(transport.label(), "busy");
             refuse_busy(io).await;
             return;
         };
@@ -240,7 +240,7 @@ impl Conns {
             }
         };
         if let Err(e) = ended {
-            log_refused(transport, &e);
+            log_malformed(transport, &e);
         }
         drop(permit);
     }
@@ -249,7 +249,7 @@ impl Conns {
 /// An access line for a request hyper refused before it reached the app
 /// (malformed, too large, an HTTP/2 preface): it answered 400 or 431, or
 /// closed.
-fn log_refused(transport: Transport, e: &hyper::Error) {
+fn log_malformed(transport: Transport, e: &hyper::Error) {
     if e.is_parse() || e.is_parse_too_large() {
         let status = if e.is_parse_too_large() { 431 } else { 400 };
         tracing::info!(target: "access", "{transport} - - {status} malformed request: {e}");

@@ -74,7 +74,7 @@ impl Caller {
 
 /// Logs a refused user, at most once every `REFUSAL_LOG_EVERY` seconds
 /// (the count refused meanwhile is in the metrics).
-pub(super) fn log_refused(transport: Transport, uid: Option<u32>) {
+pub(super) fn log_refused_user(transport: Transport, uid: Option<u32>) {
     static LAST: AtomicU64 = AtomicU64::new(0);
     let now = super::unix_now();
     let last = LAST.load(Ordering::Relaxed);

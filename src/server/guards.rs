@@ -1,11 +1,13 @@
-//! The guards of every request that is not the uid-checked socket's: the
-//! `Host` it names (DNS rebinding), browsers, and the headers only a proxy
-//! adds (those on every transport). What a web page, a proxy or an SSRF
-//! relay could send is refused here, before any route.
+//! Every header rule, for every transport, in one place: the headers only
+//! a proxy adds (refused on every transport: nothing we serve sits behind
+//! one), and on all but the uid-checked Unix socket the `Host` a request
+//! names (DNS rebinding) and browsers. What a web page, a proxy or an SSRF
+//! relay could send is refused here, before any route or token.
 
-use super::respond::{error, Body};
+use super::respond::{error, Answer};
+use super::Transport;
 use hyper::header::{HOST, ORIGIN};
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Method, Request, StatusCode};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Headers only a proxy, a CDN or a server-side request relay adds (from
@@ -47,24 +49,70 @@ pub(super) fn is_proxy_header(name: &str) -> bool {
     name.starts_with("x-forwarded-") || PROXY_HEADERS.contains(&name)
 }
 
-/// The TCP guards, in one place: malformed or forged `Host` (DNS
-/// rebinding) and browsers; with the metrics' reason. `allowed_host` is
-/// the `--host` value.
+/// Which guard refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Refusal {
+    /// A header only a proxy adds: 403.
+    Proxied,
+    /// More than one `Host`: 400.
+    TwoHosts,
+    /// A `Host` (or an absolute-form target) that does not name us: 403.
+    Host,
+    /// A browser's `Origin` or cross-site `Sec-Fetch-Site`: 403.
+    Browser,
+}
+
+impl Refusal {
+    /// The answer, with the reason metrics count it under.
+    pub(super) fn answer(self) -> Answer {
+        let (reason, status, why) = match self {
+            Refusal::Proxied => ("proxy", StatusCode::FORBIDDEN, PROXIED),
+            Refusal::TwoHosts => ("host", StatusCode::BAD_REQUEST, "More than one Host header"),
+            Refusal::Host => ("host", StatusCode::FORBIDDEN, "Host not allowed"),
+            Refusal::Browser => (
+                "browser",
+                StatusCode::FORBIDDEN,
+                "Browser requests are not allowed",
+            ),
+        };
+        Answer::refused(reason, error(status, why))
+    }
+}
+
+/// The guards `transport` applies to `req`. `allowed_host` is the
+/// `--host` value.
 pub(super) fn check<B>(
+    transport: Transport,
     req: &Request<B>,
     allowed_host: &str,
-) -> Option<(&'static str, Response<Body>)> {
+) -> Result<(), Refusal> {
+    if req
+        .headers()
+        .keys()
+        .any(|name| is_proxy_header(name.as_str()))
+    {
+        return Err(Refusal::Proxied);
+    }
+    match transport {
+        // Its peer's uid was checked when it connected.
+        Transport::Unix => Ok(()),
+        Transport::Tcp | Transport::Imds | Transport::Container => {
+            host_and_browser(req, allowed_host)
+        }
+    }
+}
+
+/// A malformed or forged `Host` (DNS rebinding), and browsers.
+fn host_and_browser<B>(req: &Request<B>, allowed_host: &str) -> Result<(), Refusal> {
     let headers = req.headers();
-    let forbidden = |reason, why| Some((reason, error(StatusCode::FORBIDDEN, why)));
     let mut hosts = headers.get_all(HOST).iter();
     let host = hosts.next();
     if hosts.next().is_some() {
-        let refusal = error(StatusCode::BAD_REQUEST, "More than one Host header");
-        return Some(("host", refusal));
+        return Err(Refusal::TwoHosts);
     }
     let allowed = |name: &[u8]| host_allowed(name, allowed_host);
     if host.is_some_and(|h| !allowed(h.as_bytes())) {
-        return forbidden("host", "Host not allowed");
+        return Err(Refusal::Host);
     }
     // An absolute-form target (`GET http://evil/ HTTP/1.1`) names a
     // host too; CONNECT's authority-form goes on to its 405.
@@ -73,15 +121,15 @@ pub(super) fn check<B>(
         .authority()
         .filter(|_| req.method() != Method::CONNECT);
     if target.is_some_and(|a| !allowed(a.as_str().as_bytes())) {
-        return forbidden("host", "Host not allowed");
+        return Err(Refusal::Host);
     }
     let cross_site = headers
         .get("sec-fetch-site")
         .is_some_and(|site| site.as_bytes() != b"none");
     if headers.contains_key(ORIGIN) || cross_site {
-        return forbidden("browser", "Browser requests are not allowed");
+        return Err(Refusal::Browser);
     }
-    None
+    Ok(())
 }
 
 /// Whether a `Host` header names this server: an IP literal, `localhost`,

@@ -11,8 +11,10 @@ mod imds;
 mod listen;
 mod owner;
 mod respond;
+mod route;
 mod slots;
 mod stall;
+mod status;
 
 pub use callers::Owners;
 pub use guards::host_allowed;

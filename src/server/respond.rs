@@ -1,6 +1,8 @@
 //! The shapes of an answer, shared by the app and IMDS: JSON (with
 //! `Cache-Control: no-store`), text, the original's `{"error": ...}`, a
-//! credential's body, and what each transport may hear of a failure.
+//! credential's body, and what each transport may hear of a failure. An
+//! answer says why it refused, if it did; the app records it (nothing
+//! here counts or logs).
 
 use super::Transport;
 use crate::body::python_json;
@@ -17,7 +19,7 @@ use hyper::{Response, StatusCode};
 const UNAVAILABLE: &str = "credentials unavailable";
 
 /// Which body a credential route answers.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Format {
     /// `credential_process`'s.
     Process,
@@ -27,6 +29,33 @@ pub(super) enum Format {
 
 /// Every answer's body: whole, in memory.
 pub(super) type Body = Full<Bytes>;
+
+/// A response, and the reason it refuses the caller (`host`, `browser`,
+/// `proxy`, `token`, `scope`, `widen`, `malformed`, `limited`), which
+/// `s3_credentials_refused_total` counts.
+pub(super) struct Answer {
+    pub(super) response: Response<Body>,
+    pub(super) refused: Option<&'static str>,
+}
+
+impl Answer {
+    /// `response`, refusing the caller for `reason`.
+    pub(super) fn refused(reason: &'static str, response: Response<Body>) -> Answer {
+        Answer {
+            response,
+            refused: Some(reason),
+        }
+    }
+}
+
+impl From<Response<Body>> for Answer {
+    fn from(response: Response<Body>) -> Answer {
+        Answer {
+            response,
+            refused: None,
+        }
+    }
+}
 
 /// A JSON answer that no cache may keep.
 pub(super) fn json(status: StatusCode, body: Bytes) -> Response<Body> {
@@ -59,7 +88,7 @@ pub(super) fn error(status: StatusCode, message: &str) -> Response<Body> {
 /// A narrowing refused: 403 for one that would widen (naming what), 400
 /// for one that is malformed or of a scope that cannot narrow, 429 with
 /// `Retry-After` (seconds) past the scope's budget of new mints.
-pub(super) fn narrow_refusal(transport: Transport, refused: NarrowFailure) -> Response<Body> {
+pub(super) fn narrow_refusal(refused: NarrowFailure) -> Answer {
     let (status, reason, message) = match refused {
         NarrowFailure::Refused(Refused::Widens(why)) => {
             (StatusCode::FORBIDDEN, "widen", format!("Refused: {why}"))
@@ -68,7 +97,6 @@ pub(super) fn narrow_refusal(transport: Transport, refused: NarrowFailure) -> Re
             (StatusCode::BAD_REQUEST, "malformed", why)
         }
         NarrowFailure::Limited(wait) => {
-            crate::metrics::refusal(transport.label(), "limited");
             let mut response = error(
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many new narrowed credentials; ask again later",
@@ -77,7 +105,7 @@ pub(super) fn narrow_refusal(transport: Transport, refused: NarrowFailure) -> Re
             response
                 .headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from(secs));
-            return response;
+            return Answer::refused("limited", response);
         }
         NarrowFailure::Unsupported | NarrowFailure::Unavailable(_) => (
             StatusCode::BAD_REQUEST,
@@ -85,10 +113,10 @@ pub(super) fn narrow_refusal(transport: Transport, refused: NarrowFailure) -> Re
             "This scope cannot be narrowed".to_owned(),
         ),
     };
-    crate::metrics::refusal(transport.label(), reason);
-    error(status, &message)
+    Answer::refused(reason, error(status, &message))
 }
 
+/// A credential's body in `format`.
 pub(super) fn body(held: &Held, format: Format) -> Bytes {
     match format {
         Format::Process => held.process_json.clone(),

@@ -97,7 +97,7 @@ proptest! {
             && bytes.len() <= 63
             && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
             && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_' || *b == b'-');
-        prop_assert_eq!(s3_credentials::body::check_scope_name(&s).is_ok(), expected);
+        prop_assert_eq!(s3_credentials::scope::check_scope_name(&s).is_ok(), expected);
     }
 
     /// The config parser never panics, whatever the text; its errors are

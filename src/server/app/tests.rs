@@ -6,11 +6,13 @@ use crate::cache::Cache;
 use crate::credential::{BoxFuture, Credential, Mint};
 use crate::duration::SessionDuration;
 use crate::registry::{Served, Table};
+use crate::server::guards::is_proxy_header;
 use crate::server::guards::{host_allowed, PROXY_HEADERS};
 use crate::token::Token;
 use crate::Error;
 use http_body_util::BodyExt;
-use hyper::header::CACHE_CONTROL;
+use hyper::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE};
+use serde_json::Value;
 
 /// Mints one fixed credential, or fails with `error`.
 struct FakeMint {
