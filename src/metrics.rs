@@ -71,10 +71,11 @@ struct Metrics {
     narrowed: Family<NarrowLabels, Counter>,
 }
 
+/// The process's one set of series, made on first use.
 fn metrics() -> &'static Metrics {
     static METRICS: OnceLock<Metrics> = OnceLock::new();
     METRICS.get_or_init(|| {
-        let m = Metrics {
+        let mut m = Metrics {
             enabled: std::env::var("S3C_METRICS").map_or(true, |v| v != "off"),
             registry: Registry::with_prefix("s3_credentials"),
             requests: Family::default(),
@@ -88,49 +89,56 @@ fn metrics() -> &'static Metrics {
             refusals: Family::default(),
             narrowed: Family::default(),
         };
-        let mut registry = m.registry;
-        registry.register("requests", "Requests answered", m.requests.clone());
-        registry.register("sts_calls", "AssumeRole calls", m.sts_calls.clone());
+        m.register();
+        m
+    })
+}
+
+impl Metrics {
+    /// Names each series, with its help text, in the registry.
+    fn register(&mut self) {
+        let registry = &mut self.registry;
+        registry.register("requests", "Requests answered", self.requests.clone());
+        registry.register("sts_calls", "AssumeRole calls", self.sts_calls.clone());
         registry.register(
             "sts_call_seconds",
             "How long AssumeRole calls took",
-            m.sts_seconds.clone(),
+            self.sts_seconds.clone(),
         );
         registry.register(
             "renewals",
             "Credentials renewed (every minted one but each scope's first)",
-            m.renewals.clone(),
+            self.renewals.clone(),
         );
         registry.register(
             "credential_expiry_seconds",
             "Seconds until each scope's credential expires (0: none held)",
-            m.expiry.clone(),
+            self.expiry.clone(),
         );
         registry.register(
             "log_lines_dropped",
             "Log lines dropped because stderr was not read",
-            m.dropped.clone(),
+            self.dropped.clone(),
         );
         registry.register(
             "connections_refused",
             "Connections refused: over budget, or another user's",
-            m.refused.clone(),
+            self.refused.clone(),
         );
         registry.register(
             "refused",
             "Connections and requests refused, by why: uid (another user's), \
              busy (over budget), host, browser, proxy, token, scope (a uid asking \
              for a scope not its own)",
-            m.refusals.clone(),
+            self.refusals.clone(),
         );
         registry.register(
             "narrowed",
             "Narrowed credentials, by event: mint (a new one), hit (from its cache \
              entry), evict (the least recently used dropped), limited (429)",
-            m.narrowed.clone(),
+            self.narrowed.clone(),
         );
-        Metrics { registry, ..m }
-    })
+    }
 }
 
 /// The series, while counting is on.

@@ -104,17 +104,11 @@ impl App {
         answer.response
     }
 
-    /// Step 5: the answer to a request that passed its guards.
+    /// Step 5: the answer to a request that passed its guards: IMDS's,
+    /// 405 for a method no route takes, or the route's.
     async fn answer<B>(&self, asked: &Asked<'_>, req: &Request<B>) -> Answer {
-        let &Asked {
-            transport,
-            caller,
-            route,
-            table,
-            ..
-        } = asked;
-        let key = &asked.key;
-        if route == Route::Imds {
+        if asked.route == Route::Imds {
+            let (table, caller) = (asked.table, asked.caller);
             let default_ok = (table.default.as_deref()).is_some_and(|d| caller.may_fetch(table, d));
             let instance = &self.options.instance;
             let tokens = &self.imds_tokens;
@@ -128,6 +122,20 @@ impl App {
             response.headers_mut().insert(ALLOW, allow);
             return response.into();
         }
+        self.route(asked, req).await
+    }
+
+    /// A GET or HEAD of one of the routes: what the caller and its token
+    /// may have of it.
+    async fn route<B>(&self, asked: &Asked<'_>, req: &Request<B>) -> Answer {
+        let &Asked {
+            transport,
+            caller,
+            route,
+            table,
+            ..
+        } = asked;
+        let key = &asked.key;
         match route {
             Route::Unknown | Route::Imds => error(StatusCode::NOT_FOUND, "Not found").into(),
             // Every container can reach that endpoint: not even the status.
