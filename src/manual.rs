@@ -31,6 +31,9 @@ const SERVER_ENVIRONMENT: Section = (
         ("TMPDIR", "The socket's fallback directory's parent (/tmp when unset)."),
         ("RUST_LOG", "Log verbosity, e.g. debug (the AWS SDK included) or access=off (no access log)."),
         ("LISTEN_FDS, LISTEN_PID", "Set by systemd for socket activation: the server serves the sockets it passes, and removes these from its environment."),
+        ("S3C_AWS_TIMEOUT", "Seconds an AWS call may take, retries included (default 20, at least 1); an attempt gets two fifths of it and a connection three twentieths. For a slow network."),
+        ("S3C_WAKE_EVERY", "Seconds between the renewer's looks at the wall clock (default 20, at least 1): after a suspend or a clock jump, credentials are renewed within this."),
+        ("S3C_METRICS", "off: count nothing for /metrics (its series stay at zero), to measure what counting costs. No setting turns off a security check."),
     ],
 );
 

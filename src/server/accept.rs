@@ -37,10 +37,10 @@ pub(super) fn accept_all(
 ) -> Option<SocketFile> {
     // On Linux every loopback connection is traced, and one whose user the
     // kernel cannot name is refused: failing closed, whatever another user
-    // does to the machine. Elsewhere TCP callers are left to the token.
-    // `S3C_UID_CHECK=off` is for scripts/bench to measure the check's cost.
-    let traced =
-        cfg!(target_os = "linux") && std::env::var("S3C_UID_CHECK").map_or(true, |v| v != "off");
+    // does to the machine. Nothing turns this off: `scripts/bench` measures
+    // the lookup's cost with `examples/uid_lookup.rs` instead. Elsewhere
+    // TCP callers are left to the token.
+    let traced = cfg!(target_os = "linux");
     let tcp = !listeners.tcp.is_empty() || listeners.imds.is_some();
     if tcp && !traced {
         log::say(

@@ -88,6 +88,30 @@ fn another_uid_is_closed_on_over_tcp_and_imds_without_a_byte() {
     assert!(refusals[0].contains("--allow-uid 65534"), "{}", refusals[0]);
 }
 
+/// The uid check has no off switch: not the one the benchmarks once used
+/// (`S3C_UID_CHECK=off`), nor any other setting in the environment.
+#[test]
+fn the_uid_check_cannot_be_turned_off_through_the_environment() {
+    if !can_be_nobody() {
+        return;
+    }
+    let moto = Moto::shared();
+    let mut start = Start::new(moto, &moto.bucket("nooff"));
+    for (key, value) in [
+        ("S3C_UID_CHECK", "off"),
+        ("S3C_UID_CHECK", "0"),
+        ("S3C_METRICS", "off"),
+        ("S3C_ALLOW_UID", "65534"),
+    ] {
+        start = start.env(key, value);
+    }
+    let server = start.run();
+    let said = server.stderr_lines().join("\n");
+    assert!(!said.contains("not checked by uid"), "{said}");
+    assert_eq!(http_as_nobody(server.addr(), &get_request(server.port)), "");
+    assert_eq!(server.get("/").0, 200, "our own programs are served");
+}
+
 #[test]
 fn allow_uid_serves_that_uid_and_a_scopes_uids_get_that_scope_alone() {
     if !can_be_nobody() {
