@@ -88,7 +88,7 @@ pub async fn run(options: Options) -> Result<u8, Error> {
             (name.clone(), BTreeMap::from([(name, served)]), inherited)
         }
     };
-    let listeners = server::listen("127.0.0.1", 0, SocketChoice::None).await?;
+    let listeners = server::listen("127.0.0.1", 0, SocketChoice::None, None).await?;
     let port = listeners.port().unwrap_or_default();
     let (token, token_text) = token::random()?;
     let registry = Registry::new(Table {

@@ -9,6 +9,7 @@ use crate::scope::{CommandLine, Scope, Scopes, DEFAULT_SCOPE};
 use crate::server::{self, Running, SocketChoice};
 use crate::signals::{Heard, Signals};
 use crate::sts::{self, Aws, AwsOptions};
+use crate::systemd::Passed;
 use crate::token::Token;
 use crate::{log, Error};
 use std::collections::BTreeMap;
@@ -20,7 +21,7 @@ mod tokens;
 
 /// What `localserver` is asked to do, in plain types (the command line's
 /// `cli::LocalserverArgs` turns into this; `exec` and tests build one too).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Options {
     /// The buckets, scope flags, duration and role of the command line.
     pub command_line: CommandLine,
@@ -48,6 +49,8 @@ pub struct Options {
     pub log_format: log::Format,
     /// How to reach AWS.
     pub aws: AwsOptions,
+    /// The sockets systemd passed (socket activation), if it did.
+    pub passed: Option<Passed>,
 }
 
 /// What the command line and the config file declare: the scopes, and
@@ -89,11 +92,12 @@ pub enum Stopped {
 
 /// Runs `localserver` until SIGINT, SIGTERM, SIGQUIT, or SIGHUP (which
 /// re-reads `--config` instead, when there is one).
-pub async fn run(args: Options) -> Result<Stopped, Error> {
+pub async fn run(mut args: Options) -> Result<Stopped, Error> {
     log::init(args.quiet, args.log_format);
     let mut signals = Signals::new(args.config.is_some())?;
+    let passed = args.passed.take();
     let mut server = tokio::select! {
-        started = start(&args) => started?,
+        started = start(&args, passed) => started?,
         _ = signals.stop() => {
             log::say("Shutting down server...");
             return Ok(Stopped::Cleanly);
@@ -181,12 +185,12 @@ fn table(live: &Live, default: Option<String>, mut tokens: BTreeMap<String, Toke
 
 /// The scopes first (a broken file fails before anything else), then the
 /// listeners (a busy port fails before any AWS call), then AWS, then serving.
-async fn start(args: &Options) -> Result<Server, Error> {
+async fn start(args: &Options, passed: Option<Passed>) -> Result<Server, Error> {
     let token = (args.auth_token_file.as_deref())
         .map(|path| load_token(path, "--auth-token-file"))
         .transpose()?;
     let Declared { scopes, tokens } = args.declared(token.as_ref()).await?;
-    let mut listeners = server::listen(&args.host, args.port, args.socket.clone()).await?;
+    let mut listeners = server::listen(&args.host, args.port, args.socket.clone(), passed).await?;
     if let Some(imds_port) = args.imds_port {
         listeners = listeners.with_imds(imds_port).await?;
     }

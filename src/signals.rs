@@ -1,15 +1,17 @@
-//! The signals the programs act on: `localserver`'s stops and reload, and
-//! the one way both it and `exec` catch a signal.
+//! The signals the programs act on, caught in one set: INT, TERM, HUP and
+//! QUIT. `localserver` stops on them (HUP reloads a config file), and
+//! `exec` passes each on to its child.
 
 use crate::Error;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
-/// A stream of `kind` signals, caught from now on (shared with `exec`).
-pub fn catch(kind: SignalKind) -> Result<Signal, Error> {
+/// A stream of `kind` signals, caught from now on.
+fn catch(kind: SignalKind) -> Result<Signal, Error> {
     signal(kind).map_err(|e| Error::new(format!("cannot handle signals: {e}")))
 }
 
 /// What a signal asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Heard {
     /// Stop, on this signal's number.
     Stop(i32),
@@ -29,6 +31,8 @@ pub struct Signals {
 }
 
 impl Signals {
+    /// The set, caught from now on; `hangup_reloads`: HUP asks for a
+    /// reload rather than a stop.
     pub fn new(hangup_reloads: bool) -> Result<Signals, Error> {
         Ok(Signals {
             interrupt: catch(SignalKind::interrupt())?,
@@ -39,18 +43,27 @@ impl Signals {
         })
     }
 
-    /// Waits for the next signal.
+    /// Waits for the next signal, as what it asks for.
     pub async fn next(&mut self) -> Heard {
         use nix::libc;
         let hangup = match self.hangup_reloads {
             true => Heard::Reload,
             false => Heard::Stop(libc::SIGHUP),
         };
+        match self.number().await {
+            libc::SIGHUP => hangup,
+            signal => Heard::Stop(signal),
+        }
+    }
+
+    /// Waits for the next signal; its number (to pass it on as it came).
+    pub async fn number(&mut self) -> i32 {
+        use nix::libc;
         tokio::select! {
-            _ = self.interrupt.recv() => Heard::Stop(libc::SIGINT),
-            _ = self.terminate.recv() => Heard::Stop(libc::SIGTERM),
-            _ = self.hangup.recv() => hangup,
-            _ = self.quit.recv() => Heard::Stop(libc::SIGQUIT),
+            _ = self.interrupt.recv() => libc::SIGINT,
+            _ = self.terminate.recv() => libc::SIGTERM,
+            _ = self.hangup.recv() => libc::SIGHUP,
+            _ = self.quit.recv() => libc::SIGQUIT,
         }
     }
 

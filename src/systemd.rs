@@ -20,26 +20,43 @@ pub(crate) struct Inherited {
     pub unix: Option<UnixListener>,
 }
 
-/// The listeners systemd passed to this process, or `None` when it was not
-/// socket-activated.
-pub(crate) fn listeners() -> Result<Option<Inherited>, Error> {
+/// Descriptors systemd passed to this process: `count` of them, from
+/// `FIRST_FD`. Taken from the environment by [`take_passed`].
+#[derive(Debug, PartialEq, Eq)]
+pub struct Passed {
+    count: i32,
+}
+
+/// Whether systemd passed sockets to this process (`LISTEN_PID` names it),
+/// and how many (`LISTEN_FDS`); `LISTEN_PID`, `LISTEN_FDS` and
+/// `LISTEN_FDNAMES` are removed from the environment either way. Call it
+/// before any thread starts (the Rust runtime's included): changing the
+/// environment is only sound while one thread runs.
+pub fn take_passed() -> Result<Option<Passed>, Error> {
     let for_us = std::env::var("LISTEN_PID")
         .ok()
         .and_then(|pid| pid.parse::<u32>().ok())
         == Some(std::process::id());
-    if !for_us {
-        return Ok(None);
-    }
-    let count: i32 = std::env::var("LISTEN_FDS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .filter(|n| (1..=64).contains(n))
-        .ok_or_else(|| Error::new("socket activation: LISTEN_FDS is not a number of sockets"))?;
+    let count = std::env::var("LISTEN_FDS").ok();
     // Never passed on: the SDK spawns credential_process children, and a
     // child that inherited these would hold (and could serve) our sockets.
     for name in ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"] {
         std::env::remove_var(name);
     }
+    if !for_us {
+        return Ok(None);
+    }
+    let count: i32 = count
+        .and_then(|n| n.parse().ok())
+        .filter(|n| (1..=64).contains(n))
+        .ok_or_else(|| Error::new("socket activation: LISTEN_FDS is not a number of sockets"))?;
+    Ok(Some(Passed { count }))
+}
+
+/// The listeners systemd `passed`, adopted: marked close-on-exec and
+/// non-blocking, sorted into TCP and Unix.
+pub(crate) fn listeners(passed: Passed) -> Result<Inherited, Error> {
+    let count = passed.count;
     let mut inherited = Inherited::default();
     for raw in FIRST_FD..FIRST_FD + count {
         // SAFETY: LISTEN_PID names this process, so systemd passed these
@@ -80,5 +97,5 @@ pub(crate) fn listeners() -> Result<Option<Inherited>, Error> {
              ListenStream=127.0.0.1:PORT",
         ));
     }
-    Ok(Some(inherited))
+    Ok(inherited)
 }

@@ -9,9 +9,8 @@
 use crate::trusted;
 use crate::Error;
 use nix::unistd::geteuid;
-use std::fs::OpenOptions;
-use std::io::{ErrorKind, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::io::ErrorKind;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use subtle::ConstantTimeEq;
 
@@ -127,15 +126,7 @@ fn random_hex() -> Result<String, String> {
 /// (SDKs send the file's bytes as they are).
 fn create(path: &Path) -> Result<Loaded, String> {
     let token = random_hex()?;
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(nix::libc::O_NOFOLLOW)
-        .open(path)
-        .map_err(|e| format!("cannot create it: {e}"))?;
-    file.write_all(token.as_bytes())
-        .map_err(|e| format!("cannot write it: {e}"))?;
+    trusted::write_private(path, token.as_bytes()).map_err(|e| format!("cannot create it: {e}"))?;
     Ok(Loaded::Created(Token(token.into_bytes())))
 }
 

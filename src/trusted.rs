@@ -8,7 +8,8 @@
 //! the same checks: dotfile managers keep working, and nobody else can
 //! re-point any part of the path. Opening never blocks
 //! (`O_NONBLOCK`): FIFOs and devices are refused, not read. Every read is
-//! capped, so `/dev/zero` or a huge file costs nothing.
+//! capped, so `/dev/zero` or a huge file costs nothing. Files the programs
+//! write for themselves (a new token) are made private from birth here too.
 
 use crate::Error;
 use nix::unistd::geteuid;
@@ -188,6 +189,21 @@ fn owned_well(meta: &Metadata) -> bool {
 /// An I/O error's words without `(os error N)`.
 fn os_reason(e: &std::io::Error) -> String {
     crate::error::root_cause(e)
+}
+
+/// Writes `bytes` to a new file at `path`, 0600 from birth: never over
+/// an existing file, and never through a symlink (`O_CREAT|O_EXCL` with
+/// `O_NOFOLLOW`), so nobody can point the write elsewhere or read it
+/// between its creation and its mode.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(path)?
+        .write_all(bytes)
 }
 
 #[cfg(test)]

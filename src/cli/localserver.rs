@@ -88,6 +88,9 @@ impl LocalserverArgs {
             quiet: self.quiet,
             log_format: self.log_format,
             aws: self.aws.options()?,
+            // Here, before the runtime's threads start: it changes the
+            // environment.
+            passed: crate::systemd::take_passed()?,
         })
     }
 }

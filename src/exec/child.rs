@@ -2,11 +2,10 @@
 //! credentials), its token file, the signals passed on to it, and its exit
 //! status.
 
-use crate::signals::catch;
+use crate::signals::Signals;
 use crate::{log, token, Error};
 use std::ffi::OsString;
 use std::path::PathBuf;
-use tokio::signal::unix::SignalKind;
 
 /// Variables that would give the child other credentials than ours, or
 /// send its SDK elsewhere for them: every name the AWS SDKs read as keys,
@@ -61,8 +60,7 @@ pub(super) struct TokenFile {
 
 impl TokenFile {
     pub(super) fn write(token: &str) -> Result<TokenFile, Error> {
-        use std::io::Write;
-        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        use std::os::unix::fs::DirBuilderExt;
         let fail = |e: std::io::Error| Error::new(format!("cannot write exec's token file: {e}"));
         let (_, name) = token::random()?;
         let base = crate::socket::runtime_dir()
@@ -78,14 +76,7 @@ impl TokenFile {
             path: dir.join("token"),
             dir,
         };
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(nix::libc::O_NOFOLLOW)
-            .open(&file.path)
-            .and_then(|mut f| f.write_all(token.as_bytes()))
-            .map_err(fail)?;
+        crate::trusted::write_private(&file.path, token.as_bytes()).map_err(fail)?;
         Ok(file)
     }
 }
@@ -184,23 +175,13 @@ pub(super) fn not_started(program: &OsString, e: &std::io::Error) -> u8 {
     code
 }
 
-/// INT, TERM, HUP and QUIT (every signal `localserver` stops on), caught
-/// to be passed on to the child.
-pub(super) struct Forwarded {
-    interrupt: tokio::signal::unix::Signal,
-    terminate: tokio::signal::unix::Signal,
-    hangup: tokio::signal::unix::Signal,
-    quit: tokio::signal::unix::Signal,
-}
+/// Every signal `localserver` stops on (`signals::Signals`), caught to be
+/// passed on to the child.
+pub(super) struct Forwarded(Signals);
 
 impl Forwarded {
     pub(super) fn new() -> Result<Forwarded, Error> {
-        Ok(Forwarded {
-            interrupt: catch(SignalKind::interrupt())?,
-            terminate: catch(SignalKind::terminate())?,
-            hangup: catch(SignalKind::hangup())?,
-            quit: catch(SignalKind::quit())?,
-        })
+        Signals::new(false).map(Forwarded)
     }
 
     /// Waits for the child, passing each signal on to it.
@@ -215,13 +196,10 @@ impl Forwarded {
                 status = child.wait() => {
                     return status.map_err(|e| Error::new(format!("waiting for the command failed: {e}")));
                 }
-                _ = self.interrupt.recv() => Signal::SIGINT,
-                _ = self.terminate.recv() => Signal::SIGTERM,
-                _ = self.hangup.recv() => Signal::SIGHUP,
-                _ = self.quit.recv() => Signal::SIGQUIT,
+                number = self.0.number() => number,
             };
-            if let Some(pid) = pid {
-                let _ = kill(pid, forward);
+            if let (Some(pid), Ok(signal)) = (pid, Signal::try_from(forward)) {
+                let _ = kill(pid, signal);
             }
         }
     }

@@ -99,10 +99,15 @@ impl Listeners {
     }
 }
 
-/// The listeners systemd passed, or else TCP (and the socket) bound here.
-pub async fn listen(host: &str, port: u16, socket: SocketChoice) -> Result<Listeners, Error> {
-    if let Some(inherited) = systemd::listeners()? {
-        return adopt(inherited);
+/// The listeners systemd `passed`, or else TCP (and the socket) bound here.
+pub async fn listen(
+    host: &str,
+    port: u16,
+    socket: SocketChoice,
+    passed: Option<systemd::Passed>,
+) -> Result<Listeners, Error> {
+    if let Some(passed) = passed {
+        return adopt(systemd::listeners(passed)?);
     }
     let tcp = bind_tcp(host, port).await?;
     let mut listeners = Listeners {
