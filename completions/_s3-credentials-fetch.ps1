@@ -21,9 +21,9 @@ Register-ArgumentCompleter -Native -CommandName 's3-credentials-fetch' -ScriptBl
 
     $completions = @(switch ($command) {
         's3-credentials-fetch' {
-            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Port of the localserver; picks its default Unix socket, then TCP')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port of the localserver; picks its default Unix socket, then TCP')
-            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'Unix socket to ask')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'The server''s port, which picks its default Unix socket')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The server''s port, which picks its default Unix socket')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The server''s Unix socket')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'URL to ask over TCP, e.g. http://127.0.0.1:8094/')
             [CompletionResult]::new('--server-uid', '--server-uid', [CompletionResultType]::ParameterName, 'The uid the server must run as [default: your own]; a server run by anyone else is refused')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for an answer')

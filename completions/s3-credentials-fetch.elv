@@ -18,9 +18,9 @@ set edit:completion:arg-completer[s3-credentials-fetch] = {|@words|
     }
     var completions = [
         &'s3-credentials-fetch'= {
-            cand -p 'Port of the localserver; picks its default Unix socket, then TCP'
-            cand --port 'Port of the localserver; picks its default Unix socket, then TCP'
-            cand --socket 'Unix socket to ask'
+            cand -p 'The server''s port, which picks its default Unix socket'
+            cand --port 'The server''s port, which picks its default Unix socket'
+            cand --socket 'The server''s Unix socket'
             cand --url 'URL to ask over TCP, e.g. http://127.0.0.1:8094/'
             cand --server-uid 'The uid the server must run as [default: your own]; a server run by anyone else is refused'
             cand --timeout 'Seconds to wait for an answer'

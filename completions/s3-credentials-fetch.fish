@@ -1,5 +1,5 @@
-complete -c s3-credentials-fetch -s p -l port -d 'Port of the localserver; picks its default Unix socket, then TCP' -r -f
-complete -c s3-credentials-fetch -l socket -d 'Unix socket to ask' -r -F
+complete -c s3-credentials-fetch -s p -l port -d 'The server\'s port, which picks its default Unix socket' -r -f
+complete -c s3-credentials-fetch -l socket -d 'The server\'s Unix socket' -r -F
 complete -c s3-credentials-fetch -l url -d 'URL to ask over TCP, e.g. http://127.0.0.1:8094/' -r -f
 complete -c s3-credentials-fetch -l server-uid -d 'The uid the server must run as [default: your own]; a server run by anyone else is refused' -r -f
 complete -c s3-credentials-fetch -l timeout -d 'Seconds to wait for an answer' -r -f

@@ -198,7 +198,7 @@ _s3__credentials() {
             return 0
             ;;
         s3__credentials__subcmd__exec)
-            opts="-d -a -h --read-only --write-only --prefix --statement --config --duration --scope --server --port --socket --bucket --role-arn --profile --access-key --secret-key --session-token --auth --region --endpoint-url --help"
+            opts="-d -p -a -h --read-only --write-only --prefix --statement --config --duration --scope --server --port --socket --bucket --role-arn --profile --access-key --secret-key --session-token --auth --region --endpoint-url --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -249,6 +249,13 @@ _s3__credentials() {
                     return 0
                     ;;
                 --port)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                -p)
                     COMPREPLY=("${cur}")
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace

@@ -98,8 +98,8 @@ complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -s d
 1h\t''
 12h\t''"
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l scope -d 'Which scope: of the --config file [default: its default scope], or with --server, of the server\'s [default: the one it serves at /]' -r -f
-complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l port -d 'With --server: the server\'s port, which picks its default Unix socket [default: 8094]' -r -f
-complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l socket -d 'With --server: the server\'s Unix socket' -r -F
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -s p -l port -d 'The server\'s port, which picks its default Unix socket' -r -f
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l socket -d 'The server\'s Unix socket' -r -F
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l bucket -d 'Narrow the scope (of --config or --server) to this one of its buckets; repeatable' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l role-arn -d 'Role to assume [default: s3-credentials.AmazonS3FullAccess, created if missing]' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l profile -d 'AWS profile to use' -r -f

@@ -142,13 +142,13 @@ pub(crate) fn render_instance_identity(account: &str, region: &str) -> Bytes {
 /// `Version` 1, non-empty `AccessKeyId`, `SecretAccessKey` and
 /// `SessionToken`, and an RFC 3339 `Expiration`. The reason never quotes
 /// the body (it may hold a secret).
-pub fn check_process_body(body: &[u8]) -> Result<(), String> {
+pub(crate) fn check_process_body(body: &[u8]) -> Result<(), String> {
     parse_process_body(body).map(drop)
 }
 
 /// The credential in a `credential_process` answer, checked as
 /// [`check_process_body`] says (`exec --server` serves it again).
-pub fn parse_process_body(body: &[u8]) -> Result<Credential, String> {
+pub(crate) fn parse_process_body(body: &[u8]) -> Result<Credential, String> {
     let value: serde_json::Value =
         serde_json::from_slice(body).map_err(|_| "it is not JSON".to_owned())?;
     let object = value.as_object().ok_or("it is not a JSON object")?;
@@ -220,7 +220,7 @@ pub(crate) fn python_json(value: &serde_json::Value) -> String {
 }
 
 /// Where a named scope is served: `/scope/NAME` (and `/scope/NAME/ecs`).
-pub const SCOPE_PATH: &str = "/scope/";
+pub(crate) const SCOPE_PATH: &str = "/scope/";
 
 #[cfg(test)]
 mod tests {

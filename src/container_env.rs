@@ -23,7 +23,7 @@ pub enum Format {
 
 impl Format {
     /// Every format's name, as `--format` takes it.
-    pub const NAMES: [&'static str; 3] = ["docker", "compose", "env"];
+    pub(crate) const NAMES: [&'static str; 3] = ["docker", "compose", "env"];
 
     /// The format called `name`.
     pub fn named(name: &str) -> Option<Format> {

@@ -44,7 +44,7 @@ impl SessionDuration {
     }
 
     /// The duration as a std `Duration`.
-    pub fn as_duration(self) -> Duration {
+    pub(crate) fn as_duration(self) -> Duration {
         Duration::from_secs(u64::from(self.0))
     }
 

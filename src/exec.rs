@@ -69,7 +69,13 @@ pub struct FromAws {
 
 /// Runs `exec`; the exit status is the child's (128+N if a signal ended
 /// it), 127 if the program is not found, 126 if it cannot be run.
-pub async fn run(options: Options) -> Result<u8, Error> {
+pub async fn run(options: Options) -> Result<std::process::ExitCode, Error> {
+    run_child(options).await.map(std::process::ExitCode::from)
+}
+
+/// Mints (or asks the server), serves the child's endpoint, runs the
+/// child to its end; its status.
+async fn run_child(options: Options) -> Result<u8, Error> {
     log::init(true, log::Format::Text);
     child::hide_from_child();
     let (name, by_name, inherited) = match &options.source {

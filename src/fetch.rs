@@ -21,7 +21,7 @@ use tokio::net::{TcpStream, UnixStream};
 mod target;
 
 use target::socket_targets;
-pub use target::{targets, Target};
+pub(crate) use target::{targets, Target};
 
 /// How an answer from no target begins (see [`nobody_there`]).
 const NOBODY_THERE: &str = "no localserver is running on";
@@ -74,20 +74,10 @@ impl Options {
     }
 }
 
-/// Runs `s3-credentials-fetch`; the exit code is 0 only when the body went
-/// to stdout whole.
-pub fn run(cli: Options) -> ExitCode {
-    match fetch_and_print(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "s3-credentials-fetch: {}",
-                crate::log::escape(&e.to_string())
-            );
-            ExitCode::FAILURE
-        }
-    }
+/// Runs `s3-credentials-fetch`: success only when the body went to
+/// stdout whole; on an error nothing is on stdout.
+pub fn run(cli: Options) -> Result<ExitCode, Error> {
+    fetch_and_print(cli).map(|()| ExitCode::SUCCESS)
 }
 
 fn fetch_and_print(cli: Options) -> Result<(), Error> {
@@ -131,7 +121,7 @@ async fn fetch_first(
 /// for `--port`; never TCP, whose port may want a token) for `route`
 /// (`None`: the credential the options name), as `exec --server`,
 /// `container-env` and `verify` do: the answer as `parse` reads it.
-pub async fn ask_socket<T>(
+pub(crate) async fn ask_socket<T>(
     options: &Options,
     route: Option<String>,
     parse: impl Fn(&Bytes) -> Result<T, String>,
@@ -150,13 +140,13 @@ pub async fn ask_socket<T>(
 
 /// Whether `e` says that nobody listens on any target (so another port or
 /// socket may be worth asking), as [`ask_first`] words it.
-pub fn nobody_there(e: &Error) -> bool {
+pub(crate) fn nobody_there(e: &Error) -> bool {
     e.to_string().starts_with(NOBODY_THERE)
 }
 
 /// The first target's 200 body, as `parse` reads it (its error says why
 /// not, and never quotes the body).
-pub async fn ask_first<T>(
+pub(crate) async fn ask_first<T>(
     targets: &[Target],
     server_uid: u32,
     timeout: Duration,

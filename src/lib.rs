@@ -26,10 +26,10 @@
 //! ```
 
 pub mod body;
-pub mod cache;
+pub(crate) mod cache;
 pub mod cli;
 pub mod container_env;
-pub mod credential;
+pub(crate) mod credential;
 pub mod doctor;
 pub mod duration;
 mod error;
@@ -38,20 +38,20 @@ pub mod fetch;
 pub mod localserver;
 pub mod log;
 pub mod manual;
-pub mod metrics;
-pub mod mint;
-pub mod narrow;
+pub(crate) mod metrics;
+pub(crate) mod mint;
+pub(crate) mod narrow;
 pub mod peer;
 pub mod policy;
-pub mod registry;
+pub(crate) mod registry;
 pub mod scope;
 pub mod server;
-pub mod signals;
+pub(crate) mod signals;
 pub mod socket;
-pub mod sts;
-pub mod systemd;
-pub mod token;
-pub mod trusted;
+pub(crate) mod sts;
+pub(crate) mod systemd;
+pub(crate) mod token;
+pub(crate) mod trusted;
 pub mod verify;
 
 pub use error::{install_panic_hook, Error};

@@ -14,6 +14,7 @@ use crate::token::Token;
 use crate::{log, Error};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::Arc;
 use tokens::{load_token, scope_tokens};
 
@@ -79,7 +80,7 @@ impl Options {
 
 /// How the server stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stopped {
+enum Stopped {
     /// Drained and cleaned up after a stop signal.
     Cleanly,
     /// A second signal arrived during the drain: the socket file was
@@ -91,8 +92,18 @@ pub enum Stopped {
 }
 
 /// Runs `localserver` until SIGINT, SIGTERM, SIGQUIT, or SIGHUP (which
-/// re-reads `--config` instead, when there is one).
-pub async fn run(mut args: Options) -> Result<Stopped, Error> {
+/// re-reads `--config` instead, when there is one). Exits 0 after a clean
+/// shutdown, 128+N when a second signal N cut it short (as a shell
+/// reports a process a signal ended).
+pub async fn run(args: Options) -> Result<ExitCode, Error> {
+    Ok(match serve(args).await? {
+        Stopped::Cleanly => ExitCode::SUCCESS,
+        Stopped::Forced { signal } => ExitCode::from((128 + signal) as u8),
+    })
+}
+
+/// Serves until a stop, then shuts down.
+async fn serve(mut args: Options) -> Result<Stopped, Error> {
     log::init(args.quiet, args.log_format);
     let mut signals = Signals::new(args.config.is_some())?;
     let passed = args.passed.take();

@@ -114,7 +114,7 @@ pub fn init(quiet: bool, format: Format) {
 }
 
 /// How many log lines have been dropped because stderr was not being read.
-pub fn dropped_total() -> u64 {
+pub(crate) fn dropped_total() -> u64 {
     DROPPED_TOTAL.load(Ordering::Relaxed)
 }
 

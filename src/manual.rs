@@ -8,7 +8,7 @@ pub const DATE: &str = "2026-11-23";
 
 /// One section: its title, then `(term, text)` entries. A term that starts
 /// with `$ ` is a command to show as is, with its text above it.
-pub type Section = (&'static str, &'static [(&'static str, &'static str)]);
+pub(crate) type Section = (&'static str, &'static [(&'static str, &'static str)]);
 
 const EXIT_STATUS: Section = (
     "EXIT STATUS",

@@ -23,7 +23,7 @@ pub enum Access {
 
 impl Access {
     /// From the two mutually exclusive flags (clap refuses both at once).
-    pub fn from_flags(read_only: bool, write_only: bool) -> Access {
+    pub(crate) fn from_flags(read_only: bool, write_only: bool) -> Access {
         match (read_only, write_only) {
             (true, _) => Access::ReadOnly,
             (_, true) => Access::WriteOnly,
@@ -33,7 +33,7 @@ impl Access {
 
     /// The mode `--read-only` or `--write-only` ask a narrowing for; `None`
     /// when neither is given (the scope's own mode stays).
-    pub fn narrowed_by(read_only: bool, write_only: bool) -> Option<Access> {
+    pub(crate) fn narrowed_by(read_only: bool, write_only: bool) -> Option<Access> {
         (read_only || write_only).then(|| Access::from_flags(read_only, write_only))
     }
 
@@ -92,7 +92,7 @@ impl Statement {
 /// reference: "The plaintext that you use for both inline and managed
 /// session policies can't exceed 2,048 characters"), counted on the
 /// compact form.
-pub const MAX_POLICY_CHARS: usize = 2048;
+pub(crate) const MAX_POLICY_CHARS: usize = 2048;
 
 /// Everything that decides the session policy: what a credential may reach.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,7 +127,7 @@ impl Grant {
 
     /// The policy as STS is sent it: compact, with no whitespace at all
     /// (Ceph's STS refuses anything else; it also packs smaller).
-    pub fn policy_compact(&self) -> String {
+    pub(crate) fn policy_compact(&self) -> String {
         ensure_ascii(self.policy().to_string())
     }
 
@@ -144,22 +144,16 @@ impl Grant {
         ensure_ascii(String::from_utf8(out).expect("JSON is UTF-8"))
     }
 
-    /// How many characters the compact policy has: what STS's 2,048
-    /// limit counts.
-    pub fn policy_size(&self) -> usize {
-        self.policy_compact().len()
-    }
-
     /// `RoleSessionName`: `s3.{access}.{bucket,bucket...}`, as the
     /// original, limited to STS's characters and length.
-    pub fn session_name(&self) -> String {
+    pub(crate) fn session_name(&self) -> String {
         session_name(&format!("s3.{}.{}", self.access, self.buckets.join(",")))
     }
 }
 
 /// A `RoleSessionName` from `name`: STS's characters (`[\w+=,.@-]`), others
 /// as `-`, cut to 64 characters.
-pub fn session_name(name: &str) -> String {
+pub(crate) fn session_name(name: &str) -> String {
     name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) {
@@ -174,7 +168,7 @@ pub fn session_name(name: &str) -> String {
 
 /// A bucket name S3 could hold: not empty, no slash or space (S3's own
 /// rules, which differ by region and age, are left to S3).
-pub fn check_bucket_name(s: &str) -> Result<(), &'static str> {
+pub(crate) fn check_bucket_name(s: &str) -> Result<(), &'static str> {
     if s.is_empty() {
         return Err("a bucket name cannot be empty");
     }

@@ -17,7 +17,7 @@ pub use name::check_scope_name;
 
 /// The name the command line's buckets are served under (`/scope/default`
 /// as well as `/`), and the `scope` label of their metrics.
-pub const DEFAULT_SCOPE: &str = "default";
+pub(crate) const DEFAULT_SCOPE: &str = "default";
 
 /// One scope, ready to mint.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,7 +86,7 @@ impl CommandLine {
 
 impl Scopes {
     /// The scopes of a server without `--config`: the command line's one.
-    pub fn from_command_line(cli: &CommandLine) -> Result<Scopes, Error> {
+    pub(crate) fn from_command_line(cli: &CommandLine) -> Result<Scopes, Error> {
         let scope = cli
             .scope()
             .unwrap_or_else(|| Err(Error::new("give a bucket, or --config FILE")))?;
@@ -134,7 +134,7 @@ impl Scopes {
     }
 
     /// The scope `/` serves.
-    pub fn default_scope(&self) -> Option<&Scope> {
+    pub(crate) fn default_scope(&self) -> Option<&Scope> {
         self.by_name.get(self.default.as_deref()?)
     }
 }

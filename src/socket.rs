@@ -13,13 +13,13 @@ use std::path::{Path, PathBuf};
 use tokio::net::UnixListener;
 
 /// The default TCP port, as in the original; its socket is `PORT.sock`.
-pub const DEFAULT_PORT: u16 = 8094;
+pub(crate) const DEFAULT_PORT: u16 = 8094;
 
 /// `$XDG_RUNTIME_DIR/s3-credentials/PORT.sock`, or, where there is no
 /// runtime directory (unset, or naming one that is gone),
 /// `$TMPDIR/s3-credentials-UID/PORT.sock` (`/tmp` without `TMPDIR`).
 /// The server and `s3-credentials-fetch` both ask here, so they agree.
-pub fn default_path(port: u16) -> PathBuf {
+pub(crate) fn default_path(port: u16) -> PathBuf {
     default_dir().join(format!("{port}.sock"))
 }
 

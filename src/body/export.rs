@@ -20,7 +20,8 @@ pub enum Export {
 
 impl Export {
     /// Every format's name, as `--format` takes it.
-    pub const NAMES: [&'static str; 5] = ["process", "env", "env-no-export", "fish", "powershell"];
+    pub(crate) const NAMES: [&'static str; 5] =
+        ["process", "env", "env-no-export", "fish", "powershell"];
 
     /// The format called `name`.
     pub fn named(name: &str) -> Option<Export> {

@@ -1,10 +1,9 @@
 //! `container-env`'s flags.
 
 use super::values::{parse_container_path, parse_scope_name};
-use super::DEFAULT_PORT;
+use super::ServerArgs;
 use clap::builder::TypedValueParser;
 use clap::{Args, ValueHint};
-use std::path::PathBuf;
 
 /// Options of `container-env`.
 #[derive(Debug, Args)]
@@ -25,12 +24,9 @@ pub struct ContainerEnvArgs {
     /// scope's token_file there) instead of printing the token.
     #[arg(long, value_name = "PATH", value_parser = parse_container_path, value_hint = ValueHint::Other)]
     pub token_file_at: Option<String>,
-    /// The server's port, which picks its default Unix socket.
-    #[arg(short, long, default_value_t = DEFAULT_PORT, value_hint = ValueHint::Other)]
-    pub port: u16,
-    /// The server's Unix socket.
-    #[arg(long, value_name = "PATH", conflicts_with = "port", value_hint = ValueHint::FilePath)]
-    pub socket: Option<PathBuf>,
+    /// Which server to ask.
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 impl ContainerEnvArgs {
@@ -38,8 +34,8 @@ impl ContainerEnvArgs {
     pub fn options(&self) -> crate::container_env::Options {
         crate::container_env::Options {
             fetch: crate::fetch::Options::over_socket(
-                self.port,
-                self.socket.clone(),
+                self.server.port,
+                self.server.socket.clone(),
                 Some(self.scope.clone()),
                 String::new(),
             ),

@@ -1,9 +1,8 @@
 //! `exec`'s flags.
 
 use super::values::{parse_bucket, parse_scope_name};
-use super::{AwsArgs, ScopesArgs};
+use super::{AwsArgs, ScopesArgs, ServerArgs};
 use clap::{ArgGroup, Args, ValueHint};
-use std::path::PathBuf;
 
 /// Options of `exec`.
 #[derive(Debug, Args)]
@@ -12,6 +11,8 @@ use std::path::PathBuf;
     group(ArgGroup::new("source").args(["config", "server"])),
     // A group, because `requires` a flag is met by its default (false).
     group(ArgGroup::new("from_server").args(["server"])),
+    // --port and --socket say which server: only with --server.
+    group(ArgGroup::new("which_server").args(["port", "socket"]).requires("from_server")),
 )]
 pub struct ExecArgs {
     /// Buckets, permissions, named scopes and duration.
@@ -31,13 +32,9 @@ pub struct ExecArgs {
         ]
     )]
     pub server: bool,
-    /// With --server: the server's port, which picks its default Unix
-    /// socket [default: 8094].
-    #[arg(long, requires = "from_server", value_hint = ValueHint::Other)]
-    pub port: Option<u16>,
-    /// With --server: the server's Unix socket.
-    #[arg(long, value_name = "PATH", requires = "from_server", conflicts_with = "port", value_hint = ValueHint::FilePath)]
-    pub socket: Option<PathBuf>,
+    /// With --server: which server to ask.
+    #[command(flatten)]
+    pub from: ServerArgs,
     /// Narrow the scope (of --config or --server) to this one of its
     /// buckets; repeatable.
     #[arg(long = "bucket", value_name = "BUCKET", requires = "source", value_parser = parse_bucket, value_hint = ValueHint::Other)]
@@ -77,8 +74,8 @@ impl ExecArgs {
     /// scope and narrowing given.
     fn fetch_options(&self) -> crate::fetch::Options {
         crate::fetch::Options::over_socket(
-            self.port.unwrap_or(super::DEFAULT_PORT),
-            self.socket.clone(),
+            self.from.port,
+            self.from.socket.clone(),
             self.scope_name.clone(),
             self.narrowing().to_query(),
         )

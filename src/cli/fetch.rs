@@ -1,10 +1,9 @@
 //! `s3-credentials-fetch`'s flags.
 
 use super::values::{parse_bucket, parse_scope_name, parse_timeout};
-use super::DEFAULT_PORT;
+use super::ServerArgs;
 use clap::builder::TypedValueParser;
 use clap::{Parser, ValueHint};
-use std::path::PathBuf;
 
 /// `s3-credentials-fetch`: print the credentials a running localserver serves.
 #[derive(Debug, Parser)]
@@ -17,12 +16,10 @@ use std::path::PathBuf;
         credential_process = s3-credentials-fetch"
 )]
 pub struct FetchCli {
-    /// Port of the localserver; picks its default Unix socket, then TCP.
-    #[arg(short, long, default_value_t = DEFAULT_PORT, value_hint = ValueHint::Other)]
-    pub port: u16,
-    /// Unix socket to ask.
-    #[arg(long, value_name = "PATH", conflicts_with = "url", value_hint = ValueHint::FilePath)]
-    pub socket: Option<PathBuf>,
+    /// Which server to ask (without --socket: its default Unix socket,
+    /// then TCP on its port).
+    #[command(flatten)]
+    pub server: ServerArgs,
     /// URL to ask over TCP, e.g. http://127.0.0.1:8094/
     #[arg(long, conflicts_with = "socket", value_hint = ValueHint::Url)]
     pub url: Option<String>,
@@ -70,8 +67,8 @@ impl FetchCli {
     /// The plain options these flags describe.
     pub fn options(&self) -> crate::fetch::Options {
         crate::fetch::Options {
-            port: self.port,
-            socket: self.socket.clone(),
+            port: self.server.port,
+            socket: self.server.socket.clone(),
             url: self.url.clone(),
             server_uid: self.server_uid,
             timeout: self.timeout,

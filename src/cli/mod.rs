@@ -12,22 +12,25 @@ mod fetch;
 mod localserver;
 mod policy;
 mod scopes;
+mod server;
 mod values;
+mod verify;
 
 pub use aws::AwsArgs;
 pub use container_env::ContainerEnvArgs;
-pub use doctor::{DoctorArgs, VerifyArgs};
+pub use doctor::DoctorArgs;
 pub use exec::ExecArgs;
 pub use fetch::FetchCli;
 pub use localserver::LocalserverArgs;
 pub use policy::PolicyArgs;
-pub use scopes::{ScopeArgs, ScopesArgs};
-pub use values::Suggest;
+pub use scopes::ScopesArgs;
+pub use server::ServerArgs;
+pub use verify::VerifyArgs;
 
 use clap::{Parser, Subcommand};
 
 /// The default TCP port, as in the original.
-pub const DEFAULT_PORT: u16 = crate::socket::DEFAULT_PORT;
+pub(crate) const DEFAULT_PORT: u16 = crate::socket::DEFAULT_PORT;
 
 /// `s3-credentials`: short-lived, bucket-scoped AWS credentials.
 #[derive(Debug, Parser)]

@@ -72,7 +72,7 @@ pub struct ScopesArgs {
 
 impl ScopesArgs {
     /// What the command line says of scopes, with `role_arn` (`--role-arn`).
-    pub fn command_line(&self, role_arn: Option<String>) -> CommandLine {
+    pub(crate) fn command_line(&self, role_arn: Option<String>) -> CommandLine {
         let grant = (!self.buckets.is_empty()).then(|| self.scope.grant(self.buckets.clone()));
         CommandLine {
             grant,

@@ -40,7 +40,7 @@ pub(super) const REGIONS: &[&str] = &[
 /// A value parser that offers `values` to shell completion, while still
 /// taking any value `inner` takes.
 #[derive(Clone)]
-pub struct Suggest<P> {
+pub(crate) struct Suggest<P> {
     inner: P,
     values: &'static [&'static str],
 }

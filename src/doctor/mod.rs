@@ -39,7 +39,7 @@ const AWS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(45);
 
 /// One check's name and finding.
 #[derive(Debug, Clone)]
-pub struct Check {
+pub(crate) struct Check {
     /// What was checked (`server`, `profile dev`, `scope prod: duration`).
     pub name: String,
     /// What was found.

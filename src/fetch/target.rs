@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 /// Where to ask.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
+pub(crate) enum Target {
     /// A Unix socket path; `default` when it is the default one, whose
     /// directory must then be ours and closed to others.
     Socket {

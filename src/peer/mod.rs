@@ -11,7 +11,7 @@ use tokio::net::UnixStream;
 
 /// Who connected to the Unix socket, as the access log names them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Peer {
+pub(crate) struct Peer {
     /// Its uid (checked: it must be ours).
     pub uid: u32,
     /// Its pid when it connected, where the system tells (`SO_PEERCRED`).
@@ -22,7 +22,7 @@ pub struct Peer {
 }
 
 /// The peer of a Unix socket connection.
-pub fn unix_peer(stream: &UnixStream) -> std::io::Result<Peer> {
+pub(crate) fn unix_peer(stream: &UnixStream) -> std::io::Result<Peer> {
     let cred = stream.peer_cred()?;
     let pid = cred.pid();
     Ok(Peer {
@@ -45,7 +45,7 @@ fn exe_of(_pid: i32) -> Option<String> {
 
 /// The uid of the process at the other end of a Unix socket
 /// (`SO_PEERCRED` on Linux, `getpeereid` elsewhere, through tokio).
-pub fn unix_peer_uid(stream: &UnixStream) -> std::io::Result<u32> {
+pub(crate) fn unix_peer_uid(stream: &UnixStream) -> std::io::Result<u32> {
     stream.peer_cred().map(|cred| cred.uid())
 }
 
@@ -58,7 +58,7 @@ pub fn unix_peer_uid(stream: &UnixStream) -> std::io::Result<u32> {
 /// connections the machine has; `/proc/net/tcp{,6}` lists every socket
 /// (10,000 in TIME_WAIT take 40 ms to read) and is the fallback.
 #[cfg(target_os = "linux")]
-pub fn tcp_listener_uids(addr: SocketAddr) -> Option<Vec<u32>> {
+pub(crate) fn tcp_listener_uids(addr: SocketAddr) -> Option<Vec<u32>> {
     let listeners = diag::listeners().or_else(proc_listeners)?;
     Some(
         listeners
@@ -72,7 +72,7 @@ pub fn tcp_listener_uids(addr: SocketAddr) -> Option<Vec<u32>> {
 /// A uid other than `expected` holding a listening socket that could take
 /// a connection to `addr`; `None` when there is none, or the system cannot
 /// tell.
-pub fn other_listener_uid(addr: SocketAddr, expected: u32) -> Option<u32> {
+pub(crate) fn other_listener_uid(addr: SocketAddr, expected: u32) -> Option<u32> {
     tcp_listener_uids(addr)?
         .into_iter()
         .find(|uid| *uid != expected)
@@ -80,7 +80,7 @@ pub fn other_listener_uid(addr: SocketAddr, expected: u32) -> Option<u32> {
 
 /// A TCP client, as the access log names it (the kernel tells its uid
 /// only: no pid).
-pub fn tcp_peer(uid: u32) -> Peer {
+pub(crate) fn tcp_peer(uid: u32) -> Peer {
     Peer {
         uid,
         pid: None,
@@ -122,7 +122,7 @@ fn unmapped(addr: SocketAddr) -> SocketAddr {
 
 /// Whether this system tells the uid of a loopback TCP client: asked once
 /// of a connection to ourselves.
-pub fn tcp_uids_known() -> bool {
+pub(crate) fn tcp_uids_known() -> bool {
     let Ok(listener) = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)) else {
         return false;
     };
@@ -168,7 +168,7 @@ fn proc_listeners() -> Option<Vec<(SocketAddr, u32)>> {
 
 /// Elsewhere the owner of a port cannot be read: fetch goes ahead.
 #[cfg(not(target_os = "linux"))]
-pub fn tcp_listener_uids(_addr: SocketAddr) -> Option<Vec<u32>> {
+pub(crate) fn tcp_listener_uids(_addr: SocketAddr) -> Option<Vec<u32>> {
     None
 }
 

@@ -15,7 +15,7 @@ const REFUSAL_LOG_EVERY: u64 = 10;
 
 /// The uids served every scope: ours and `--allow-uid`'s.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Owners(BTreeSet<u32>);
+pub(crate) struct Owners(BTreeSet<u32>);
 
 impl Owners {
     /// The server's own uid, and `allowed`.
@@ -26,7 +26,7 @@ impl Owners {
     }
 
     /// Whether `uid` may connect at all: an owner, or some scope's guest.
-    pub fn admit(&self, table: &Table, uid: u32) -> bool {
+    pub(crate) fn admit(&self, table: &Table, uid: u32) -> bool {
         self.0.contains(&uid) || table.has_guest(uid)
     }
 

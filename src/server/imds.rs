@@ -27,7 +27,7 @@ const IDENTITY_PATH: &str = "/latest/dynamic/instance-identity/document";
 /// What IMDS tells of the "instance" besides credentials: the region in
 /// use and the account, as tools read them for their region and profile.
 #[derive(Debug, Clone)]
-pub struct Instance {
+pub(crate) struct Instance {
     /// The AWS region in use (`us-east-1` when none is configured).
     pub region: String,
     /// The account (GetCallerIdentity's), or twelve zeros when unknown.

@@ -38,7 +38,7 @@ impl Listeners {
     }
 
     /// Adds IMDSv2 on 127.0.0.1:`port` (0: any free one); loopback only.
-    pub async fn with_imds(mut self, port: u16) -> Result<Listeners, Error> {
+    pub(crate) async fn with_imds(mut self, port: u16) -> Result<Listeners, Error> {
         let addr = std::net::SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let listener = TcpListener::bind(addr).await.map_err(|e| match e.kind() {
             ErrorKind::AddrInUse => Error::new(format!(
@@ -55,7 +55,10 @@ impl Listeners {
 
     /// Adds the container endpoint on `addr` (port 0: any free one), which
     /// must be on one of this machine's interfaces.
-    pub async fn with_container(mut self, addr: std::net::SocketAddr) -> Result<Listeners, Error> {
+    pub(crate) async fn with_container(
+        mut self,
+        addr: std::net::SocketAddr,
+    ) -> Result<Listeners, Error> {
         let ip = addr.ip();
         let listener = TcpListener::bind(addr).await.map_err(|e| match e.kind() {
             ErrorKind::AddrNotAvailable => {
@@ -88,7 +91,7 @@ impl Listeners {
     }
 
     /// Where the container endpoint really listens, if it does.
-    pub fn container_addr(&self) -> Option<std::net::SocketAddr> {
+    pub(crate) fn container_addr(&self) -> Option<std::net::SocketAddr> {
         self.container.as_ref()?.local_addr().ok()
     }
 

@@ -16,10 +16,11 @@ mod slots;
 mod stall;
 mod status;
 
-pub use callers::Owners;
+pub(crate) use callers::Owners;
 pub use guards::host_allowed;
-pub use imds::{Instance as ImdsInstance, ROLE as IMDS_ROLE};
-pub use listen::{listen, Listeners, SocketChoice};
+pub(crate) use imds::{Instance as ImdsInstance, ROLE as IMDS_ROLE};
+pub use listen::SocketChoice;
+pub(crate) use listen::{listen, Listeners};
 pub use slots::PER_ADDRESS;
 
 use crate::registry::{Registry, Table};
@@ -36,19 +37,19 @@ use tokio::sync::{watch, Semaphore};
 pub const MAX_CONNECTIONS: usize = 512;
 /// Unix socket connections served at once: a budget of their own, so TCP
 /// clients cannot use up the socket's.
-pub const MAX_SOCKET_CONNECTIONS: usize = 128;
+pub(crate) const MAX_SOCKET_CONNECTIONS: usize = 128;
 /// IMDS connections served at once: a budget of its own too (IMDS clients
 /// open a connection or two per refresh).
-pub const MAX_IMDS_CONNECTIONS: usize = 64;
+pub(crate) const MAX_IMDS_CONNECTIONS: usize = 64;
 /// Container endpoint connections served at once: its own budget, so
 /// containers cannot use up the host's TCP one (nor it theirs).
-pub const MAX_CONTAINER_CONNECTIONS: usize = 128;
+pub(crate) const MAX_CONTAINER_CONNECTIONS: usize = 128;
 /// How long shutdown waits for in-flight requests.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How requests are judged beyond the routes.
 #[derive(Debug, Clone, Default)]
-pub struct Options {
+pub(crate) struct Options {
     /// The `--host` value (lower case), allowed in `Host` besides IP
     /// literals and `localhost`.
     pub allowed_host: String,
@@ -62,7 +63,7 @@ pub struct Options {
 
 /// Which listener a request came in on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transport {
+pub(crate) enum Transport {
     /// TCP: guarded by Host, Origin, the hygiene rules and the token.
     Tcp,
     /// The Unix socket: guarded by the peer uid check.
@@ -93,7 +94,7 @@ impl fmt::Display for Transport {
 }
 
 /// A server answering on its listeners: what shutdown must undo.
-pub struct Running {
+pub(crate) struct Running {
     stop: watch::Sender<bool>,
     /// When the last request came (Unix seconds, wall clock).
     last_request: Arc<AtomicU64>,
@@ -103,7 +104,7 @@ pub struct Running {
 }
 
 /// Starts answering on every listener with the registry's scopes.
-pub fn serve(listeners: Listeners, registry: Arc<Registry>, options: Options) -> Running {
+pub(crate) fn serve(listeners: Listeners, registry: Arc<Registry>, options: Options) -> Running {
     let last_request = Arc::new(AtomicU64::new(unix_now()));
     let container = listeners.container_addr();
     let app = Arc::new(app::App::new(
@@ -145,7 +146,7 @@ impl Running {
     }
 
     /// The Unix socket's path, when there is one.
-    pub fn socket_path(&self) -> Option<&Path> {
+    pub(crate) fn socket_path(&self) -> Option<&Path> {
         self.socket.as_ref().map(|s| s.path.as_path())
     }
 
