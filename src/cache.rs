@@ -185,7 +185,10 @@ impl Cache {
     /// for that; while STS is failing, requests never call it (the renewer
     /// retries) and the held credential is served as long as it is valid.
     pub async fn get(self: &Arc<Self>) -> Result<Arc<Held>, Error> {
-        self.used.store(true, std::sync::atomic::Ordering::Relaxed);
+        // Written only when it changes: every request reads this line.
+        if !self.used.load(std::sync::atomic::Ordering::Relaxed) {
+            self.used.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         let now = self.clock.now();
         let (held, generation) = {
             let state = self.read();

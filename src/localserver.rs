@@ -1,4 +1,4 @@
-//! The composition root of `localserver`: DESIGN.md §3's startup order
+//! The composition root of `localserver`: docs/DESIGN.md's startup order
 //! (scopes, listeners, AWS, the first credentials, then serving), the
 //! announcement, reload on SIGHUP, and shutdown on a signal. It wires the
 //! parts; each part knows nothing of the others.

@@ -1,5 +1,5 @@
 //! What a service owner watches, for `GET /metrics` in Prometheus's text
-//! format (DESIGN.md §13): requests, STS calls and their latency, each
+//! format: requests, STS calls and their latency, each
 //! scope's time to expiry, dropped log lines, refused connections.
 //!
 //! Counting is a few atomic adds on paths that already do far more; one

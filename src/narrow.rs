@@ -1,4 +1,4 @@
-//! Asking for less (issue 23): a client may narrow its scope's grant to
+//! Asking for less: a client may narrow its scope's grant to
 //! fewer of its buckets, a prefix that extends the scope's, or a weaker
 //! mode. Narrowing is arithmetic on the (buckets, prefix, access) tuple;
 //! the scope's own statements are carried unchanged. Anything that would

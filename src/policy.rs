@@ -182,7 +182,7 @@ pub(crate) fn check_bucket_name(s: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// The original appends `*` to a prefix that lacks one (issue #24 there).
+/// The original appends `*` to a prefix that lacks one.
 fn with_star(prefix: &str) -> String {
     if prefix.ends_with('*') {
         prefix.to_owned()

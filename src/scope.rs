@@ -1,4 +1,4 @@
-//! Named scopes (DESIGN.md §11): what each one grants, for how long and
+//! Named scopes: what each one grants, for how long and
 //! through which role, and the `--config` file that declares them.
 //!
 //! Parsing stops here: the rest of the program sees only checked `Scope`s.

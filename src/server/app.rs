@@ -68,6 +68,16 @@ impl App {
         }
     }
 
+    /// Notes that a request came now (for `--idle-exit`). Written only
+    /// when the second changed: a write to a line every core reads on
+    /// every request would bounce it between them.
+    fn touch(&self) {
+        let now = super::unix_now();
+        if self.last_request.load(Ordering::Relaxed) != now {
+            self.last_request.store(now, Ordering::Relaxed);
+        }
+    }
+
     /// Whether `uid` may connect at all (step 1, at accept).
     pub(super) fn admits(&self, uid: u32) -> bool {
         self.options.owners.admit(&self.registry.current(), uid)
@@ -83,7 +93,7 @@ impl App {
         req: Request<B>,
     ) -> Response<Body> {
         let started = Instant::now();
-        (self.last_request).store(super::unix_now(), Ordering::Relaxed);
+        self.touch();
         let table = self.registry.current();
         let route = Route::of(transport, req.uri().path());
         let answer = match guards::check(transport, &req, &self.options.allowed_host) {

@@ -1,4 +1,4 @@
-//! Who may be served (DESIGN.md §14, step 1): the server's own uid and the
+//! Who may be served (docs/DESIGN.md, "The authorization model", step 1): the server's own uid and the
 //! `--allow-uid`s get every scope; a scope's `uids` get that scope alone;
 //! anyone else is closed on at accept, without a byte. A caller the kernel
 //! cannot name (a non-loopback bind, another OS) relies on the token.

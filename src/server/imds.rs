@@ -1,4 +1,4 @@
-//! IMDSv2 (DESIGN.md §12): EC2's instance metadata token and the two
+//! IMDSv2: EC2's instance metadata token and the two
 //! credential paths, for tools that read only that. Served on its own
 //! loopback port; a GET without a valid, unexpired token is refused, so
 //! IMDSv1 is not served. The TCP guards run first (a forwarded request,

@@ -1,4 +1,4 @@
-//! The client compatibility matrix (issue 21): rclone, restic, pyarrow,
+//! The client compatibility matrix: rclone, restic, pyarrow,
 //! polars (object_store alone), s3fs, the JavaScript SDK v2 and boto3,
 //! each through every transport it supports, each putting, listing and
 //! getting, with the strict relay checking that every S3 request was

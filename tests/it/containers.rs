@@ -1,4 +1,4 @@
-//! Containers and remote shells (issue 24): one token per scope, the
+//! Containers and remote shells: one token per scope, the
 //! container endpoint on 169.254.170.2 (a network namespace plays the
 //! container), `container-env`, and the Unix socket forwarded over ssh.
 

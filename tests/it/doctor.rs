@@ -1,4 +1,4 @@
-//! `doctor` and `verify` (issue 25): each doctor check fails for the right
+//! `doctor` and `verify`: each doctor check fails for the right
 //! reason and passes once fixed, and `--json` has the keys README names;
 //! `verify` finds moto not enforcing a scope (radosgw, which does, is
 //! `enforce::verify_proves_each_scope_on_radosgw`).

@@ -852,7 +852,7 @@ fn a_narrowed_credential_holds_only_what_it_asked_for() {
 
 /// A network namespace playing a container reaches radosgw through the
 /// container endpoint with what `container-env` printed for its scope, and
-/// holds that scope alone (issue 24).
+/// holds that scope alone.
 #[test]
 fn a_container_holds_only_its_scope() {
     let Some(_clock) = shared() else {
@@ -905,7 +905,7 @@ fn a_container_holds_only_its_scope() {
 
 /// `verify` on radosgw, which enforces session policies: every probe comes
 /// out as expected, exit 0, for read-only, write-only and prefix scopes,
-/// and for a narrowed credential (issue 25).
+/// and for a narrowed credential.
 #[test]
 fn verify_proves_each_scope_on_radosgw() {
     let Some(_clock) = shared() else {

@@ -1,4 +1,4 @@
-//! `exec --server` (issue 23): a child's credential taken from a running
+//! `exec --server`: a child's credential taken from a running
 //! localserver over its Unix socket, narrowed as asked, renewed before each
 //! expires, with no AWS keys in exec's environment or the child's.
 

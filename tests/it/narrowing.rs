@@ -1,4 +1,4 @@
-//! Asking for less (issue 23), end to end: over HTTP (`?bucket=&prefix=&
+//! Asking for less, end to end: over HTTP (`?bucket=&prefix=&
 //! access=` on every credential route) and through `s3-credentials-fetch
 //! --bucket/--prefix/--read-only`. Widening is refused before any STS call
 //! (a fake STS counts them); a narrowing is one STS call, then cached.

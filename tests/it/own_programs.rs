@@ -1,4 +1,4 @@
-//! Only your own programs (issue 20): each attack another local user made
+//! Only your own programs: each attack another local user made
 //! on TCP, IMDS, the files the server reads, its keys, its log and its
 //! signals, end to end with a real second uid (`NOBODY`).
 

@@ -1,4 +1,4 @@
-//! What moto forgives and AWS refuses (issue 21), through the strict relay
+//! What moto forgives and AWS refuses, through the strict relay
 //! in front of moto (`tests/backends/strict/relay.py`), and the IMDS, exec
 //! and endpoint details real clients trip on.
 

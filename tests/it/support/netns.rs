@@ -1,4 +1,4 @@
-//! A network namespace that plays a container (issue 24): a veth pair with
+//! A network namespace that plays a container: a veth pair with
 //! addresses from 198.18.0.0/15 (the benchmarking range: this machine's own
 //! networks are 192.0.2.0/24 and loopback), a default route via the host
 //! side, and `169.254.170.2` on the host's loopback, where the container

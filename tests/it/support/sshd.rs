@@ -1,4 +1,4 @@
-//! sshd on loopback, playing a remote host (issue 24): its own host key,
+//! sshd on loopback, playing a remote host: its own host key,
 //! config and authorized key in a temporary directory, logging to stderr,
 //! and an `ssh` client for it. The remote user is root (this machine's
 //! tests run as root); `NOBODY` plays a stranger there.
