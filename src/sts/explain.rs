@@ -69,22 +69,31 @@ impl Service {
 
 /// The error for a failed call to the service at `endpoint`: a failure to
 /// get there reads as such; an answer from the service is put in
-/// `context`, with what to do about the common ones.
+/// `context`, with what to do about the common ones. The SDK error is kept
+/// as its source, for `chain`.
 pub(super) fn failure<E>(
-    err: &SdkError<E>,
+    err: SdkError<E>,
     endpoint: &str,
     context: impl FnOnce(String) -> String,
 ) -> Error
 where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    Error::caused(said(&err, endpoint, context), err)
+}
+
+/// `failure`'s one line.
+fn said<E>(err: &SdkError<E>, endpoint: &str, context: impl FnOnce(String) -> String) -> String
+where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     if let Some(unreached) = unreached(err, endpoint) {
-        return Error::new(unreached);
+        return unreached;
     }
     let detail = answered(err);
     match hint(err.code()) {
-        Some(hint) => Error::new(format!("{}; {hint}", context(detail))),
-        None => Error::new(context(detail)),
+        Some(hint) => format!("{}; {hint}", context(detail)),
+        None => context(detail),
     }
 }
 
@@ -166,31 +175,30 @@ pub(super) fn http_status<E>(err: &SdkError<E>) -> Option<u16> {
 }
 
 /// No credentials for the server itself: why, if a configured provider
-/// said (an SSO login that expired), and how to provide them.
-pub(super) fn no_credentials(err: Option<&CredentialsError>, profile: Option<&str>) -> Error {
+/// said (an SSO login that expired), and how to provide them. The
+/// provider's error is kept as the source.
+pub(super) fn no_credentials(err: Option<CredentialsError>, profile: Option<&str>) -> Error {
     let advice = "Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pick a profile with \
                   --profile NAME, or run aws configure";
     let Some(err) = err else {
         return Error::new(format!("no AWS credentials found. {advice}"));
     };
-    let detail = chain(err);
+    let detail = chain(&err);
     let profile = profile.unwrap_or("default");
-    if detail.contains("SSO") {
-        return Error::new(format!(
+    let message = if detail.contains("SSO") {
+        format!(
             "the SSO login of profile {profile} has expired or is missing ({}); \
              run: aws sso login --profile {profile}",
             short(&detail)
-        ));
-    }
+        )
     // The chain's last resort is EC2's metadata service: on a laptop its
     // failure only means "nothing else was configured".
-    if detail.contains("IMDS") || detail.contains("169.254.169.254") {
-        return Error::new(format!("no AWS credentials found. {advice}"));
-    }
-    Error::new(format!(
-        "no AWS credentials found ({}). {advice}",
-        short(&detail)
-    ))
+    } else if detail.contains("IMDS") || detail.contains("169.254.169.254") {
+        format!("no AWS credentials found. {advice}")
+    } else {
+        format!("no AWS credentials found ({}). {advice}", short(&detail))
+    };
+    Error::caused(message, err)
 }
 
 /// `--duration` above an hour when the server's own identity is an assumed
@@ -246,18 +254,19 @@ pub(super) fn refuse_root(identity_arn: &str, account: &str) -> Result<(), Error
     }
 }
 
-/// AssumeRole's failure, with what to change.
+/// AssumeRole's failure, with what to change; the SDK error is kept as
+/// the source.
 pub(super) fn assume_role_error<E>(
-    err: &SdkError<E>,
+    err: SdkError<E>,
     role_arn: &str,
     endpoint: &str,
     duration: SessionDuration,
 ) -> Error
 where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let message = err.message().unwrap_or_default();
-    let hint = match (err.code(), http_status(err)) {
+    let hint = match (err.code(), http_status(&err)) {
         (Some("ValidationError"), _) if message.contains(CHAINING) => format!(
             "your AWS identity is itself an assumed role, and AWS caps sessions assumed \
              from one (role chaining) at 1 hour: use --duration 1h or less \
@@ -282,12 +291,12 @@ where
         ),
         _ => String::new(),
     };
-    let failed = failure(err, endpoint, |detail| {
+    let failed = said(&err, endpoint, |detail| {
         format!("AssumeRole of {role_arn} failed: {detail}")
     });
     match hint.is_empty() {
-        true => failed,
-        false => Error::new(format!("{failed}; {hint}")),
+        true => Error::caused(failed, err),
+        false => Error::caused(format!("{failed}; {hint}"), err),
     }
 }
 

@@ -57,9 +57,10 @@ impl Minter {
                 .await?
                 .clone(),
             (None, Err(why)) => {
-                return Err(Error::new(format!(
-                    "{why}; pass an existing role with --role-arn"
-                )))
+                return Err(Error::caused(
+                    format!("{why}; pass an existing role with --role-arn"),
+                    why.clone(),
+                ))
             }
         };
         Ok(Minter {
@@ -110,7 +111,7 @@ impl Minter {
                 }
                 sent => {
                     break sent.map_err(|e| {
-                        assume_role_error(&e, &self.role_arn, &self.sts_endpoint, self.duration)
+                        assume_role_error(e, &self.role_arn, &self.sts_endpoint, self.duration)
                     })?
                 }
             }
@@ -161,12 +162,18 @@ pub(super) async fn check_bucket(
         return Ok(());
     };
     match http_status(&err) {
-        Some(404) => Err(Error::new(format!("Bucket does not exist: {bucket}"))),
-        Some(403) => Err(Error::new(format!(
-            "Access denied to bucket {bucket}: the AWS identity in use needs \
-             s3:ListBucket on it"
-        ))),
-        _ => Err(failure(&err, &Service::S3.endpoint(config), |detail| {
+        Some(404) => Err(Error::caused(
+            format!("Bucket does not exist: {bucket}"),
+            err,
+        )),
+        Some(403) => Err(Error::caused(
+            format!(
+                "Access denied to bucket {bucket}: the AWS identity in use needs \
+                 s3:ListBucket on it"
+            ),
+            err,
+        )),
+        _ => Err(failure(err, &Service::S3.endpoint(config), |detail| {
             format!("could not check bucket {bucket}: {detail}")
         })),
     }

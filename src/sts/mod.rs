@@ -123,10 +123,10 @@ pub async fn connect(aws: &AwsOptions) -> Result<Aws, Error> {
         )),
         // Unreachable, or the credentials refused: nothing will work.
         Err(e) if e.raw_response().is_none() || explain::about_credentials(e.code()) => {
-            return Err(failed(&e))
+            return Err(failed(e))
         }
         // Any other answer only means this STS lacks the call (Ceph's).
-        Err(e) => Err(failed(&e)),
+        Err(e) => Err(failed(e)),
     };
     if let Ok((arn, account)) = &identity {
         explain::refuse_root(arn, account)?;
@@ -214,7 +214,7 @@ async fn check_credentials(config: &SdkConfig, profile: Option<&str>) -> Result<
         }
         // A provider was configured but failed (a profile's
         // credential_process, SSO): its own words say why.
-        Ok(Err(e)) => Err(no_credentials(Some(&e), profile.as_deref())),
+        Ok(Err(e)) => Err(no_credentials(Some(e), profile.as_deref())),
         Err(_) => Err(Error::new(format!(
             "loading the AWS credentials took over {}s (a credential_process or SSO \
              that does not answer?); check the profile",

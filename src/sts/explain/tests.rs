@@ -20,7 +20,7 @@ fn answer(status: u16, code: Option<&str>, message: Option<&str>) -> SdkError<As
     SdkError::service_error(AssumeRoleError::generic(meta.build()), raw)
 }
 
-fn assume(err: &SdkError<AssumeRoleError>, secs: u64) -> String {
+fn assume(err: SdkError<AssumeRoleError>, secs: u64) -> String {
     let duration = SessionDuration::from_secs(secs).unwrap();
     assume_role_error(err, "arn:aws:iam::1:role/r", "STS at x", duration).to_string()
 }
@@ -28,10 +28,7 @@ fn assume(err: &SdkError<AssumeRoleError>, secs: u64) -> String {
 fn unreachable(io: std::io::Error) -> String {
     let err: SdkError<AssumeRoleError> =
         SdkError::dispatch_failure(ConnectorError::io(Box::new(io)));
-    failure(&err, "S3 at http://127.0.0.1:1", |d| {
-        format!("context: {d}")
-    })
-    .to_string()
+    failure(err, "S3 at http://127.0.0.1:1", |d| format!("context: {d}")).to_string()
 }
 
 /// One line, no `Debug` output.
@@ -45,7 +42,7 @@ fn readable(message: &str) {
 #[test]
 fn aws_refusing_the_duration_names_max_session_duration() {
     let message = "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.";
-    let error = assume(&answer(400, Some("ValidationError"), Some(message)), 7200);
+    let error = assume(answer(400, Some("ValidationError"), Some(message)), 7200);
     readable(&error);
     assert!(
         error.starts_with(
@@ -63,7 +60,7 @@ fn aws_refusing_the_duration_names_max_session_duration() {
 #[test]
 fn role_chaining_says_what_is_true() {
     let message = "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.";
-    let error = assume(&answer(400, Some("ValidationError"), Some(message)), 7200);
+    let error = assume(answer(400, Some("ValidationError"), Some(message)), 7200);
     readable(&error);
     assert!(
         error.contains("your AWS identity is itself an assumed role"),
@@ -86,7 +83,7 @@ fn role_chaining_says_what_is_true() {
 
 #[test]
 fn a_codeless_400_names_both_likely_causes() {
-    let error = assume(&answer(400, None, None), 7200);
+    let error = assume(answer(400, None, None), 7200);
     assert!(error.contains("HTTP 400 with no error code"), "{error}");
     assert!(
         error.contains("MaxSessionDuration") && error.contains("--statement"),
@@ -97,7 +94,7 @@ fn a_codeless_400_names_both_likely_causes() {
 #[test]
 fn policy_and_permission_errors_say_what_to_change() {
     let error = assume(
-        &answer(400, Some("PackedPolicyTooLarge"), Some("too big")),
+        answer(400, Some("PackedPolicyTooLarge"), Some("too big")),
         900,
     );
     assert!(
@@ -108,11 +105,11 @@ fn policy_and_permission_errors_say_what_to_change() {
         "{error}"
     );
     let error = assume(
-        &answer(403, Some("AccessDenied"), Some("not authorized")),
+        answer(403, Some("AccessDenied"), Some("not authorized")),
         900,
     );
     assert!(error.contains("it needs sts:AssumeRole on it"), "{error}");
-    let error = assume(&answer(500, Some("InternalFailure"), Some("oops")), 900);
+    let error = assume(answer(500, Some("InternalFailure"), Some("oops")), 900);
     assert_eq!(
         error,
         "AssumeRole of arn:aws:iam::1:role/r failed: InternalFailure: oops"
@@ -123,7 +120,7 @@ fn policy_and_permission_errors_say_what_to_change() {
 fn bad_or_expired_keys_say_so() {
     let invalid = "The security token included in the request is invalid.";
     let error = assume(
-        &answer(403, Some("InvalidClientTokenId"), Some(invalid)),
+        answer(403, Some("InvalidClientTokenId"), Some(invalid)),
         900,
     );
     readable(&error);
@@ -132,7 +129,7 @@ fn bad_or_expired_keys_say_so() {
         "{error}"
     );
     let expired = "The security token included in the request is expired";
-    let error = assume(&answer(400, Some("ExpiredToken"), Some(expired)), 900);
+    let error = assume(answer(400, Some("ExpiredToken"), Some(expired)), 900);
     assert!(
         error.contains("the AWS credentials in use have expired"),
         "{error}"
@@ -158,7 +155,7 @@ fn an_unreachable_endpoint_is_named_with_its_cause() {
 #[test]
 fn a_stalled_endpoint_is_named_with_the_timeout() {
     let stalled: SdkError<AssumeRoleError> = SdkError::timeout_error("no answer");
-    let error = failure(&stalled, "STS at http://127.0.0.1:9", |d| d).to_string();
+    let error = failure(stalled, "STS at http://127.0.0.1:9", |d| d).to_string();
     assert_eq!(
         error,
         "STS at http://127.0.0.1:9 did not answer within 20s; check the network, or --endpoint-url"
@@ -181,7 +178,10 @@ fn an_expired_sso_login_says_which_command_to_run() {
     // aws-config's SsoTokenProviderError::ExpiredToken, word for word.
     let err =
         CredentialsError::provider_error(Said("the SSO token has expired and cannot be refreshed"));
-    let error = no_credentials(Some(&err), Some("work")).to_string();
+    let error = no_credentials(Some(err), Some("work"));
+    let kept = std::error::Error::source(&error).and_then(|c| c.downcast_ref::<CredentialsError>());
+    assert!(matches!(kept, Some(CredentialsError::ProviderError(_))));
+    let error = error.to_string();
     readable(&error);
     assert!(
         error.contains("run: aws sso login --profile work"),
@@ -194,10 +194,7 @@ fn nothing_configured_is_one_short_line() {
     let imds = CredentialsError::provider_error(Said(
         "failed to load IMDS session token: dispatch failure: io error: timeout",
     ));
-    for error in [
-        no_credentials(Some(&imds), None),
-        no_credentials(None, None),
-    ] {
+    for error in [no_credentials(Some(imds), None), no_credentials(None, None)] {
         assert_eq!(
             error.to_string(),
             "no AWS credentials found. Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
@@ -206,7 +203,40 @@ fn nothing_configured_is_one_short_line() {
     }
     let long =
         CredentialsError::provider_error(Said(Box::leak("word ".repeat(100).into_boxed_str())));
-    let error = no_credentials(Some(&long), None).to_string();
+    let error = no_credentials(Some(long), None).to_string();
     let before_advice = error.split(". Set").next().unwrap();
     assert!(before_advice.len() <= 240, "{error}");
+}
+
+/// The SDK error an `Error` was made from: its `source`, downcast.
+fn sdk_source<E: std::error::Error + 'static>(error: &Error) -> &SdkError<E> {
+    std::error::Error::source(error)
+        .and_then(|cause| cause.downcast_ref::<SdkError<E>>())
+        .unwrap_or_else(|| panic!("no SDK error behind: {error}"))
+}
+
+#[test]
+fn a_failure_keeps_the_sdk_error_as_its_source() {
+    let err = answer(403, Some("AccessDenied"), Some("not authorized"));
+    let duration = SessionDuration::from_secs(900).unwrap();
+    let error = assume_role_error(err, "arn:aws:iam::1:role/r", "STS at x", duration);
+    assert!(
+        error.to_string().contains("it needs sts:AssumeRole on it"),
+        "{error}"
+    );
+    let kept = sdk_source::<AssumeRoleError>(&error);
+    assert_eq!(kept.code(), Some("AccessDenied"));
+    let err: SdkError<AssumeRoleError> = SdkError::dispatch_failure(ConnectorError::io(Box::new(
+        std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
+    )));
+    let error = failure(err, "S3 at http://127.0.0.1:1", |d| d);
+    assert!(matches!(
+        sdk_source::<AssumeRoleError>(&error),
+        SdkError::DispatchFailure(_)
+    ));
+    assert_eq!(
+        chain(&error),
+        "could not reach S3 at http://127.0.0.1:1 (connection refused): dispatch failure: \
+         io error: connection refused"
+    );
 }
