@@ -81,6 +81,23 @@ pub(crate) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// The first error of type `T` in `err`'s chain (`err` itself included):
+/// how a typed cause (a credentials provider's, IMDS's) is found under the
+/// SDK's wrappers.
+pub(crate) fn find<'a, T>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a T>
+where
+    T: std::error::Error + 'static,
+{
+    let mut cause = Some(err);
+    while let Some(err) = cause {
+        if let Some(found) = err.downcast_ref::<T>() {
+            return Some(found);
+        }
+        cause = err.source();
+    }
+    None
+}
+
 /// The innermost cause's words, as a reason in parentheses reads them:
 /// `Connection refused (os error 111)` becomes `connection refused`.
 pub(crate) fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
@@ -176,6 +193,19 @@ mod tests {
         let err = Error::caused("asking x failed", io);
         assert_eq!(err.to_string(), "asking x failed");
         assert_eq!(chain(&err), "asking x failed: connection refused");
+    }
+
+    #[test]
+    fn a_typed_cause_is_found_anywhere_in_the_chain() {
+        let io = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let err = Error::caused("outer", Error::caused("middle", io));
+        let found = find::<std::io::Error>(&err).map(std::io::Error::kind);
+        assert_eq!(found, Some(std::io::ErrorKind::ConnectionRefused));
+        assert_eq!(
+            find::<Error>(&err).map(|e| e.to_string()).as_deref(),
+            Some("outer")
+        );
+        assert!(find::<Layer>(&err).is_none());
     }
 
     #[test]

@@ -3,10 +3,11 @@
 //! size, role chaining, a duration over the role's `MaxSessionDuration`, a
 //! missing bucket), each found and said on its own.
 
-use super::explain::{self, http_status};
+use super::explain;
 use super::{load_config, minter::check_bucket, Aws, AwsOptions, DEFAULT_ROLE_NAME};
 use crate::scope::Scope;
 use crate::Error;
+use aws_sdk_iam::operation::get_role::GetRoleError;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -133,7 +134,11 @@ async fn max_session(aws: &Aws, scope: &Scope) -> Verdict {
     let iam = aws_sdk_iam::Client::new(&aws.config);
     let role = match iam.get_role().role_name(&name).send().await {
         Ok(found) => found.role,
-        Err(e) if http_status(&e) == Some(404) && scope.role_arn.is_none() => {
+        Err(e)
+            if scope.role_arn.is_none()
+                && e.as_service_error()
+                    .is_some_and(GetRoleError::is_no_such_entity_exception) =>
+        {
             return Verdict::Ok(format!(
                 "role {name} does not exist yet: startup makes it (MaxSessionDuration 12h)"
             ));
@@ -156,5 +161,69 @@ async fn max_session(aws: &Aws, scope: &Scope) -> Verdict {
              the duration, or raise the role's: aws iam update-role --role-name {name} \
              --max-session-duration {wanted}"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sts::{canned, KeySource, Keys};
+
+    /// The server's AWS side, every call sent to `url`.
+    async fn aws_at(url: &str) -> Aws {
+        let options = AwsOptions {
+            credentials: KeySource::Keys(Keys {
+                access_key_id: "AKIDTEST".into(),
+                secret_access_key: "testing".into(),
+                session_token: None,
+            }),
+            region: Some("us-east-1".into()),
+            endpoint_url: Some(url.into()),
+            profile: None,
+        };
+        let config = load_config(&options).await.unwrap();
+        Aws {
+            sts: aws_sdk_sts::Client::new(&config),
+            s3: super::super::s3_client(&config),
+            identity: Ok(("arn:aws:iam::1:user/a".into(), "1".into())),
+            default_role: tokio::sync::OnceCell::new(),
+            config,
+        }
+    }
+
+    fn scope() -> Scope {
+        Scope {
+            name: "default".into(),
+            grant: crate::policy::Grant {
+                buckets: vec!["b".into()],
+                access: Default::default(),
+                prefix: "*".into(),
+                statements: vec![],
+            },
+            duration: crate::duration::SessionDuration::from_secs(7200).unwrap(),
+            role_arn: None,
+            session_name: "s3.read-write.b".into(),
+            uids: Default::default(),
+            token_file: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn only_iams_no_such_entity_means_startup_makes_the_role() {
+        let missing = "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\
+            <Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>The role with name \
+            s3-credentials.AmazonS3FullAccess cannot be found.</Message></Error>\
+            <RequestId>r</RequestId></ErrorResponse>";
+        let iam = canned::answering("404 Not Found", missing).await;
+        let verdict = max_session(&aws_at(&iam.url).await, &scope()).await;
+        assert!(
+            matches!(&verdict, Verdict::Ok(said) if said.contains("does not exist yet")),
+            "{verdict:?}"
+        );
+        // An endpoint that is no IAM (an S3-only store) answers 404 to
+        // anything: that role is not known to be missing, nor creatable.
+        let not_iam = canned::answering("404 Not Found", "").await;
+        let verdict = max_session(&aws_at(&not_iam.url).await, &scope()).await;
+        assert!(matches!(verdict, Verdict::Warn(_)), "{verdict:?}");
     }
 }

@@ -556,6 +556,33 @@ fn a_role_the_caller_may_not_assume_names_the_permission() {
 }
 
 #[test]
+fn sts_refusing_the_session_policy_says_what_to_change() {
+    // STS's codes, parsed by the SDK into AssumeRole's modeled errors.
+    let moto = Moto::shared();
+    let sts = FakeSts::start(900);
+    let bucket = moto.bucket("refusedpolicy");
+    for (code, message, says) in [
+        (
+            "MalformedPolicyDocument",
+            "Syntax errors in policy.",
+            "STS refused the session policy: check the --statement values",
+        ),
+        (
+            "PackedPolicyTooLarge",
+            "Serialized policy too large: 112% of the allowed size.",
+            "the session policy is too large for STS once packed",
+        ),
+    ] {
+        refuse(&sts, "AssumeRole", 400, code, message);
+        let line = refused_at_startup(sts.server(moto, &bucket));
+        let failed = format!(
+            "AssumeRole of arn:aws:iam::123456789012:role/test failed: {code}: {message}; {says}"
+        );
+        assert!(line.starts_with(&format!("Error: {failed}")), "{line}");
+    }
+}
+
+#[test]
 fn role_chaining_is_caught_before_asking_for_more_than_an_hour() {
     let moto = Moto::shared();
     let sts = FakeSts::start(900);
