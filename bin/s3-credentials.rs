@@ -63,9 +63,10 @@ fn on_runtime<T>(
     result
 }
 
-/// `Error: ...` through the log's buffer, so it comes after every log line.
+/// `Error: ...` through the log's buffer, so it comes after every log line
+/// (its whole chain before it, at debug).
 fn fail(e: &s3_credentials::Error) -> ExitCode {
-    s3_credentials::log::error(&e.to_string());
+    s3_credentials::report_error(e);
     ExitCode::FAILURE
 }
 

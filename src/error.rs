@@ -1,4 +1,5 @@
-//! The one error type users see, and how a cause chain becomes one line.
+//! The one error type users see, how a cause chain becomes one line, and
+//! how a failure is said (its chain at debug, then the line).
 //!
 //! Every message is built from `Display`, never `Debug`: the AWS SDK's
 //! `Debug` output is a page of nested structs, and may echo request data.
@@ -122,6 +123,21 @@ pub(crate) fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
 /// Every run of white space (newlines included) as one space.
 pub(crate) fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Logs `err`'s whole chain at debug (`RUST_LOG=s3_credentials=debug`) as
+/// the field `cause` of a line saying `what`: every cause under the line
+/// users see, each from its `Display` as that line is, so never a secret.
+pub(crate) fn debug_chain(what: &str, err: &Error) {
+    tracing::debug!(cause = %chain(err), "{what}");
+}
+
+/// Says a failure that ends the program: its whole chain at debug, then
+/// the one line `Error: message` after every log line before it. For the
+/// binaries' `main`.
+pub fn report_error(err: &Error) {
+    debug_chain("failed", err);
+    crate::log::error(&err.to_string());
 }
 
 /// Makes a panic one line on stderr, `Error: internal error: ...; this is
