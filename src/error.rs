@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 /// A failure to report to the user: one line that says what to do, no
 /// secret, and the cause it came from (an SDK error, an I/O error) kept as
-/// its source, so `chain` (or `RUST_LOG=debug`) can show the rest. Cheap to
-/// clone: the cache hands one failure to every waiting request.
+/// its source, so `chain` can show the rest (`debug_chain` logs it at
+/// debug). Cheap to clone: the cache hands one failure to every waiting
+/// request.
 #[derive(Clone)]
 pub struct Error {
     message: String,

@@ -55,7 +55,7 @@ impl Intercept for DateOf {
 pub async fn clock_offset(options: &AwsOptions) -> Result<time::Duration, Error> {
     let config = load_config(options).await?;
     let date = DateOf::default();
-    let _ = aws_sdk_sts::Client::new(&config)
+    let sent = aws_sdk_sts::Client::new(&config)
         .get_caller_identity()
         .customize()
         .interceptor(date.clone())
@@ -64,9 +64,11 @@ pub async fn clock_offset(options: &AwsOptions) -> Result<time::Duration, Error>
     let now = time::OffsetDateTime::now_utc();
     let seen = date.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let Some(seen) = seen else {
-        return Err(Error::new(
-            "STS did not answer (no credentials to sign with, or unreachable)",
-        ));
+        let why = "STS did not answer (no credentials to sign with, or unreachable)";
+        return Err(match sent {
+            Err(e) => Error::caused(why, e),
+            Ok(_) => Error::new(why),
+        });
     };
     let at =
         aws_smithy_types::DateTime::from_str(&seen, aws_smithy_types::date_time::Format::HttpDate)
@@ -169,17 +171,25 @@ mod tests {
     use super::*;
     use crate::sts::{canned, KeySource, Keys};
 
-    /// The server's AWS side, every call sent to `url`.
-    async fn aws_at(url: &str) -> Aws {
-        let options = AwsOptions {
+    /// Test keys, in us-east-1.
+    fn options() -> AwsOptions {
+        AwsOptions {
             credentials: KeySource::Keys(Keys {
                 access_key_id: "AKIDTEST".into(),
                 secret_access_key: "testing".into(),
                 session_token: None,
             }),
             region: Some("us-east-1".into()),
-            endpoint_url: Some(url.into()),
+            endpoint_url: None,
             profile: None,
+        }
+    }
+
+    /// The server's AWS side, every call sent to `url`.
+    async fn aws_at(url: &str) -> Aws {
+        let options = AwsOptions {
+            endpoint_url: Some(url.into()),
+            ..options()
         };
         let config = load_config(&options).await.unwrap();
         Aws {
@@ -189,6 +199,27 @@ mod tests {
             default_role: tokio::sync::OnceCell::new(),
             config,
         }
+    }
+
+    #[tokio::test]
+    async fn a_clock_not_checked_keeps_why() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", closed.local_addr().unwrap());
+        drop(closed);
+        let options = AwsOptions {
+            endpoint_url: Some(url),
+            ..options()
+        };
+        let error = clock_offset(&options).await.unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "STS did not answer (no credentials to sign with, or unreachable)"
+        );
+        let chain = crate::error::chain(&error);
+        assert!(
+            chain.ends_with("Connection refused (os error 111)"),
+            "{chain}"
+        );
     }
 
     fn scope() -> Scope {
