@@ -10,9 +10,10 @@ fn main() -> ExitCode {
     s3_credentials::install_panic_hook();
     match run(Cli::parse_checked().command) {
         Ok(code) => code,
-        // Through the log's buffer, so it comes after every log line.
+        // Through the log's buffer, so it comes after every log line (its
+        // whole chain before it, at debug).
         Err(e) => {
-            s3_credentials::log::error(&e.to_string());
+            s3_credentials::report_error(&e);
             ExitCode::FAILURE
         }
     }

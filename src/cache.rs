@@ -261,6 +261,7 @@ impl Cache {
                         "renewing credentials failed, retrying in {:.1}s: {error}",
                         wait.as_secs_f64()
                     );
+                    crate::error::debug_chain("renewing credentials failed", &error);
                     tokio::time::sleep(wait).await;
                     delay = (delay * 2).min(BACKOFF_CAP);
                 }

@@ -1,4 +1,5 @@
-//! The one error type users see, and how a cause chain becomes one line.
+//! The one error type users see, how a cause chain becomes one line, and
+//! how a failure is said (its chain at debug, then the line).
 //!
 //! Every message is built from `Display`, never `Debug`: the AWS SDK's
 //! `Debug` output is a page of nested structs, and may echo request data.
@@ -8,8 +9,9 @@ use std::sync::Arc;
 
 /// A failure to report to the user: one line that says what to do, no
 /// secret, and the cause it came from (an SDK error, an I/O error) kept as
-/// its source, so `chain` (or `RUST_LOG=debug`) can show the rest. Cheap to
-/// clone: the cache hands one failure to every waiting request.
+/// its source, so `chain` can show the rest (`debug_chain` logs it at
+/// debug). Cheap to clone: the cache hands one failure to every waiting
+/// request.
 #[derive(Clone)]
 pub struct Error {
     message: String,
@@ -81,6 +83,23 @@ pub(crate) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// The first error of type `T` in `err`'s chain (`err` itself included):
+/// how a typed cause (a credentials provider's, IMDS's) is found under the
+/// SDK's wrappers.
+pub(crate) fn find<'a, T>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a T>
+where
+    T: std::error::Error + 'static,
+{
+    let mut cause = Some(err);
+    while let Some(err) = cause {
+        if let Some(found) = err.downcast_ref::<T>() {
+            return Some(found);
+        }
+        cause = err.source();
+    }
+    None
+}
+
 /// The innermost cause's words, as a reason in parentheses reads them:
 /// `Connection refused (os error 111)` becomes `connection refused`.
 pub(crate) fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
@@ -105,6 +124,21 @@ pub(crate) fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
 /// Every run of white space (newlines included) as one space.
 pub(crate) fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Logs `err`'s whole chain at debug (`RUST_LOG=s3_credentials=debug`) as
+/// the field `cause` of a line saying `what`: every cause under the line
+/// users see, each from its `Display` as that line is, so never a secret.
+pub(crate) fn debug_chain(what: &str, err: &Error) {
+    tracing::debug!(cause = %chain(err), "{what}");
+}
+
+/// Says a failure that ends the program: its whole chain at debug, then
+/// the one line `Error: message` after every log line before it. For the
+/// binaries' `main`.
+pub fn report_error(err: &Error) {
+    debug_chain("failed", err);
+    crate::log::error(&err.to_string());
 }
 
 /// Makes a panic one line on stderr, `Error: internal error: ...; this is
@@ -176,6 +210,19 @@ mod tests {
         let err = Error::caused("asking x failed", io);
         assert_eq!(err.to_string(), "asking x failed");
         assert_eq!(chain(&err), "asking x failed: connection refused");
+    }
+
+    #[test]
+    fn a_typed_cause_is_found_anywhere_in_the_chain() {
+        let io = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let err = Error::caused("outer", Error::caused("middle", io));
+        let found = find::<std::io::Error>(&err).map(std::io::Error::kind);
+        assert_eq!(found, Some(std::io::ErrorKind::ConnectionRefused));
+        assert_eq!(
+            find::<Error>(&err).map(|e| e.to_string()).as_deref(),
+            Some("outer")
+        );
+        assert!(find::<Layer>(&err).is_none());
     }
 
     #[test]

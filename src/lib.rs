@@ -54,4 +54,4 @@ pub(crate) mod token;
 pub(crate) mod trusted;
 pub mod verify;
 
-pub use error::{install_panic_hook, Error};
+pub use error::{install_panic_hook, report_error, Error};

@@ -277,6 +277,7 @@ impl Server {
         }
         for (name, e) in failed {
             tracing::error!("reload: {e}; it keeps what it had");
+            crate::error::debug_chain("reload failed", &e);
             if let Some(old) = self.live.get(&name) {
                 next.insert(name, old.clone());
             }

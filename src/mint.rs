@@ -43,11 +43,12 @@ pub(crate) async fn each(
     (served, failed)
 }
 
-/// A scope's error, naming the scope unless it is the command line's.
+/// A scope's error, naming the scope unless it is the command line's (its
+/// causes kept).
 pub(crate) fn named(scope: &str, error: Error) -> Error {
     match scope {
         DEFAULT_SCOPE => error,
-        _ => Error::new(format!("scope '{scope}': {error}")),
+        _ => Error::caused(format!("scope '{scope}': {error}"), error),
     }
 }
 
@@ -123,4 +124,22 @@ async fn settle<T: 'static>(mut tasks: Tasks<T>) -> (Vec<(String, T)>, Vec<(Stri
         }
     }
     (done, failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_named_scopes_error_keeps_its_causes() {
+        let io = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let error = named("big", Error::caused("asking STS failed", io));
+        assert_eq!(error.to_string(), "scope 'big': asking STS failed");
+        assert_eq!(
+            crate::error::chain(&error),
+            "scope 'big': asking STS failed: connection refused"
+        );
+        let error = named(DEFAULT_SCOPE, Error::new("as it was"));
+        assert_eq!(error.to_string(), "as it was");
+    }
 }

@@ -3,10 +3,11 @@
 //! size, role chaining, a duration over the role's `MaxSessionDuration`, a
 //! missing bucket), each found and said on its own.
 
-use super::explain::{self, http_status};
+use super::explain;
 use super::{load_config, minter::check_bucket, Aws, AwsOptions, DEFAULT_ROLE_NAME};
 use crate::scope::Scope;
 use crate::Error;
+use aws_sdk_iam::operation::get_role::GetRoleError;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -54,7 +55,7 @@ impl Intercept for DateOf {
 pub async fn clock_offset(options: &AwsOptions) -> Result<time::Duration, Error> {
     let config = load_config(options).await?;
     let date = DateOf::default();
-    let _ = aws_sdk_sts::Client::new(&config)
+    let sent = aws_sdk_sts::Client::new(&config)
         .get_caller_identity()
         .customize()
         .interceptor(date.clone())
@@ -63,9 +64,11 @@ pub async fn clock_offset(options: &AwsOptions) -> Result<time::Duration, Error>
     let now = time::OffsetDateTime::now_utc();
     let seen = date.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let Some(seen) = seen else {
-        return Err(Error::new(
-            "STS did not answer (no credentials to sign with, or unreachable)",
-        ));
+        let why = "STS did not answer (no credentials to sign with, or unreachable)";
+        return Err(match sent {
+            Err(e) => Error::caused(why, e),
+            Ok(_) => Error::new(why),
+        });
     };
     let at =
         aws_smithy_types::DateTime::from_str(&seen, aws_smithy_types::date_time::Format::HttpDate)
@@ -133,7 +136,11 @@ async fn max_session(aws: &Aws, scope: &Scope) -> Verdict {
     let iam = aws_sdk_iam::Client::new(&aws.config);
     let role = match iam.get_role().role_name(&name).send().await {
         Ok(found) => found.role,
-        Err(e) if http_status(&e) == Some(404) && scope.role_arn.is_none() => {
+        Err(e)
+            if scope.role_arn.is_none()
+                && e.as_service_error()
+                    .is_some_and(GetRoleError::is_no_such_entity_exception) =>
+        {
             return Verdict::Ok(format!(
                 "role {name} does not exist yet: startup makes it (MaxSessionDuration 12h)"
             ));
@@ -156,5 +163,98 @@ async fn max_session(aws: &Aws, scope: &Scope) -> Verdict {
              the duration, or raise the role's: aws iam update-role --role-name {name} \
              --max-session-duration {wanted}"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sts::{canned, KeySource, Keys};
+
+    /// Test keys, in us-east-1.
+    fn options() -> AwsOptions {
+        AwsOptions {
+            credentials: KeySource::Keys(Keys {
+                access_key_id: "AKIDTEST".into(),
+                secret_access_key: "testing".into(),
+                session_token: None,
+            }),
+            region: Some("us-east-1".into()),
+            endpoint_url: None,
+            profile: None,
+        }
+    }
+
+    /// The server's AWS side, every call sent to `url`.
+    async fn aws_at(url: &str) -> Aws {
+        let options = AwsOptions {
+            endpoint_url: Some(url.into()),
+            ..options()
+        };
+        let config = load_config(&options).await.unwrap();
+        Aws {
+            sts: aws_sdk_sts::Client::new(&config),
+            s3: super::super::s3_client(&config),
+            identity: Ok(("arn:aws:iam::1:user/a".into(), "1".into())),
+            default_role: tokio::sync::OnceCell::new(),
+            config,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_clock_not_checked_keeps_why() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", closed.local_addr().unwrap());
+        drop(closed);
+        let options = AwsOptions {
+            endpoint_url: Some(url),
+            ..options()
+        };
+        let error = clock_offset(&options).await.unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "STS did not answer (no credentials to sign with, or unreachable)"
+        );
+        let chain = crate::error::chain(&error);
+        assert!(
+            chain.ends_with("Connection refused (os error 111)"),
+            "{chain}"
+        );
+    }
+
+    fn scope() -> Scope {
+        Scope {
+            name: "default".into(),
+            grant: crate::policy::Grant {
+                buckets: vec!["b".into()],
+                access: Default::default(),
+                prefix: "*".into(),
+                statements: vec![],
+            },
+            duration: crate::duration::SessionDuration::from_secs(7200).unwrap(),
+            role_arn: None,
+            session_name: "s3.read-write.b".into(),
+            uids: Default::default(),
+            token_file: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn only_iams_no_such_entity_means_startup_makes_the_role() {
+        let missing = "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\
+            <Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>The role with name \
+            s3-credentials.AmazonS3FullAccess cannot be found.</Message></Error>\
+            <RequestId>r</RequestId></ErrorResponse>";
+        let iam = canned::answering("404 Not Found", missing).await;
+        let verdict = max_session(&aws_at(&iam.url).await, &scope()).await;
+        assert!(
+            matches!(&verdict, Verdict::Ok(said) if said.contains("does not exist yet")),
+            "{verdict:?}"
+        );
+        // An endpoint that is no IAM (an S3-only store) answers 404 to
+        // anything: that role is not known to be missing, nor creatable.
+        let not_iam = canned::answering("404 Not Found", "").await;
+        let verdict = max_session(&aws_at(&not_iam.url).await, &scope()).await;
+        assert!(matches!(verdict, Verdict::Warn(_)), "{verdict:?}");
     }
 }

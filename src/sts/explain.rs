@@ -4,12 +4,15 @@
 
 use super::timeouts;
 use crate::duration::SessionDuration;
-use crate::error::{chain, root_cause};
+use crate::error::{chain, find, root_cause};
 use crate::policy::MAX_POLICY_CHARS;
 use crate::Error;
+use aws_config::imds::client::error::ImdsError;
 use aws_config::SdkConfig;
 use aws_credential_types::provider::error::CredentialsError;
+use aws_sdk_s3::operation::head_bucket::HeadBucketError;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use aws_types::service_config::ServiceConfigKey;
 
 /// At most this much of a cause is quoted before the advice.
@@ -69,31 +72,51 @@ impl Service {
 
 /// The error for a failed call to the service at `endpoint`: a failure to
 /// get there reads as such; an answer from the service is put in
-/// `context`, with what to do about the common ones.
+/// `context`, with what to do about the common ones. The SDK error is kept
+/// as its source, for `chain`.
 pub(super) fn failure<E>(
-    err: &SdkError<E>,
+    err: SdkError<E>,
     endpoint: &str,
     context: impl FnOnce(String) -> String,
 ) -> Error
 where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    Error::caused(said(&err, endpoint, context), err)
+}
+
+/// `failure`'s one line.
+fn said<E>(err: &SdkError<E>, endpoint: &str, context: impl FnOnce(String) -> String) -> String
+where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     if let Some(unreached) = unreached(err, endpoint) {
-        return Error::new(unreached);
+        return unreached;
     }
     let detail = answered(err);
     match hint(err.code()) {
-        Some(hint) => Error::new(format!("{}; {hint}", context(detail))),
-        None => Error::new(context(detail)),
+        Some(hint) => format!("{}; {hint}", context(detail)),
+        None => context(detail),
     }
 }
 
-/// A call that never got an answer: a timeout, a refused connection, a
-/// name that does not resolve.
+/// A call that never got an answer: credentials that could not be
+/// loaded to sign it, a timeout, a refused connection, a name that does
+/// not resolve. Each is told by the SDK's own types where it has them.
 fn unreached<E>(err: &SdkError<E>, endpoint: &str) -> Option<String>
 where
     E: std::error::Error + 'static,
 {
+    // A provider failing (an SSO login that lapsed while the server ran)
+    // fails the call before anything is sent: the SDK reports a dispatch
+    // failure with the provider's `CredentialsError` inside.
+    if let Some(creds) = find::<CredentialsError>(err) {
+        return Some(format!(
+            "could not load the AWS credentials in use to call {endpoint} ({}); refresh \
+             them (aws sso login --profile NAME, or new keys)",
+            root_cause(creds)
+        ));
+    }
     let check = "check the network, or --endpoint-url";
     match err {
         SdkError::TimeoutError(_) => Some(format!(
@@ -104,10 +127,13 @@ where
             "could not connect to {endpoint} within {}s; {check}",
             timeouts().connect.as_secs_f64()
         )),
-        SdkError::DispatchFailure(_) => {
+        SdkError::DispatchFailure(f) => {
             let cause = root_cause(err);
+            // No type says "the name does not resolve": hyper-util's
+            // ConnectError ("dns error") is private, and std's getaddrinfo
+            // failure an uncategorized io::Error. Only their words tell.
             let lower = cause.to_lowercase();
-            if lower.contains("lookup address") || lower.contains("dns") {
+            if f.is_io() && (lower.contains("lookup address") || lower.contains("dns")) {
                 Some(format!(
                     "could not reach {endpoint}: its host name does not resolve; \
                      check --region, --endpoint-url and the network"
@@ -136,7 +162,9 @@ where
     }
 }
 
-/// What to do about the errors any call can get.
+/// What to do about the errors any call can get, told by the code: no
+/// service models these (AssumeRole's `ExpiredTokenException`, the one
+/// modeled, carries its code as well).
 fn hint(code: Option<&str>) -> Option<&'static str> {
     Some(match code? {
         "InvalidClientTokenId" | "InvalidAccessKeyId" | "UnrecognizedClientException" => {
@@ -166,31 +194,33 @@ pub(super) fn http_status<E>(err: &SdkError<E>) -> Option<u16> {
 }
 
 /// No credentials for the server itself: why, if a configured provider
-/// said (an SSO login that expired), and how to provide them.
-pub(super) fn no_credentials(err: Option<&CredentialsError>, profile: Option<&str>) -> Error {
+/// said (an SSO login that expired), and how to provide them. The
+/// provider's error is kept as the source.
+pub(super) fn no_credentials(err: Option<CredentialsError>, profile: Option<&str>) -> Error {
     let advice = "Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pick a profile with \
                   --profile NAME, or run aws configure";
+    let nothing = format!("no AWS credentials found. {advice}");
     let Some(err) = err else {
-        return Error::new(format!("no AWS credentials found. {advice}"));
+        return Error::new(nothing);
     };
-    let detail = chain(err);
+    let detail = chain(&err);
     let profile = profile.unwrap_or("default");
-    if detail.contains("SSO") {
-        return Error::new(format!(
+    let message = match &err {
+        // No provider of the chain found any: nothing is configured.
+        CredentialsError::CredentialsNotLoaded(_) => nothing,
+        // aws-config's SSO errors are private types (its token provider's):
+        // only their words say SSO.
+        _ if detail.contains("SSO") => format!(
             "the SSO login of profile {profile} has expired or is missing ({}); \
              run: aws sso login --profile {profile}",
             short(&detail)
-        ));
-    }
-    // The chain's last resort is EC2's metadata service: on a laptop its
-    // failure only means "nothing else was configured".
-    if detail.contains("IMDS") || detail.contains("169.254.169.254") {
-        return Error::new(format!("no AWS credentials found. {advice}"));
-    }
-    Error::new(format!(
-        "no AWS credentials found ({}). {advice}",
-        short(&detail)
-    ))
+        ),
+        // The chain's last resort is EC2's metadata service: on a laptop its
+        // failure only means "nothing else was configured".
+        _ if find::<ImdsError>(&err).is_some() => nothing,
+        _ => format!("no AWS credentials found ({}). {advice}", short(&detail)),
+    };
+    Error::caused(message, err)
 }
 
 /// `--duration` above an hour when the server's own identity is an assumed
@@ -246,49 +276,70 @@ pub(super) fn refuse_root(identity_arn: &str, account: &str) -> Result<(), Error
     }
 }
 
-/// AssumeRole's failure, with what to change.
-pub(super) fn assume_role_error<E>(
-    err: &SdkError<E>,
+/// AssumeRole's failure, with what to change, told by the SDK's modeled
+/// errors where it has them, else by the code; the SDK error is kept as
+/// the source.
+pub(super) fn assume_role_error(
+    err: SdkError<AssumeRoleError>,
     role_arn: &str,
     endpoint: &str,
     duration: SessionDuration,
-) -> Error
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
+) -> Error {
     let message = err.message().unwrap_or_default();
-    let hint = match (err.code(), http_status(err)) {
-        (Some("ValidationError"), _) if message.contains(CHAINING) => format!(
+    let hint = match (err.as_service_error(), err.code()) {
+        (Some(AssumeRoleError::PackedPolicyTooLargeException(_)), _) => {
+            format!("the session policy is too large for STS once packed: {POLICY_ADVICE}")
+        }
+        (Some(AssumeRoleError::MalformedPolicyDocumentException(_)), _) => {
+            "STS refused the session policy: check the --statement values".to_owned()
+        }
+        // ValidationError is no modeled error of AssumeRole's, and only its
+        // words tell role chaining from MaxSessionDuration.
+        (_, Some("ValidationError")) if message.contains(CHAINING) => format!(
             "your AWS identity is itself an assumed role, and AWS caps sessions assumed \
              from one (role chaining) at 1 hour: use --duration 1h or less \
              (it was {duration}s)"
         ),
-        (Some("PackedPolicyTooLarge"), _) => {
-            format!("the session policy is too large for STS once packed: {POLICY_ADVICE}")
-        }
-        (Some("MalformedPolicyDocument"), _) => {
-            "STS refused the session policy: check the --statement values".to_owned()
-        }
-        (Some("AccessDenied"), _) => "the AWS identity in use may not assume this role: it \
+        (_, Some("AccessDenied")) => "the AWS identity in use may not assume this role: it \
              needs sts:AssumeRole on it, and the role's trust policy must allow it"
             .to_owned(),
         // AWS says ValidationError about DurationSeconds; Ceph says nothing.
-        (Some("ValidationError"), _) if message.contains("DurationSeconds") => {
+        (_, Some("ValidationError")) if message.contains("DurationSeconds") => {
             duration_hint(duration)
         }
-        (None, Some(400)) => format!(
+        (_, None) if http_status(&err) == Some(400) => format!(
             "{}, or a --statement may be one STS cannot parse",
             duration_hint(duration)
         ),
         _ => String::new(),
     };
-    let failed = failure(err, endpoint, |detail| {
+    let failed = said(&err, endpoint, |detail| {
         format!("AssumeRole of {role_arn} failed: {detail}")
     });
     match hint.is_empty() {
-        true => failed,
-        false => Error::new(format!("{failed}; {hint}")),
+        true => Error::caused(failed, err),
+        false => Error::caused(format!("{failed}; {hint}"), err),
     }
+}
+
+/// HeadBucket's failure: S3's modeled `NotFound` (a 404, which has no
+/// body to say more), a bare 403, or else as any call's.
+pub(super) fn bucket_error(err: SdkError<HeadBucketError>, bucket: &str, endpoint: &str) -> Error {
+    if err
+        .as_service_error()
+        .is_some_and(HeadBucketError::is_not_found)
+    {
+        return Error::caused(format!("Bucket does not exist: {bucket}"), err);
+    }
+    if http_status(&err) == Some(403) {
+        let message = format!(
+            "Access denied to bucket {bucket}: the AWS identity in use needs s3:ListBucket on it"
+        );
+        return Error::caused(message, err);
+    }
+    failure(err, endpoint, |detail| {
+        format!("could not check bucket {bucket}: {detail}")
+    })
 }
 
 fn duration_hint(duration: SessionDuration) -> String {

@@ -1,7 +1,7 @@
 //! The `Minter`: one scope's AssumeRole, with its session policy, after
 //! its buckets and role are settled (startup steps 2 to 4).
 
-use super::explain::{self, assume_role_error, failure, http_status, Service};
+use super::explain::{self, assume_role_error, Service};
 use super::{role, Aws};
 use crate::credential::{BoxFuture, Credential, Mint};
 use crate::duration::SessionDuration;
@@ -57,9 +57,10 @@ impl Minter {
                 .await?
                 .clone(),
             (None, Err(why)) => {
-                return Err(Error::new(format!(
-                    "{why}; pass an existing role with --role-arn"
-                )))
+                return Err(Error::caused(
+                    format!("{why}; pass an existing role with --role-arn"),
+                    why.clone(),
+                ))
             }
         };
         Ok(Minter {
@@ -110,7 +111,7 @@ impl Minter {
                 }
                 sent => {
                     break sent.map_err(|e| {
-                        assume_role_error(&e, &self.role_arn, &self.sts_endpoint, self.duration)
+                        assume_role_error(e, &self.role_arn, &self.sts_endpoint, self.duration)
                     })?
                 }
             }
@@ -160,14 +161,9 @@ pub(super) async fn check_bucket(
     let Err(err) = s3.head_bucket().bucket(bucket).send().await else {
         return Ok(());
     };
-    match http_status(&err) {
-        Some(404) => Err(Error::new(format!("Bucket does not exist: {bucket}"))),
-        Some(403) => Err(Error::new(format!(
-            "Access denied to bucket {bucket}: the AWS identity in use needs \
-             s3:ListBucket on it"
-        ))),
-        _ => Err(failure(&err, &Service::S3.endpoint(config), |detail| {
-            format!("could not check bucket {bucket}: {detail}")
-        })),
-    }
+    Err(explain::bucket_error(
+        err,
+        bucket,
+        &Service::S3.endpoint(config),
+    ))
 }

@@ -3,6 +3,8 @@
 //! mints credentials with `AssumeRole` and the session policy. How its
 //! failures read is `explain`'s job.
 
+#[cfg(test)]
+mod canned;
 pub mod checks;
 mod explain;
 mod keys;
@@ -123,10 +125,10 @@ pub async fn connect(aws: &AwsOptions) -> Result<Aws, Error> {
         )),
         // Unreachable, or the credentials refused: nothing will work.
         Err(e) if e.raw_response().is_none() || explain::about_credentials(e.code()) => {
-            return Err(failed(&e))
+            return Err(failed(e))
         }
         // Any other answer only means this STS lacks the call (Ceph's).
-        Err(e) => Err(failed(&e)),
+        Err(e) => Err(failed(e)),
     };
     if let Ok((arn, account)) = &identity {
         explain::refuse_root(arn, account)?;
@@ -198,7 +200,6 @@ fn check_printable(creds: &aws_credential_types::Credentials) -> Result<(), Erro
 }
 
 async fn check_credentials(config: &SdkConfig, profile: Option<&str>) -> Result<(), Error> {
-    use aws_credential_types::provider::error::CredentialsError;
     let Some(provider) = config.credentials_provider() else {
         return Err(no_credentials(None, profile));
     };
@@ -209,12 +210,9 @@ async fn check_credentials(config: &SdkConfig, profile: Option<&str>) -> Result<
     let provided = tokio::time::timeout(timeouts().call, provider.provide_credentials()).await;
     match provided {
         Ok(Ok(creds)) => check_printable(&creds),
-        Ok(Err(CredentialsError::CredentialsNotLoaded(_))) => {
-            Err(no_credentials(None, profile.as_deref()))
-        }
-        // A provider was configured but failed (a profile's
-        // credential_process, SSO): its own words say why.
-        Ok(Err(e)) => Err(no_credentials(Some(&e), profile.as_deref())),
+        // None found, or a provider was configured but failed (a
+        // profile's credential_process, SSO): `no_credentials` tells which.
+        Ok(Err(e)) => Err(no_credentials(Some(e), profile.as_deref())),
         Err(_) => Err(Error::new(format!(
             "loading the AWS credentials took over {}s (a credential_process or SSO \
              that does not answer?); check the profile",

@@ -47,9 +47,9 @@ struct Iam {
 impl Iam {
     /// An IAM failure while doing `what` to the default role, saying which
     /// permission it takes and how to do without it.
-    fn failed<E>(&self, what: &str, permission: &str, err: &SdkError<E>) -> Error
+    fn failed<E>(&self, what: &str, permission: &str, err: SdkError<E>) -> Error
     where
-        E: ProvideErrorMetadata + std::error::Error + 'static,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         let denied = err.code() == Some("AccessDenied");
         failure(err, &self.endpoint, |detail| {
@@ -90,7 +90,7 @@ pub(super) async fn ensure_default_role(
         {
             create_default_role(&iam, account).await
         }
-        Err(e) => Err(iam.failed("look up", "iam:GetRole", &e)),
+        Err(e) => Err(iam.failed("look up", "iam:GetRole", e)),
     }
 }
 
@@ -134,9 +134,9 @@ async fn create_default_role(iam: &Iam, account: &str) -> Result<DefaultRole, Er
                     arn: arn(out.role()),
                     made: Some(Instant::now()),
                 })
-                .map_err(|e| iam.failed("look up", "iam:GetRole", &e));
+                .map_err(|e| iam.failed("look up", "iam:GetRole", e));
         }
-        Err(e) => return Err(iam.failed("create", "iam:CreateRole", &e)),
+        Err(e) => return Err(iam.failed("create", "iam:CreateRole", e)),
     };
     iam.client
         .attach_role_policy()
@@ -144,7 +144,7 @@ async fn create_default_role(iam: &Iam, account: &str) -> Result<DefaultRole, Er
         .policy_arn(S3_FULL_ACCESS)
         .send()
         .await
-        .map_err(|e| iam.failed("attach AmazonS3FullAccess to", "iam:AttachRolePolicy", &e))?;
+        .map_err(|e| iam.failed("attach AmazonS3FullAccess to", "iam:AttachRolePolicy", e))?;
     Ok(DefaultRole {
         arn,
         made: Some(Instant::now()),
@@ -180,7 +180,7 @@ mod tests {
             .build();
         let raw = Response::new(403.try_into().unwrap(), SdkBody::empty());
         let err = SdkError::service_error(CreateRoleError::generic(meta), raw);
-        let error = iam.failed("create", "iam:CreateRole", &err).to_string();
+        let error = iam.failed("create", "iam:CreateRole", err).to_string();
         assert_eq!(
             error,
             "could not create role s3-credentials.AmazonS3FullAccess: AccessDenied: User: \

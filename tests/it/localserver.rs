@@ -556,6 +556,33 @@ fn a_role_the_caller_may_not_assume_names_the_permission() {
 }
 
 #[test]
+fn sts_refusing_the_session_policy_says_what_to_change() {
+    // STS's codes, parsed by the SDK into AssumeRole's modeled errors.
+    let moto = Moto::shared();
+    let sts = FakeSts::start(900);
+    let bucket = moto.bucket("refusedpolicy");
+    for (code, message, says) in [
+        (
+            "MalformedPolicyDocument",
+            "Syntax errors in policy.",
+            "STS refused the session policy: check the --statement values",
+        ),
+        (
+            "PackedPolicyTooLarge",
+            "Serialized policy too large: 112% of the allowed size.",
+            "the session policy is too large for STS once packed",
+        ),
+    ] {
+        refuse(&sts, "AssumeRole", 400, code, message);
+        let line = refused_at_startup(sts.server(moto, &bucket));
+        let failed = format!(
+            "AssumeRole of arn:aws:iam::123456789012:role/test failed: {code}: {message}; {says}"
+        );
+        assert!(line.starts_with(&format!("Error: {failed}")), "{line}");
+    }
+}
+
+#[test]
 fn role_chaining_is_caught_before_asking_for_more_than_an_hour() {
     let moto = Moto::shared();
     let sts = FakeSts::start(900);
@@ -894,4 +921,75 @@ fn json_logs_are_one_object_per_line_startup_lines_included() {
     assert_eq!(unix["target"], "access");
     let text = lines.join("\n");
     assert!(!text.contains("SecretAccessKey") && !text.contains("SessionToken"));
+}
+
+/// Each stderr line as the JSON object it must be.
+fn json_lines(lines: &[String]) -> Vec<Value> {
+    lines.iter().map(|l| json(l)).collect()
+}
+
+/// The `cause` of the first JSON line that has one, and that line.
+fn with_cause(objects: &[Value]) -> (&Value, String) {
+    let line = (objects.iter())
+        .find(|o| o.get("cause").is_some())
+        .unwrap_or_else(|| panic!("no line with a cause: {objects:#?}"));
+    (line, line["cause"].as_str().unwrap().to_owned())
+}
+
+#[test]
+fn at_debug_a_startup_failure_logs_its_whole_chain() {
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    let lines = Start::at(&closed, "my-bucket")
+        .args(&["--log-format", "json"])
+        .env("RUST_LOG", "s3_credentials=debug")
+        .env("AWS_SECRET_ACCESS_KEY", "sekrit-never-logged")
+        .try_run()
+        .err()
+        .expect("startup fails");
+    let objects = json_lines(&lines);
+    let (line, cause) = with_cause(&objects);
+    assert_eq!(line["level"], "DEBUG", "{line}");
+    // The line users see, then every cause under it, from the SDK's down.
+    let said = format!("could not reach STS at {closed} (connection refused)");
+    assert!(
+        cause.starts_with(&format!("{said}: dispatch failure: io error: ")),
+        "{cause}"
+    );
+    assert!(
+        cause.ends_with("Connection refused (os error 111)"),
+        "{cause}"
+    );
+    let last = objects.last().unwrap();
+    assert_eq!(last["message"], format!("Error: {said}"), "{last}");
+    assert!(!lines.join("\n").contains("sekrit"));
+}
+
+#[test]
+fn at_debug_a_renewal_failure_logs_its_whole_chain() {
+    let moto = Moto::shared();
+    let sts = FakeSts::start(6);
+    let server = sts
+        .server(moto, &moto.bucket("renewchain"))
+        .args(&["--log-format", "json", "--quiet"])
+        .env("RUST_LOG", "s3_credentials=debug")
+        .run();
+    let (_, _, body) = server.get("/");
+    let served = json(&body);
+    let denied = "User: arn:aws:iam::123456789012:user/test is not authorized";
+    refuse(&sts, "AssumeRole", 403, "AccessDenied", denied);
+    let wait = std::time::Duration::from_secs(20);
+    assert!(server.wait_for_stderr("renewing credentials failed", wait));
+    assert!(server.wait_for_stderr("\"cause\"", wait));
+    let lines = server.stderr_lines();
+    let objects = json_lines(&lines);
+    let (line, cause) = with_cause(&objects);
+    assert_eq!(line["level"], "DEBUG", "{line}");
+    let said =
+        format!("AssumeRole of arn:aws:iam::123456789012:role/test failed: AccessDenied: {denied}");
+    assert!(cause.starts_with(&said), "{cause}");
+    assert!(cause.contains(": service error: "), "{cause}");
+    let log = lines.join("\n");
+    for secret in ["SecretAccessKey", "SessionToken"] {
+        assert!(!log.contains(served[secret].as_str().unwrap()), "{secret}");
+    }
 }

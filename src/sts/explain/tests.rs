@@ -8,7 +8,11 @@ use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::http::Response;
 use aws_smithy_types::body::SdkBody;
 
+/// AssumeRole's error as the SDK's parser builds it from STS's answer:
+/// the modeled variant for a code it models, with the code and message in
+/// its metadata, else `generic`.
 fn answer(status: u16, code: Option<&str>, message: Option<&str>) -> SdkError<AssumeRoleError> {
+    use aws_sdk_sts::types::error::*;
     let mut meta = ErrorMetadata::builder();
     if let Some(code) = code {
         meta = meta.code(code);
@@ -16,22 +20,51 @@ fn answer(status: u16, code: Option<&str>, message: Option<&str>) -> SdkError<As
     if let Some(message) = message {
         meta = meta.message(message);
     }
+    let (meta, message) = (meta.build(), message.map(str::to_owned));
+    let modeled = match code {
+        Some("MalformedPolicyDocument") => AssumeRoleError::MalformedPolicyDocumentException(
+            MalformedPolicyDocumentException::builder()
+                .set_message(message)
+                .meta(meta)
+                .build(),
+        ),
+        Some("PackedPolicyTooLarge") => AssumeRoleError::PackedPolicyTooLargeException(
+            PackedPolicyTooLargeException::builder()
+                .set_message(message)
+                .meta(meta)
+                .build(),
+        ),
+        Some("RegionDisabledException") => AssumeRoleError::RegionDisabledException(
+            RegionDisabledException::builder()
+                .set_message(message)
+                .meta(meta)
+                .build(),
+        ),
+        Some("ExpiredTokenException") => AssumeRoleError::ExpiredTokenException(
+            ExpiredTokenException::builder()
+                .set_message(message)
+                .meta(meta)
+                .build(),
+        ),
+        _ => AssumeRoleError::generic(meta),
+    };
     let raw = Response::new(status.try_into().unwrap(), SdkBody::empty());
-    SdkError::service_error(AssumeRoleError::generic(meta.build()), raw)
+    SdkError::service_error(modeled, raw)
 }
 
-fn assume(err: &SdkError<AssumeRoleError>, secs: u64) -> String {
+fn assume_error(err: SdkError<AssumeRoleError>, secs: u64) -> Error {
     let duration = SessionDuration::from_secs(secs).unwrap();
-    assume_role_error(err, "arn:aws:iam::1:role/r", "STS at x", duration).to_string()
+    assume_role_error(err, "arn:aws:iam::1:role/r", "STS at x", duration)
+}
+
+fn assume(err: SdkError<AssumeRoleError>, secs: u64) -> String {
+    assume_error(err, secs).to_string()
 }
 
 fn unreachable(io: std::io::Error) -> String {
     let err: SdkError<AssumeRoleError> =
         SdkError::dispatch_failure(ConnectorError::io(Box::new(io)));
-    failure(&err, "S3 at http://127.0.0.1:1", |d| {
-        format!("context: {d}")
-    })
-    .to_string()
+    failure(err, "S3 at http://127.0.0.1:1", |d| format!("context: {d}")).to_string()
 }
 
 /// One line, no `Debug` output.
@@ -45,7 +78,7 @@ fn readable(message: &str) {
 #[test]
 fn aws_refusing_the_duration_names_max_session_duration() {
     let message = "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.";
-    let error = assume(&answer(400, Some("ValidationError"), Some(message)), 7200);
+    let error = assume(answer(400, Some("ValidationError"), Some(message)), 7200);
     readable(&error);
     assert!(
         error.starts_with(
@@ -63,7 +96,7 @@ fn aws_refusing_the_duration_names_max_session_duration() {
 #[test]
 fn role_chaining_says_what_is_true() {
     let message = "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.";
-    let error = assume(&answer(400, Some("ValidationError"), Some(message)), 7200);
+    let error = assume(answer(400, Some("ValidationError"), Some(message)), 7200);
     readable(&error);
     assert!(
         error.contains("your AWS identity is itself an assumed role"),
@@ -86,7 +119,7 @@ fn role_chaining_says_what_is_true() {
 
 #[test]
 fn a_codeless_400_names_both_likely_causes() {
-    let error = assume(&answer(400, None, None), 7200);
+    let error = assume(answer(400, None, None), 7200);
     assert!(error.contains("HTTP 400 with no error code"), "{error}");
     assert!(
         error.contains("MaxSessionDuration") && error.contains("--statement"),
@@ -97,7 +130,7 @@ fn a_codeless_400_names_both_likely_causes() {
 #[test]
 fn policy_and_permission_errors_say_what_to_change() {
     let error = assume(
-        &answer(400, Some("PackedPolicyTooLarge"), Some("too big")),
+        answer(400, Some("PackedPolicyTooLarge"), Some("too big")),
         900,
     );
     assert!(
@@ -108,11 +141,11 @@ fn policy_and_permission_errors_say_what_to_change() {
         "{error}"
     );
     let error = assume(
-        &answer(403, Some("AccessDenied"), Some("not authorized")),
+        answer(403, Some("AccessDenied"), Some("not authorized")),
         900,
     );
     assert!(error.contains("it needs sts:AssumeRole on it"), "{error}");
-    let error = assume(&answer(500, Some("InternalFailure"), Some("oops")), 900);
+    let error = assume(answer(500, Some("InternalFailure"), Some("oops")), 900);
     assert_eq!(
         error,
         "AssumeRole of arn:aws:iam::1:role/r failed: InternalFailure: oops"
@@ -120,10 +153,91 @@ fn policy_and_permission_errors_say_what_to_change() {
 }
 
 #[test]
+fn stss_modeled_errors_are_told_by_their_variant() {
+    let refused = "The policy is not in the valid JSON format.";
+    let error = assume_error(
+        answer(400, Some("MalformedPolicyDocument"), Some(refused)),
+        900,
+    );
+    assert_eq!(
+        error.to_string(),
+        "AssumeRole of arn:aws:iam::1:role/r failed: MalformedPolicyDocument: The policy is \
+         not in the valid JSON format.; STS refused the session policy: check the \
+         --statement values"
+    );
+    let kept = sdk_source::<AssumeRoleError>(&error).as_service_error();
+    assert!(kept.is_some_and(AssumeRoleError::is_malformed_policy_document_exception));
+    let packed = "Serialized policy too large: 112% of the allowed size.";
+    let error = assume_error(answer(400, Some("PackedPolicyTooLarge"), Some(packed)), 900);
+    let kept = sdk_source::<AssumeRoleError>(&error).as_service_error();
+    assert!(kept.is_some_and(AssumeRoleError::is_packed_policy_too_large_exception));
+    assert!(
+        error.to_string().contains("too large for STS once packed"),
+        "{error}"
+    );
+    // AWS's own words say what to do.
+    let disabled = "STS is not activated in this region for account:1. Your account \
+                    administrator can activate STS in this region using the IAM Console.";
+    let error = assume(
+        answer(403, Some("RegionDisabledException"), Some(disabled)),
+        900,
+    );
+    assert_eq!(
+        error,
+        format!("AssumeRole of arn:aws:iam::1:role/r failed: RegionDisabledException: {disabled}")
+    );
+    let expired = "Token expired: current date/time 1 must be before the expiration date/time 0";
+    let error = assume(
+        answer(400, Some("ExpiredTokenException"), Some(expired)),
+        900,
+    );
+    assert!(
+        error.contains("the AWS credentials in use have expired"),
+        "{error}"
+    );
+}
+
+fn head_bucket(status: u16, modeled: HeadBucketError) -> Error {
+    let raw = Response::new(status.try_into().unwrap(), SdkBody::empty());
+    let err = SdkError::service_error(modeled, raw);
+    bucket_error(err, "b", "S3 at http://127.0.0.1:1")
+}
+
+#[test]
+fn a_missing_or_refused_bucket_says_so() {
+    use aws_sdk_s3::types::error::NotFound;
+    // HeadBucket answers with no body: S3's parser names a 404 NotFound.
+    let meta = ErrorMetadata::builder().code("NotFound").build();
+    let found = HeadBucketError::NotFound(NotFound::builder().meta(meta).build());
+    let error = head_bucket(404, found);
+    assert_eq!(error.to_string(), "Bucket does not exist: b");
+    let kept = sdk_source::<HeadBucketError>(&error).as_service_error();
+    assert!(kept.is_some_and(HeadBucketError::is_not_found));
+    let error = head_bucket(
+        403,
+        HeadBucketError::generic(ErrorMetadata::builder().build()),
+    );
+    assert_eq!(
+        error.to_string(),
+        "Access denied to bucket b: the AWS identity in use needs s3:ListBucket on it"
+    );
+    sdk_source::<HeadBucketError>(&error);
+    let meta = ErrorMetadata::builder()
+        .code("InternalError")
+        .message("oops")
+        .build();
+    let error = head_bucket(500, HeadBucketError::generic(meta));
+    assert_eq!(
+        error.to_string(),
+        "could not check bucket b: InternalError: oops"
+    );
+}
+
+#[test]
 fn bad_or_expired_keys_say_so() {
     let invalid = "The security token included in the request is invalid.";
     let error = assume(
-        &answer(403, Some("InvalidClientTokenId"), Some(invalid)),
+        answer(403, Some("InvalidClientTokenId"), Some(invalid)),
         900,
     );
     readable(&error);
@@ -132,7 +246,7 @@ fn bad_or_expired_keys_say_so() {
         "{error}"
     );
     let expired = "The security token included in the request is expired";
-    let error = assume(&answer(400, Some("ExpiredToken"), Some(expired)), 900);
+    let error = assume(answer(400, Some("ExpiredToken"), Some(expired)), 900);
     assert!(
         error.contains("the AWS credentials in use have expired"),
         "{error}"
@@ -158,55 +272,44 @@ fn an_unreachable_endpoint_is_named_with_its_cause() {
 #[test]
 fn a_stalled_endpoint_is_named_with_the_timeout() {
     let stalled: SdkError<AssumeRoleError> = SdkError::timeout_error("no answer");
-    let error = failure(&stalled, "STS at http://127.0.0.1:9", |d| d).to_string();
+    let error = failure(stalled, "STS at http://127.0.0.1:9", |d| d).to_string();
     assert_eq!(
         error,
         "STS at http://127.0.0.1:9 did not answer within 20s; check the network, or --endpoint-url"
     );
 }
 
-#[derive(Debug)]
-struct Said(&'static str);
-
-impl std::fmt::Display for Said {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.0)
-    }
+/// The SDK error an `Error` was made from: its `source`, downcast.
+fn sdk_source<E: std::error::Error + 'static>(error: &Error) -> &SdkError<E> {
+    std::error::Error::source(error)
+        .and_then(|cause| cause.downcast_ref::<SdkError<E>>())
+        .unwrap_or_else(|| panic!("no SDK error behind: {error}"))
 }
 
-impl std::error::Error for Said {}
-
 #[test]
-fn an_expired_sso_login_says_which_command_to_run() {
-    // aws-config's SsoTokenProviderError::ExpiredToken, word for word.
-    let err =
-        CredentialsError::provider_error(Said("the SSO token has expired and cannot be refreshed"));
-    let error = no_credentials(Some(&err), Some("work")).to_string();
-    readable(&error);
+fn a_failure_keeps_the_sdk_error_as_its_source() {
+    let err = answer(403, Some("AccessDenied"), Some("not authorized"));
+    let duration = SessionDuration::from_secs(900).unwrap();
+    let error = assume_role_error(err, "arn:aws:iam::1:role/r", "STS at x", duration);
     assert!(
-        error.contains("run: aws sso login --profile work"),
+        error.to_string().contains("it needs sts:AssumeRole on it"),
         "{error}"
+    );
+    let kept = sdk_source::<AssumeRoleError>(&error);
+    assert_eq!(kept.code(), Some("AccessDenied"));
+    let err: SdkError<AssumeRoleError> = SdkError::dispatch_failure(ConnectorError::io(Box::new(
+        std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
+    )));
+    let error = failure(err, "S3 at http://127.0.0.1:1", |d| d);
+    assert!(matches!(
+        sdk_source::<AssumeRoleError>(&error),
+        SdkError::DispatchFailure(_)
+    ));
+    assert_eq!(
+        chain(&error),
+        "could not reach S3 at http://127.0.0.1:1 (connection refused): dispatch failure: \
+         io error: connection refused"
     );
 }
 
-#[test]
-fn nothing_configured_is_one_short_line() {
-    let imds = CredentialsError::provider_error(Said(
-        "failed to load IMDS session token: dispatch failure: io error: timeout",
-    ));
-    for error in [
-        no_credentials(Some(&imds), None),
-        no_credentials(None, None),
-    ] {
-        assert_eq!(
-            error.to_string(),
-            "no AWS credentials found. Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
-             pick a profile with --profile NAME, or run aws configure"
-        );
-    }
-    let long =
-        CredentialsError::provider_error(Said(Box::leak("word ".repeat(100).into_boxed_str())));
-    let error = no_credentials(Some(&long), None).to_string();
-    let before_advice = error.split(". Set").next().unwrap();
-    assert!(before_advice.len() <= 240, "{error}");
-}
+mod credentials;
