@@ -6,7 +6,7 @@
 
 use super::app::App;
 use super::listen::Listeners;
-use super::slots::PerAddress;
+use super::slots::{PerAddress, PerGuest, Slot, PER_ADDRESS, PER_GUEST};
 use super::stall::StallGuard;
 use super::Transport;
 use crate::socket::{BoundSocket, SocketFile};
@@ -60,6 +60,7 @@ pub(super) fn accept_all(
         http: http1_builder(),
         traced,
         per_address: None,
+        per_guest: PerGuest::new(PER_GUEST),
     };
     for listener in listeners.tcp {
         tokio::spawn(accept_tcp(
@@ -71,10 +72,12 @@ pub(super) fn accept_all(
     if let Some(listener) = listeners.imds {
         tokio::spawn(accept_tcp(listener, conns(imds_budget), Transport::Imds));
     }
-    // Not loopback: its peers (other network namespaces) have no uid here.
+    // Its peers in other network namespaces (containers) have no uid
+    // here, and share its budget by source address; its peers on this
+    // host are judged by uid, as TCP's are.
     if let Some(listener) = listeners.container {
         let conns = Conns {
-            per_address: Some(Arc::default()),
+            per_address: Some(PerAddress::new(PER_ADDRESS)),
             ..conns(container_budget)
         };
         tokio::spawn(accept_tcp(listener, conns, Transport::Container));
@@ -94,8 +97,11 @@ struct Conns {
     http: http1::Builder,
     /// Whether the kernel names loopback TCP clients' uids here.
     traced: bool,
-    /// Each source address's share of the budget (the container endpoint).
+    /// Each source address's share of the budget (the container endpoint),
+    /// for peers the kernel cannot name.
     per_address: Option<Arc<PerAddress>>,
+    /// Each guest uid's share of the budget.
+    per_guest: Arc<PerGuest>,
 }
 
 fn http1_builder() -> http1::Builder {
@@ -125,21 +131,7 @@ async fn accept_tcp(listener: TcpListener, conns: Conns, transport: Transport) {
                 // loop only accepts, on whichever core is free.
                 Ok((stream, remote)) => {
                     let conns = conns.clone();
-                    tokio::spawn(async move {
-                        let slot = conns.per_address.as_ref().map(|p| p.take(remote.ip()));
-                        if let Some(None) = slot {
-                            crate::metrics::connection_refused(transport.label(), "busy");
-                            return refuse_busy(stream).await;
-                        }
-                        match conns.tcp_peer(&stream, bound, remote) {
-                            Ok(peer) => {
-                                let _ = stream.set_nodelay(true);
-                                conns.serve(stream, transport, peer).await;
-                            }
-                            // Dropped unanswered: not one byte for another user.
-                            Err(uid) => refuse_user(transport, uid),
-                        }
-                    });
+                    tokio::spawn(async move { conns.admit_tcp(stream, bound, remote, transport).await });
                 }
                 Err(e) => accept_failed(e).await,
             },
@@ -156,9 +148,16 @@ async fn accept_unix(listener: UnixListener, conns: Conns) {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => match peer::unix_peer(&stream) {
                     Ok(who) if conns.app.admits(who.uid) => {
+                        let Ok(slot) = conns.guest_slot(who.uid) else {
+                            crate::metrics::connection_refused("unix", "busy");
+                            continue;
+                        };
                         let conns = conns.clone();
                         let who = Some(Arc::new(who));
-                        tokio::spawn(async move { conns.serve(stream, Transport::Unix, who).await });
+                        tokio::spawn(async move {
+                            conns.serve(stream, Transport::Unix, who).await;
+                            drop(slot);
+                        });
                     }
                     Ok(who) => refuse_user(Transport::Unix, Some(who.uid)),
                     Err(_) => refuse_user(Transport::Unix, None),
@@ -177,22 +176,64 @@ fn refuse_user(transport: Transport, uid: Option<u32>) {
 }
 
 impl Conns {
+    /// Step 1 of the request path for a TCP connection: who it is, and
+    /// whether its share of the budget has room; then serves it. A user
+    /// who is not served is dropped without a byte.
+    async fn admit_tcp(
+        &self,
+        stream: tokio::net::TcpStream,
+        bound: Option<std::net::SocketAddr>,
+        remote: std::net::SocketAddr,
+        transport: Transport,
+    ) {
+        let peer = match self.tcp_peer(&stream, bound, remote) {
+            Ok(peer) => peer,
+            Err(uid) => return refuse_user(transport, uid),
+        };
+        let slot = match (&peer, &self.per_address) {
+            (Some(peer), _) => self.guest_slot(peer.uid).map(|slot| (slot, None)),
+            (None, Some(shares)) => shares.take(remote.ip()).map(|s| (None, Some(s))).ok_or(()),
+            (None, None) => Ok((None, None)),
+        };
+        let Ok(_slot) = slot else {
+            crate::metrics::connection_refused(transport.label(), "busy");
+            return refuse_busy(stream).await;
+        };
+        let _ = stream.set_nodelay(true);
+        self.serve(stream, transport, peer).await;
+    }
+
     /// Who is at the other end of a TCP connection: `Ok(None)` where the
-    /// kernel cannot tell (not loopback, or not this system); `Err` for a
-    /// user who is not served (with the uid, when known).
+    /// kernel cannot tell (not loopback, another network namespace on the
+    /// container endpoint, or not this system); `Err` for a user who is
+    /// not served (with the uid, when known).
     fn tcp_peer(
         &self,
         stream: &tokio::net::TcpStream,
         bound: Option<std::net::SocketAddr>,
         remote: std::net::SocketAddr,
     ) -> Result<Option<Arc<peer::Peer>>, Option<u32>> {
+        let container = self.per_address.is_some();
         let local = match bound.map_or_else(|| stream.local_addr(), Ok) {
-            Ok(local) if self.traced && local.ip().is_loopback() => local,
+            Ok(local) if self.traced && (local.ip().is_loopback() || container) => local,
             _ => return Ok(None),
         };
         match peer::tcp_peer_uid(local, remote) {
             Some(uid) if self.app.admits(uid) => Ok(Some(Arc::new(peer::tcp_peer(uid)))),
+            // Not in this network namespace: a container, left to the
+            // token and its address's share.
+            None if container => Ok(None),
             uid => Err(uid),
+        }
+    }
+
+    /// A guest uid's place in its share (`Ok(None)`: an owner, whose
+    /// connections only the transport's budget bounds); `Err` when the
+    /// guest holds its whole share.
+    fn guest_slot(&self, uid: u32) -> Result<Option<Slot<u32>>, ()> {
+        match self.app.owns(uid) {
+            true => Ok(None),
+            false => self.per_guest.take(uid).map(Some).ok_or(()),
         }
     }
 }

@@ -78,6 +78,11 @@ impl App {
         }
     }
 
+    /// Whether `uid` is an owner: the server's own or an `--allow-uid`.
+    pub(super) fn owns(&self, uid: u32) -> bool {
+        self.options.owners.owns(uid)
+    }
+
     /// Whether `uid` may connect at all (step 1, at accept).
     pub(super) fn admits(&self, uid: u32) -> bool {
         self.options.owners.admit(&self.registry.current(), uid)

@@ -25,6 +25,11 @@ impl Owners {
         Owners(uids)
     }
 
+    /// Whether `uid` is the server's own or an `--allow-uid`.
+    pub(super) fn owns(&self, uid: u32) -> bool {
+        self.0.contains(&uid)
+    }
+
     /// Whether `uid` may connect at all: an owner, or some scope's guest.
     pub(crate) fn admit(&self, table: &Table, uid: u32) -> bool {
         self.0.contains(&uid) || table.has_guest(uid)

@@ -1,52 +1,78 @@
-//! Connections per source address, for the container endpoint: every
-//! container (and every local user) can reach it, so one of them must not
-//! take the whole budget and lock the others out.
+//! Shares of a transport's connection budget, so that one caller cannot
+//! take all of it and lock the others out: each source address of the
+//! container endpoint (every container, and anything in another network
+//! namespace, can reach it), and each guest uid (a scope's `uids`) on
+//! every transport.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 /// Connections one source address may hold open on the container
-/// endpoint at once (of `MAX_CONTAINER_CONNECTIONS`).
+/// endpoint at once (of `MAX_CONTAINER_CONNECTIONS`), when the kernel
+/// cannot name its user.
 pub const PER_ADDRESS: usize = 16;
+/// Connections one guest uid (a uid some scope's `uids` names, not an
+/// owner) may hold open on one transport at once: a quarter of the Unix
+/// socket's budget, an eighth of TCP's, so one guest never locks the
+/// server's own user out.
+pub const PER_GUEST: usize = 32;
 
-/// Open connections by source address.
-#[derive(Debug, Default)]
-pub(super) struct PerAddress(Mutex<HashMap<IpAddr, usize>>);
-
-/// One connection's place, given back when it closes.
-pub(super) struct Slot {
-    of: Arc<PerAddress>,
-    ip: IpAddr,
+/// Open connections by key (a source address, a uid), each at most
+/// `limit`.
+#[derive(Debug)]
+pub(super) struct Shares<K> {
+    limit: usize,
+    open: Mutex<HashMap<K, usize>>,
 }
 
-impl PerAddress {
-    /// A place for a connection from `ip`, unless it holds `PER_ADDRESS`.
-    pub(super) fn take(self: &Arc<Self>, ip: IpAddr) -> Option<Slot> {
-        let mut open = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let count = open.entry(ip).or_default();
-        if *count >= PER_ADDRESS {
+/// One connection's place, given back when it closes.
+pub(super) struct Slot<K: Hash + Eq + Copy> {
+    of: Arc<Shares<K>>,
+    key: K,
+}
+
+impl<K: Hash + Eq + Copy> Shares<K> {
+    /// Shares of at most `limit` connections each.
+    pub(super) fn new(limit: usize) -> Arc<Shares<K>> {
+        Arc::new(Shares {
+            limit,
+            open: Mutex::default(),
+        })
+    }
+
+    /// A place for a connection of `key`, unless it holds `limit`.
+    pub(super) fn take(self: &Arc<Self>, key: K) -> Option<Slot<K>> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let count = open.entry(key).or_default();
+        if *count >= self.limit {
             return None;
         }
         *count += 1;
         Some(Slot {
             of: self.clone(),
-            ip,
+            key,
         })
     }
 }
 
-impl Drop for Slot {
+impl<K: Hash + Eq + Copy> Drop for Slot<K> {
     fn drop(&mut self) {
-        let mut open = self.of.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(count) = open.get_mut(&self.ip) {
+        let mut open = self.of.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = open.get_mut(&self.key) {
             *count -= 1;
             if *count == 0 {
-                open.remove(&self.ip);
+                open.remove(&self.key);
             }
         }
     }
 }
+
+/// Each source address's share of the container endpoint.
+pub(super) type PerAddress = Shares<IpAddr>;
+/// Each guest uid's share of a transport.
+pub(super) type PerGuest = Shares<u32>;
 
 #[cfg(test)]
 mod tests {
@@ -54,18 +80,30 @@ mod tests {
 
     #[test]
     fn one_address_gets_its_share_and_no_more_and_gets_it_back() {
-        let slots = Arc::new(PerAddress::default());
+        let slots = PerAddress::new(PER_ADDRESS);
         let (a, b): (IpAddr, IpAddr) =
             ("198.18.0.2".parse().unwrap(), "198.18.1.2".parse().unwrap());
-        let held: Vec<Slot> = (0..PER_ADDRESS).map(|_| slots.take(a).unwrap()).collect();
+        let held: Vec<_> = (0..PER_ADDRESS).map(|_| slots.take(a).unwrap()).collect();
         assert!(slots.take(a).is_none(), "a 17th from one address");
         assert!(slots.take(b).is_some(), "another address is not held up");
         drop(held);
         assert!(slots.take(a).is_some());
         assert_eq!(
-            slots.0.lock().unwrap().get(&b),
+            slots.open.lock().unwrap().get(&b),
             None,
             "closed ones are forgotten"
         );
+    }
+
+    #[test]
+    fn one_guest_gets_its_share_and_another_guest_is_not_held_up() {
+        let guests = PerGuest::new(PER_GUEST);
+        let held: Vec<_> = (0..PER_GUEST)
+            .map(|_| guests.take(65534).unwrap())
+            .collect();
+        assert!(guests.take(65534).is_none());
+        assert!(guests.take(1000).is_some());
+        drop(held);
+        assert!(guests.take(65534).is_some());
     }
 }
