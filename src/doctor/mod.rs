@@ -3,11 +3,15 @@
 //! arrive are said before the user goes looking. It never prints a secret
 //! (variables are named, never shown; tokens and keys are not read out).
 //!
-//! Local checks are in `local` (the server, profiles, the environment,
-//! proxies, `FULL_URI`, the runtime directory, installed files); those
-//! that ask AWS in `aws` (the clock, and each `--config` scope).
+//! The server is asked in `health`; the AWS profiles' commands are run in
+//! `profiles`; this machine's own settings are read in `local` (the
+//! environment, proxies, `FULL_URI`, the runtime directory, installed
+//! files); what asks AWS is in `aws` (the clock, and each `--config`
+//! scope). Only this module puts them together: none of them uses another
+//! but `health`.
 
 mod aws;
+mod health;
 mod local;
 mod profiles;
 
@@ -72,7 +76,9 @@ impl Check {
 
 /// Runs every check; the report to print, and whether none failed.
 pub async fn run(options: &Options) -> Result<(String, bool), Error> {
-    let mut checks = local::checks(options).await;
+    let mut checks = vec![health::server(options.port).await];
+    checks.extend(profiles::checks(options).await);
+    checks.extend(local::checks(options));
     // The SDK reads the profile files as they are: one that is not a file
     // (a FIFO) would hold it forever. And AWS must answer in time.
     let unreadable = checks

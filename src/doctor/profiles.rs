@@ -5,7 +5,6 @@
 //! shell words), and must answer with credentials. They go to no one: only
 //! whether they came, or the command's own first line of why not.
 
-use super::local::{answers, tcp_target};
 use super::{Check, Options};
 use crate::sts::checks::Verdict;
 use std::path::{Path, PathBuf};
@@ -180,9 +179,9 @@ async fn run(words: &[String], doctor_port: u16) -> Verdict {
         None if out.status.success() => "its answer is not credentials".into(),
         None => format!("it exited with {}", out.status),
     };
-    let there = match answers(&tcp_target(doctor_port)).await {
-        Ok(()) => format!(" (a server answers on port {doctor_port})"),
-        Err(_) => String::new(),
+    let there = match super::health::answers_on(doctor_port).await {
+        true => format!(" (a server answers on port {doctor_port})"),
+        false => String::new(),
     };
     Verdict::Fail(format!(
         "`{shown}` fails: {why}; fix the profile's command{there}, or start the server it asks"
