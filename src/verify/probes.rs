@@ -98,7 +98,7 @@ impl Outside<'_> {
                 "--outside-key: the scope has no prefix, so no key of its buckets is outside it",
             ));
         }
-        if let Some(key) = self.key.filter(|k| k.starts_with(&base)) {
+        if let Some(key) = self.key.filter(|k| grant.reaches_key(k)) {
             return Err(crate::Error::new(format!(
                 "--outside-key {key} is inside the scope's prefix '{base}': name a key outside it"
             )));
@@ -139,27 +139,20 @@ pub(super) fn plan(grant: &Grant, outside: &Outside, tag: &str) -> Vec<Probe> {
         Access::ReadWrite => {}
     }
     if !base.is_empty() {
+        // What the policy's wildcards reach is no probe it must refuse.
         let key = outside.key.map_or_else(
             || format!(".s3-credentials-verify-outside-{tag}"),
             str::to_owned,
         );
-        add(
-            "get-outside-prefix",
-            Request::Get {
-                bucket: bucket.clone(),
-                key,
-            },
-            false,
-        );
+        if !grant.reaches_key(&key) {
+            let bucket = bucket.clone();
+            add("get-outside-prefix", Request::Get { bucket, key }, false);
+        }
         let prefix = parent(&base);
-        add(
-            "list-parent",
-            Request::List {
-                bucket: bucket.clone(),
-                prefix,
-            },
-            false,
-        );
+        if !grant.reaches_key(&prefix) {
+            let bucket = bucket.clone();
+            add("list-parent", Request::List { bucket, prefix }, false);
+        }
     }
     if let Some(other) = outside.bucket {
         add(
@@ -345,5 +338,54 @@ mod tests {
             }
         );
         assert_eq!(parent("reports/"), "");
+    }
+
+    #[test]
+    fn an_outside_key_is_judged_with_the_policys_wildcards() {
+        let key = |k: &'static str| Outside {
+            bucket: None,
+            key: Some(k),
+        };
+        for (prefix, inside) in [
+            ("a*b/", "aXb/secret.txt"),
+            ("a*b/", "a/b/c"),
+            ("a?b/", "aXb/secret.txt"),
+            ("reports/", "reports/2026/x"),
+        ] {
+            let err = key(inside).check(&grant(Access::ReadOnly, prefix));
+            let err = err.expect_err(inside).to_string();
+            assert!(err.contains("is inside the scope's prefix"), "{err}");
+        }
+        for (prefix, outside) in [
+            ("a?b/", "aXYb/secret.txt"),
+            ("a*b/", "ab"),
+            ("reports/", "x"),
+        ] {
+            assert!(key(outside).check(&grant(Access::ReadOnly, prefix)).is_ok());
+        }
+    }
+
+    #[test]
+    fn no_probe_the_scope_must_refuse_is_one_its_wildcards_allow() {
+        // `?*` reaches every key: no key outside it is made up, but a list
+        // of the root (an empty prefix) is still refused.
+        let probes = plan(&grant(Access::ReadOnly, "?*"), &NOWHERE, "t");
+        let names: Vec<&str> = probes.iter().map(|p| p.name).collect();
+        assert_eq!(
+            names,
+            ["put-read-only", "list-parent", "list-inside-prefix"]
+        );
+        // `*/` still has an outside: a key with no slash, the bucket's root.
+        let probes = plan(&grant(Access::ReadOnly, "*/"), &NOWHERE, "t");
+        let names: Vec<&str> = probes.iter().map(|p| p.name).collect();
+        assert_eq!(
+            names,
+            [
+                "put-read-only",
+                "get-outside-prefix",
+                "list-parent",
+                "list-inside-prefix"
+            ]
+        );
     }
 }
