@@ -1,7 +1,10 @@
 //! `doctor` and `verify` (issue 25): each doctor check fails for the right
 //! reason and passes once fixed, and `--json` has the keys README names;
 //! `verify` finds moto not enforcing a scope (radosgw, which does, is
-//! `enforce::verify_proves_each_scope_on_radosgw`).
+//! `enforce::verify_proves_each_scope_on_radosgw`). What doctor must read,
+//! not print and not run in the profile files is in `profiles`.
+
+mod profiles;
 
 use crate::support::*;
 use serde_json::Value;
