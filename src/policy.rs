@@ -144,11 +144,58 @@ impl Grant {
         ensure_ascii(String::from_utf8(out).expect("JSON is UTF-8"))
     }
 
+    /// The pattern the policy's object ARNs and its `s3:prefix` condition
+    /// hold for keys: the prefix with the original's trailing `*`.
+    pub(crate) fn key_pattern(&self) -> String {
+        with_star(&self.prefix)
+    }
+
+    /// Whether the policy reaches `key` (and a list of the prefix `key`):
+    /// [`iam_matches`] of [`Grant::key_pattern`], as IAM judges it.
+    pub(crate) fn reaches_key(&self, key: &str) -> bool {
+        iam_matches(&self.key_pattern(), key)
+    }
+
     /// `RoleSessionName`: `s3.{access}.{bucket,bucket...}`, as the
     /// original, limited to STS's characters and length.
     pub(crate) fn session_name(&self) -> String {
         session_name(&format!("s3.{}.{}", self.access, self.buckets.join(",")))
     }
+}
+
+/// Whether `text` matches the IAM pattern `pattern`, as IAM matches a
+/// resource ARN and the `StringLike` condition operator (IAM User Guide,
+/// "Wildcards in ARNs"): `*` any run of characters (none, and `/`, too),
+/// `?` exactly one character, anything else itself, case-sensitively.
+/// The one matcher for every question of what a scope reaches.
+pub(crate) fn iam_matches(pattern: &str, text: &str) -> bool {
+    let (pattern, text): (Vec<char>, Vec<char>) =
+        (pattern.chars().collect(), text.chars().collect());
+    let (mut p, mut t) = (0, 0);
+    // Where the last `*` was, and the text position it was tried from.
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some('*') => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(&c) if c == '?' || c == text[t] => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                // Let the last `*` take one more character, and go on.
+                Some((at, from)) => {
+                    star = Some((at, from + 1));
+                    p = at + 1;
+                    t = from + 1;
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern[p..].iter().all(|&c| c == '*')
 }
 
 /// A `RoleSessionName` from `name`: STS's characters (`[\w+=,.@-]`), others
@@ -279,81 +326,4 @@ fn ensure_ascii(json: String) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn scope(access: Access, prefix: &str) -> Grant {
-        Grant {
-            buckets: vec!["b".into()],
-            access,
-            prefix: prefix.into(),
-            statements: vec![],
-        }
-    }
-
-    #[test]
-    fn statement_validation_uses_the_original_messages() {
-        assert_eq!("{".parse::<Statement>().unwrap_err(), "Invalid JSON string");
-        assert_eq!(
-            "[1]".parse::<Statement>().unwrap_err(),
-            "JSON must be an object"
-        );
-        assert_eq!(
-            r#"{"Effect": "Allow"}"#.parse::<Statement>().unwrap_err(),
-            "Statement JSON missing required keys: Action, Resource"
-        );
-        assert!(r#"{"Effect":"Deny","Action":"s3:*","Resource":"*"}"#
-            .parse::<Statement>()
-            .is_ok());
-    }
-
-    #[test]
-    fn compact_policy_has_no_whitespace() {
-        let p = scope(Access::ReadOnly, "a b/").policy_compact();
-        assert!(
-            !p.contains(": ") && !p.contains(", ") && !p.contains('\n'),
-            "{p}"
-        );
-        assert!(
-            p.starts_with(r#"{"Version":"2012-10-17","Statement":["#),
-            "{p}"
-        );
-    }
-
-    #[test]
-    fn prefix_conditions_list_but_not_location() {
-        let p = scope(Access::ReadOnly, "reports/").policy();
-        let st = p["Statement"].as_array().unwrap();
-        assert_eq!(st[0]["Action"], json!(["s3:GetBucketLocation"]));
-        assert!(st[0].get("Condition").is_none());
-        assert_eq!(
-            st[1]["Condition"]["StringLike"]["s3:prefix"],
-            json!(["reports/*"])
-        );
-        assert_eq!(st[2]["Resource"], json!(["arn:aws:s3:::b/reports/*"]));
-    }
-
-    #[test]
-    fn extra_statements_come_last_verbatim() {
-        let mut s = scope(Access::WriteOnly, "*");
-        let extra: Statement = r#"{"Resource":"*","Effect":"Deny","Action":"s3:*","Sid":"x"}"#
-            .parse()
-            .unwrap();
-        s.statements.push(extra);
-        let p = s.policy_compact();
-        assert!(
-            p.ends_with(r#"{"Resource":"*","Effect":"Deny","Action":"s3:*","Sid":"x"}]}"#),
-            "{p}"
-        );
-    }
-
-    #[test]
-    fn session_name_is_sanitised_and_bounded() {
-        let mut s = scope(Access::ReadOnly, "*");
-        assert_eq!(s.session_name(), "s3.read-only.b");
-        s.buckets = vec![format!("my:bucket/{}", "x".repeat(100))];
-        let name = s.session_name();
-        assert_eq!(name.len(), 64);
-        assert!(name.starts_with("s3.read-only.my-bucket-xxx"), "{name}");
-    }
-}
+mod tests;

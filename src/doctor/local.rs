@@ -1,80 +1,21 @@
-//! The checks that ask nothing of AWS: is a server there (and would fetch
-//! accept it), the environment's variables, proxies, `FULL_URI`'s host,
-//! the runtime directory, and the installed man pages and completions.
+//! The checks of this machine alone: the environment's variables,
+//! proxies, `FULL_URI`'s host, the runtime directory, and the installed
+//! man pages and completions.
 
 use super::{Check, Options};
-use crate::fetch::{self, nobody_there, Target};
+use crate::socket;
 use crate::sts::checks::Verdict;
-use crate::{socket, Error};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-/// How long a server may take to answer `/healthz`.
-const ASK_TIMEOUT: Duration = Duration::from_secs(2);
-
-pub(super) async fn checks(options: &Options) -> Vec<Check> {
-    let mut checks = vec![server(options.port).await];
-    checks.extend(super::profiles::checks(options).await);
-    checks.extend(environment());
+/// The environment's variables, proxies, `FULL_URI`, the runtime
+/// directory and the installed files, in that order.
+pub(super) fn checks(options: &Options) -> Vec<Check> {
+    let mut checks = environment();
     checks.push(proxy());
     checks.extend(full_uri());
     checks.push(runtime_dir(options.port));
     checks.push(installed());
     checks
-}
-
-/// The default socket for `port`, asked for `/healthz`.
-pub(super) fn socket_target(port: u16) -> Target {
-    let route = "/healthz".to_owned();
-    Target::Socket {
-        path: socket::default_path(port),
-        default: true,
-        route,
-    }
-}
-
-/// `http://127.0.0.1:PORT/healthz`.
-pub(super) fn tcp_target(port: u16) -> Target {
-    let uri = format!("http://127.0.0.1:{port}/healthz")
-        .parse()
-        .expect("a URL");
-    Target::Url(uri)
-}
-
-/// Whether a server answers `/healthz` at `target`, with every check fetch
-/// makes of who serves it.
-pub(super) async fn answers(target: &Target) -> Result<(), Error> {
-    let uid = nix::unistd::geteuid().as_raw();
-    let health = |body: &bytes::Bytes| match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(v) if v.get("status").is_some() => Ok(()),
-        _ => Err("its /healthz answer is not the server's".to_owned()),
-    };
-    fetch::ask_first(std::slice::from_ref(target), uid, ASK_TIMEOUT, health)
-        .await
-        .map(drop)
-}
-
-/// A server on the default socket and on TCP, and fetch would accept it.
-async fn server(port: u16) -> Check {
-    let (socket, tcp) = (socket_target(port), tcp_target(port));
-    let verdict = match (answers(&socket).await, answers(&tcp).await) {
-        (Ok(()), Ok(())) => Verdict::Ok(format!(
-            "a server answers on {socket} and on 127.0.0.1:{port}"
-        )),
-        (Err(e), Ok(())) if nobody_there(&e) => Verdict::Warn(format!(
-            "a server answers on 127.0.0.1:{port} but not on its default socket {socket} \
-             (started with --no-socket or --socket, or with another XDG_RUNTIME_DIR?)"
-        )),
-        (Err(e), _) | (_, Err(e)) if !nobody_there(&e) => Verdict::Fail(format!(
-            "{e}; the server on port {port} must be your own and answering: stop what holds \
-             it, or pass doctor --port N for yours"
-        )),
-        _ => Verdict::Fail(format!(
-            "no server answers on {socket} or 127.0.0.1:{port}: start one with \
-             s3-credentials localserver BUCKET --duration 1h (or pass doctor --port N)"
-        )),
-    };
-    Check::new("server", verdict)
 }
 
 fn set(var: &str) -> bool {

@@ -3,13 +3,27 @@
 //! arrive are said before the user goes looking. It never prints a secret
 //! (variables are named, never shown; tokens and keys are not read out).
 //!
-//! Local checks are in `local` (the server, profiles, the environment,
-//! proxies, `FULL_URI`, the runtime directory, installed files); those
-//! that ask AWS in `aws` (the clock, and each `--config` scope).
+//! The server is asked in `health`; the AWS profiles' commands are run in
+//! `profiles`, which reads the files as botocore does (`ini`), follows
+//! `source_profile` as it does (`chain`), splits commands as it does
+//! (`words`), runs only ours (`command`, `curl`) and shows them redacted
+//! (`redact`); this machine's own settings are read in `local` (the
+//! environment, proxies, `FULL_URI`, the runtime directory, installed
+//! files); what asks AWS is in `aws` (the clock, and each `--config`
+//! scope). Only this module puts the checks together. `profiles` uses
+//! `health` and each it names; `chain` uses `ini`; `ini` and `redact`
+//! use `words`; `command` uses `curl`: none imports another back.
 
 mod aws;
+mod chain;
+mod command;
+mod curl;
+mod health;
+mod ini;
 mod local;
 mod profiles;
+mod redact;
+mod words;
 
 use crate::duration::SessionDuration;
 use crate::sts::checks::Verdict;
@@ -72,15 +86,16 @@ impl Check {
 
 /// Runs every check; the report to print, and whether none failed.
 pub async fn run(options: &Options) -> Result<(String, bool), Error> {
-    let mut checks = local::checks(options).await;
-    // The SDK reads the profile files as they are: one that is not a file
-    // (a FIFO) would hold it forever. And AWS must answer in time.
-    let unreadable = checks
-        .iter()
-        .any(|c| c.name == "profiles" && matches!(c.verdict, Verdict::Fail(_)));
-    let aws = match unreadable {
-        true => Err("the AWS config files cannot be read (see profiles)".to_owned()),
-        false => tokio::time::timeout(AWS_TIMEOUT, aws::checks(options))
+    let mut checks = vec![health::server(options.port).await];
+    let profiles = profiles::checks(options).await;
+    checks.extend(profiles.checks);
+    checks.extend(local::checks(options));
+    // The SDK reads the profile files as they are (a FIFO would hold it
+    // forever), and runs its profile's credential_process: not where
+    // doctor would not. And AWS must answer in time.
+    let aws = match profiles.sdk_unsafe {
+        Some(why) => Err(why),
+        None => tokio::time::timeout(AWS_TIMEOUT, aws::checks(options))
             .await
             .map_err(|_| format!("AWS did not answer within {}s", AWS_TIMEOUT.as_secs())),
     };

@@ -5,6 +5,11 @@
 //! caller the policy refuses, but radosgw answers 404 before it looks at
 //! the policy. So a get probe reads a key that exists: one `verify` writes
 //! itself where the scope may write (write-only), or `--outside-key`.
+//!
+//! `verify` writes only keys it makes: a fresh random one each run, put
+//! with `If-None-Match: *` (S3's conditional write: 412 if the key
+//! exists; a backend without it answers 501 and gets a plain put of the
+//! same fresh key), after a HEAD where the credential may read.
 
 use crate::policy::{Access, Grant};
 use aws_sdk_s3::error::ProvideErrorMetadata;
@@ -12,11 +17,13 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 /// What one probe asks S3.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Request {
-    /// `PutObject` of an empty object (deleted again if it was allowed).
+    /// `PutObject` of a new, empty object, by a credential that may read
+    /// (deleted again if it was allowed).
     Put { bucket: String, key: String },
     /// `GetObject`.
     Get { bucket: String, key: String },
-    /// `PutObject` (which the scope allows), then `GetObject` of it.
+    /// `PutObject` of a new, empty object (which the scope allows) by a
+    /// credential that may not read, then `GetObject` of it.
     PutThenGet { bucket: String, key: String },
     /// `ListObjectsV2` under a prefix.
     List { bucket: String, prefix: String },
@@ -98,7 +105,7 @@ impl Outside<'_> {
                 "--outside-key: the scope has no prefix, so no key of its buckets is outside it",
             ));
         }
-        if let Some(key) = self.key.filter(|k| k.starts_with(&base)) {
+        if let Some(key) = self.key.filter(|k| grant.reaches_key(k)) {
             return Err(crate::Error::new(format!(
                 "--outside-key {key} is inside the scope's prefix '{base}': name a key outside it"
             )));
@@ -126,85 +133,69 @@ pub(super) fn plan(grant: &Grant, outside: &Outside, tag: &str) -> Vec<Probe> {
     );
     match grant.access {
         Access::ReadOnly => add("put-read-only", Request::Put { bucket: b, key }, false),
-        // One fixed key, which each verify writes again: a write-only
-        // credential cannot delete it.
-        Access::WriteOnly => {
-            let key = format!("{base}.s3-credentials-verify");
-            add(
-                "get-write-only",
-                Request::PutThenGet { bucket: b, key },
-                false,
-            )
-        }
+        Access::WriteOnly => add(
+            "get-write-only",
+            Request::PutThenGet { bucket: b, key },
+            false,
+        ),
         Access::ReadWrite => {}
     }
     if !base.is_empty() {
+        // What the policy's wildcards reach is no probe it must refuse.
         let key = outside.key.map_or_else(
             || format!(".s3-credentials-verify-outside-{tag}"),
             str::to_owned,
         );
-        add(
-            "get-outside-prefix",
-            Request::Get {
-                bucket: bucket.clone(),
-                key,
-            },
-            false,
-        );
+        if !grant.reaches_key(&key) {
+            let bucket = bucket.clone();
+            add("get-outside-prefix", Request::Get { bucket, key }, false);
+        }
         let prefix = parent(&base);
-        add(
-            "list-parent",
-            Request::List {
-                bucket: bucket.clone(),
-                prefix,
-            },
-            false,
-        );
+        if !grant.reaches_key(&prefix) {
+            let bucket = bucket.clone();
+            add("list-parent", Request::List { bucket, prefix }, false);
+        }
     }
-    if let Some(other) = outside.bucket {
-        add(
-            "head-outside-bucket",
-            Request::Head {
-                bucket: other.to_owned(),
-            },
-            false,
-        );
+    if let Some(other) = outside.bucket.map(str::to_owned) {
+        let head = Request::Head {
+            bucket: other.clone(),
+        };
+        add("head-outside-bucket", head, false);
         let list = Request::List {
-            bucket: other.to_owned(),
+            bucket: other,
             prefix: String::new(),
         };
         add("list-outside-bucket", list, false);
     }
     if grant.access != Access::WriteOnly {
-        add(
-            "list-inside-prefix",
-            Request::List {
-                bucket: bucket.clone(),
-                prefix: base,
-            },
-            true,
-        );
+        let (bucket, prefix) = (bucket.clone(), base);
+        add("list-inside-prefix", Request::List { bucket, prefix }, true);
     }
     probes
 }
 
-/// Sends `request`; a write that should have been refused and went
-/// through is deleted again (the second value says how that went).
+/// Sends `request`; what it wrote is deleted again where the credential
+/// may (the second value says how that went).
 pub(super) async fn send(s3: &aws_sdk_s3::Client, request: &Request) -> (Outcome, Option<String>) {
-    let outcome = match request {
-        Request::Put { bucket, key } => judge(s3.put_object().bucket(bucket).key(key).send().await),
-        Request::Get { bucket, key } => get(s3, bucket, key).await,
-        Request::PutThenGet { bucket, key } => {
-            match judge(s3.put_object().bucket(bucket).key(key).send().await) {
-                Outcome::Allowed => get(s3, bucket, key).await,
-                other => Outcome::Failed(format!("writing {key} first: {}", describe(&other))),
-            }
+    let (outcome, wrote) = match request {
+        Request::Put { bucket, key } => {
+            let outcome = put_new(s3, bucket, key, true).await;
+            let wrote = outcome == Outcome::Allowed;
+            (outcome, wrote)
         }
+        Request::Get { bucket, key } => (get(s3, bucket, key).await, false),
+        Request::PutThenGet { bucket, key } => match put_new(s3, bucket, key, false).await {
+            Outcome::Allowed => (get(s3, bucket, key).await, true),
+            other => {
+                let why = format!("writing {key} first: {}", describe(&other));
+                (Outcome::Failed(why), false)
+            }
+        },
         Request::List { bucket, prefix } => {
             let listed = s3.list_objects_v2().bucket(bucket).prefix(prefix);
-            judge(listed.send().await)
+            (judge(listed.send().await), false)
         }
-        Request::Head { bucket } => judge(s3.head_bucket().bucket(bucket).send().await),
+        Request::Head { bucket } => (judge(s3.head_bucket().bucket(bucket).send().await), false),
     };
     let outcome = match outcome {
         Outcome::Failed(code) if code == "NoSuchBucket" || code == "404" => Outcome::Failed(
@@ -212,17 +203,51 @@ pub(super) async fn send(s3: &aws_sdk_s3::Client, request: &Request) -> (Outcome
         ),
         other => other,
     };
-    let cleanup = match (request, &outcome) {
-        (Request::Put { bucket, key } | Request::PutThenGet { bucket, key }, Outcome::Allowed) => {
-            let deleted = s3.delete_object().bucket(bucket).key(key).send().await;
-            Some(match deleted {
-                Ok(_) => format!("deleted {key} again"),
-                Err(e) => format!("could not delete {key} again: {}", code(&e)),
-            })
+    let cleanup = match (request, wrote) {
+        (Request::Put { bucket, key } | Request::PutThenGet { bucket, key }, true) => {
+            Some(delete(s3, bucket, key).await)
         }
         _ => None,
     };
     (outcome, cleanup)
+}
+
+/// A put of `key` only if no object is there: a HEAD first where the
+/// credential may read, then `If-None-Match: *` (see the module's doc).
+async fn put_new(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, may_read: bool) -> Outcome {
+    let exists = || {
+        Outcome::Failed(format!(
+            "{key} exists, and verify writes only keys it makes"
+        ))
+    };
+    if may_read
+        && s3
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .is_ok()
+    {
+        return exists();
+    }
+    let put = || s3.put_object().bucket(bucket).key(key);
+    match judge(put().if_none_match("*").send().await) {
+        Outcome::Failed(code) if code == "PreconditionFailed" || code == "412" => exists(),
+        Outcome::Failed(code) if code == "NotImplemented" || code == "501" => {
+            judge(put().send().await)
+        }
+        other => other,
+    }
+}
+
+/// Deletes what `verify` wrote; what came of it, said.
+async fn delete(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> String {
+    match judge(s3.delete_object().bucket(bucket).key(key).send().await) {
+        Outcome::Allowed => format!("deleted {key} again"),
+        Outcome::Refused => format!("left {key}: this credential may not delete it"),
+        other => format!("could not delete {key} again: {}", describe(&other)),
+    }
 }
 
 /// A get: a missing key's 404 shows neither (see the module's doc).
@@ -261,7 +286,7 @@ where
     match (status, code(&err).as_str()) {
         (_, "AccessDenied") | (Some(403), _) => Outcome::Refused,
         (_, "NoSuchKey") => Outcome::Failed("NoSuchKey".into()),
-        (Some(404), _) => Outcome::Failed("404".into()),
+        (Some(status @ (404 | 412 | 501)), _) => Outcome::Failed(status.to_string()),
         (_, code) => Outcome::Failed(code.to_owned()),
     }
 }
@@ -277,73 +302,4 @@ where
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn grant(access: Access, prefix: &str) -> Grant {
-        Grant {
-            buckets: vec!["main".into()],
-            access,
-            prefix: prefix.into(),
-            statements: vec![],
-        }
-    }
-
-    const NOWHERE: Outside = Outside {
-        bucket: None,
-        key: None,
-    };
-
-    #[test]
-    fn each_scope_gets_the_probes_its_grammar_must_refuse_and_one_it_must_allow() {
-        let names = |g: &Grant, outside: &Outside| {
-            let probes = plan(g, outside, "t");
-            probes
-                .iter()
-                .map(|p| (p.name, p.must_allow))
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(
-            names(&grant(Access::ReadOnly, "*"), &NOWHERE),
-            [("put-read-only", false), ("list-inside-prefix", true)]
-        );
-        let outside = Outside {
-            bucket: Some("other"),
-            key: Some("hello.txt"),
-        };
-        assert_eq!(
-            names(&grant(Access::WriteOnly, "reports/2026/"), &outside),
-            [
-                ("get-write-only", false),
-                ("get-outside-prefix", false),
-                ("list-parent", false),
-                ("head-outside-bucket", false),
-                ("list-outside-bucket", false),
-            ]
-        );
-        let probes = plan(&grant(Access::WriteOnly, "reports/2026/"), &outside, "t");
-        assert_eq!(
-            probes[1].request,
-            Request::Get {
-                bucket: "main".into(),
-                key: "hello.txt".into()
-            }
-        );
-        let probes = plan(&grant(Access::ReadWrite, "reports/2026/*"), &NOWHERE, "t");
-        assert_eq!(
-            probes[1].request,
-            Request::List {
-                bucket: "main".into(),
-                prefix: "reports/".into()
-            }
-        );
-        assert_eq!(
-            probes[2].request,
-            Request::List {
-                bucket: "main".into(),
-                prefix: "reports/2026/".into()
-            }
-        );
-        assert_eq!(parent("reports/"), "");
-    }
-}
+mod tests;

@@ -1,7 +1,10 @@
 //! `doctor` and `verify`: each doctor check fails for the right
 //! reason and passes once fixed, and `--json` has the keys README names;
 //! `verify` finds moto not enforcing a scope (radosgw, which does, is
-//! `enforce::verify_proves_each_scope_on_radosgw`).
+//! `enforce::verify_proves_each_scope_on_radosgw`). What doctor must read,
+//! not print and not run in the profile files is in `profiles`.
+
+mod profiles;
 
 use crate::support::*;
 use serde_json::Value;
@@ -350,6 +353,50 @@ fn verify_finds_that_moto_does_not_enforce_a_scope() {
             &format!("s3://{bucket}/"),
         ]));
     assert!(!String::from_utf8_lossy(&listed.stdout).contains(".s3-credentials-verify-"));
+}
+
+/// The AWS CLI against moto with its dummy keys: `aws s3 ARGS`.
+fn moto_s3(moto: &Moto, args: &[&str]) -> std::process::Output {
+    run(Command::new(tool("aws"))
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .args(["--endpoint-url", &moto.url(), "--region", "us-east-1", "s3"])
+        .args(args))
+}
+
+#[test]
+fn verify_never_writes_over_an_object_it_did_not_create() {
+    let moto = Moto::shared();
+    let bucket = moto.bucket("verify-keep");
+    let home = tempfile::tempdir().unwrap();
+    let precious = home.path().join("precious.txt");
+    std::fs::write(&precious, "the user's own data").unwrap();
+    // At the key every write-only verify used to write, then delete.
+    let at = format!("s3://{bucket}/.s3-credentials-verify");
+    expect_success(&moto_s3(moto, &["cp", precious.to_str().unwrap(), &at]));
+    let server = Start::new(moto, &bucket).arg("--write-only").run();
+    let mut cmd = Command::new(SERVER);
+    aws_env(&mut cmd, server.home.path());
+    cmd.env("AWS_ENDPOINT_URL", moto.url())
+        .args(["verify", "--json", "--socket"])
+        .arg(server.socket());
+    let out = run(&mut cmd);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let back = home.path().join("back.txt");
+    let copied = moto_s3(moto, &["cp", &at, back.to_str().unwrap()]);
+    assert!(copied.status.success(), "the object is gone: {report}");
+    assert_eq!(
+        std::fs::read_to_string(&back).unwrap(),
+        "the user's own data"
+    );
+    // moto lets the get through, so verify deletes what it wrote: its own key.
+    let probe = &report["probes"][0];
+    assert_eq!(probe["probe"], "get-write-only", "{report}");
+    let written = probe["request"].as_str().unwrap();
+    assert!(
+        written.contains("/.s3-credentials-verify-") && !written.ends_with("-verify"),
+        "{written}"
+    );
 }
 
 #[test]
