@@ -153,6 +153,26 @@ fn a_failing_test_leaves_no_process_of_its_own_behind() {
     );
 }
 
+/// The demo, sent SIGTERM again and again as its parent dies (each of a
+/// dying test process's threads sends the SIGTERM `spawn` arranges):
+/// a later one does not cut its cleanup short, and it stops moto and the
+/// server itself.
+#[test]
+fn the_demo_cleans_up_through_a_burst_of_sigterm() {
+    let home = tempfile::tempdir().unwrap();
+    let (mut demo, _port, _seen) = crate::localserver::demo(home.path());
+    let mut status = None;
+    for _ in 0..400 {
+        signal(&demo, Signal::SIGTERM);
+        status = wait_timeout(&mut demo, Duration::from_millis(5));
+        if status.is_some() {
+            break;
+        }
+    }
+    assert!(status.is_some(), "the demo stops on SIGTERM");
+    assert_eq!(live_members(demo.group()), Vec::<i32>::new());
+}
+
 /// Every process a test starts goes through `support::spawn` (`spawn`,
 /// `run`), so none escapes the rules above.
 #[test]

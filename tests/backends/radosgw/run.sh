@@ -10,12 +10,13 @@ D=${1:?usage: run.sh STATE_DIR}
 keep=
 reader=
 stop() {
+  trap '' INT TERM HUP # a second signal must not cut the cleanup short
   [ -n "$reader" ] && kill "$reader" 2>/dev/null
   "$here/stop.sh" "$D" >&2
   [ -n "$keep" ] || rm -rf "$D"
 }
 trap stop EXIT
-trap 'exit 143' TERM HUP
+trap 'trap "" INT TERM HUP; exit 143' TERM HUP
 if ! "$here/start.sh" "$D" >&2; then
   keep=1 # its logs, for whoever reads the failure
   echo "FAILED"

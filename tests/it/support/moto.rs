@@ -75,8 +75,8 @@ impl Moto {
         }
         let script = format!(
             "\"$0\" -H 127.0.0.1 -p {port} & moto=$!; \"$1\" \"$2\" http://127.0.0.1:{port} \"$3\" \
-             {relay_args} & relay=$!; trap 'kill $moto $relay; wait $moto $relay' EXIT; \
-             trap 'exit 143' TERM HUP; cat >/dev/null"
+             {relay_args} & relay=$!; trap 'trap \"\" TERM HUP; kill $moto $relay; wait $moto $relay' EXIT; \
+             trap 'trap \"\" TERM HUP; exit 143' TERM HUP; cat >/dev/null"
         );
         let mut child = spawn(
             Command::new("sh")

@@ -20,7 +20,9 @@
 //! when this process dies instead, however it dies (prctl(2)
 //! `PR_SET_PDEATHSIG`). That signal follows the thread that forked, and
 //! tests run on threads that end, so one thread that lives as long as this
-//! process forks every child.
+//! process forks every child. It comes again as each thread of a dying
+//! process exits, so a script must not let a second one cut its cleanup
+//! short.
 
 use nix::sys::signal::{killpg, sigaction, sigprocmask, SaFlags, SigAction, SigHandler};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
