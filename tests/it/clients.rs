@@ -269,7 +269,7 @@ fn exec_forwards_signals_to_its_child() {
             "trap 'exit 42' TERM; echo ready; sleep 30 & wait",
         ],
     );
-    let mut child = cmd.stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut child = spawn(cmd.stdout(std::process::Stdio::piped()));
     let mut line = String::new();
     std::io::BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)

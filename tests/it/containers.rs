@@ -284,13 +284,11 @@ fn a_network_namespace_reaches_its_scope_through_the_container_endpoint() {
                 "{client} got credentials with {token:?}"
             );
         }
-        let curl = netns
+        let curl = run(netns
             .command(&[], "curl")
             .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
             .args(token.map(|t| format!("-HAuthorization: {t}")))
-            .arg(format!("http://{endpoint}/scope/prod/ecs"))
-            .output()
-            .unwrap();
+            .arg(format!("http://{endpoint}/scope/prod/ecs")));
         assert_eq!(String::from_utf8_lossy(&curl.stdout), "401");
     }
     // From the namespace, the open scope and / are closed too: no token, no
@@ -359,12 +357,10 @@ fn a_unix_socket_forwarded_over_ssh_serves_the_remote_side_and_no_stranger_there
     let server = Start::new(moto, &bucket).run();
     let remote = sshd.remote_dir().join("s3-credentials.sock");
     let forward = format!("{}:{}", remote.display(), server.socket().display());
-    let mut session = sshd
-        .ssh(&["-N", "-o", "StreamLocalBindUnlink=yes", "-R", &forward])
-        .stdin(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let _ended = KillOnDrop(&mut session);
+    let _session = spawn(
+        sshd.ssh(&["-N", "-o", "StreamLocalBindUnlink=yes", "-R", &forward])
+            .stdin(std::process::Stdio::null()),
+    );
     // ssh says nothing once the remote socket is there: wait for the file.
     polled(
         "ssh's remote socket",
@@ -425,7 +421,7 @@ fn a_unix_socket_forwarded_over_ssh_serves_the_remote_side_and_no_stranger_there
     // A stranger on the remote side cannot connect to it.
     if can_be_nobody() {
         use std::os::unix::process::CommandExt;
-        let out = Command::new("python3")
+        let out = run(Command::new("python3")
             .args([
                 "-c",
                 "import socket, sys\ns = socket.socket(socket.AF_UNIX)\n\
@@ -434,29 +430,18 @@ fn a_unix_socket_forwarded_over_ssh_serves_the_remote_side_and_no_stranger_there
             ])
             .arg(&remote)
             .uid(NOBODY)
-            .gid(NOBODY)
-            .output()
-            .unwrap();
+            .gid(NOBODY));
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "13", "EACCES");
     }
 }
 
-/// Kills a child (an ssh session) when the test ends, however it ends.
-struct KillOnDrop<'a>(&'a mut std::process::Child);
-
-impl Drop for KillOnDrop<'_> {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Another uid holding idle connections open to `addr` (a request head
-/// never finished), and how many the server left open of those it tried.
-struct Hog(
-    std::process::Child,
-    std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
-);
+/// never finished), and how many the server left open of those it tried;
+/// killed when dropped.
+struct Hog {
+    _child: Running,
+    said: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+}
 
 const HOG: &str = r#"
 import socket, sys, time
@@ -502,32 +487,27 @@ impl Hog {
 
     fn run(mut cmd: Command, addr: SocketAddr, each: usize, sources: usize) -> Hog {
         use std::io::BufRead;
-        let mut child = cmd
-            .args(["-c", HOG])
-            .args([
-                addr.ip().to_string(),
-                addr.port().to_string(),
-                each.to_string(),
-                sources.to_string(),
-            ])
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = spawn(
+            cmd.args(["-c", HOG])
+                .args([
+                    addr.ip().to_string(),
+                    addr.port().to_string(),
+                    each.to_string(),
+                    sources.to_string(),
+                ])
+                .stdout(std::process::Stdio::piped()),
+        );
         let lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        Hog(child, lines)
+        Hog {
+            _child: child,
+            said: lines,
+        }
     }
 
     /// How many of its connections the server left open.
     fn held(mut self) -> usize {
-        let line = self.1.next().expect("the hog's count").unwrap();
+        let line = self.said.next().expect("the hog's count").unwrap();
         line.trim().parse().unwrap()
-    }
-}
-
-impl Drop for Hog {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 

@@ -25,20 +25,20 @@ fn backend() -> PathBuf {
 }
 
 /// The shared radosgw, started and set up on first use, stopped with the
-/// test process (run.sh waits on our stdin pipe). It reads its clock through
-/// libfaketime from `clock` ("+0" but in the expiry test), so that test can
-/// move time forward instead of waiting out a 15-minute session.
+/// test process (run.sh waits on our stdin pipe, and stops it on any
+/// exit). It reads its clock through libfaketime from `clock` ("+0" but in
+/// the expiry test), so that test can move time forward instead of waiting
+/// out a 15-minute session.
 struct Rgw {
     _stdin: Mutex<ChildStdin>,
+    _run: Mutex<Running>,
     clock: PathBuf,
 }
 
 fn radosgw() -> &'static Rgw {
     static RGW: OnceLock<Rgw> = OnceLock::new();
     RGW.get_or_init(|| {
-        let installed = Command::new("sh")
-            .args(["-c", "command -v radosgw"])
-            .output();
+        let installed = try_run(Command::new("sh").args(["-c", "command -v radosgw"]));
         assert!(
             installed.is_ok_and(|o| o.status.success()),
             "radosgw is not installed; scripts/test installs it (apt-get install \
@@ -51,14 +51,14 @@ fn radosgw() -> &'static Rgw {
             .into_iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
-        let mut child = Command::new(backend().join("run.sh"))
-            .arg(&state)
-            .env("RGW_WRAPPER", format!("env {}", wrapper.join(" ")))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
+        let mut child = spawn(
+            Command::new(backend().join("run.sh"))
+                .arg(&state)
+                .env("RGW_WRAPPER", format!("env {}", wrapper.join(" ")))
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit()),
+        );
         let mut first = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut first)
@@ -73,9 +73,9 @@ fn radosgw() -> &'static Rgw {
             String::from_utf8_lossy(&setup.stderr)
         );
         let stdin = child.stdin.take().unwrap();
-        std::mem::forget(child); // reaped by init; it stops when stdin closes
         Rgw {
             _stdin: Mutex::new(stdin),
+            _run: Mutex::new(child),
             clock,
         }
     })

@@ -5,6 +5,7 @@
 //! here render every page with groff and drive the completions in real
 //! bash, zsh and fish.
 
+use crate::support::try_run;
 use clap::CommandFactory;
 use clap_complete::Shell;
 use s3_credentials::cli::{Cli, FetchCli};
@@ -260,11 +261,12 @@ fn every_man_page_renders_cleanly_with_the_sections_of_a_manual() {
         "s3-credentials-fetch",
     ] {
         let path = repo().join(format!("man/{page}.1"));
-        let out = Command::new("groff")
-            .args(["-man", "-Tutf8", "-ww", "-z"])
-            .arg(&path)
-            .output()
-            .expect("groff runs (scripts/test installs it)");
+        let out = try_run(
+            Command::new("groff")
+                .args(["-man", "-Tutf8", "-ww", "-z"])
+                .arg(&path),
+        )
+        .expect("groff runs (scripts/test installs it)");
         let warnings = String::from_utf8_lossy(&out.stderr);
         assert!(
             out.status.success() && warnings.is_empty(),
@@ -300,13 +302,14 @@ fn every_man_page_renders_cleanly_with_the_sections_of_a_manual() {
 
 /// Runs `script` in `shell` with the completion files at hand; its stdout.
 fn in_shell(shell: &str, script: &str) -> String {
-    let out = Command::new(shell)
-        .arg("-c")
-        .arg(script)
-        .env("COMPLETIONS", repo().join("completions"))
-        .env("HOME", std::env::temp_dir())
-        .output()
-        .unwrap_or_else(|e| panic!("{shell} runs (scripts/test installs it): {e}"));
+    let out = try_run(
+        Command::new(shell)
+            .arg("-c")
+            .arg(script)
+            .env("COMPLETIONS", repo().join("completions"))
+            .env("HOME", std::env::temp_dir()),
+    )
+    .unwrap_or_else(|e| panic!("{shell} runs (scripts/test installs it): {e}"));
     assert!(
         out.status.success(),
         "{shell}: {}",
@@ -372,14 +375,15 @@ fn zsh(line: &str) -> Vec<String> {
         sed -n 's/^<<\(.*\)>>$/\1/p' $OUT"#
     );
     let out = tempfile::NamedTempFile::new().unwrap();
-    let output = Command::new("zsh")
-        .arg("-fc")
-        .arg(script)
-        .env("COMPLETIONS", repo().join("completions"))
-        .env("OUT", out.path())
-        .env("HOME", std::env::temp_dir())
-        .output()
-        .expect("zsh runs (scripts/test installs it)");
+    let output = try_run(
+        Command::new("zsh")
+            .arg("-fc")
+            .arg(script)
+            .env("COMPLETIONS", repo().join("completions"))
+            .env("OUT", out.path())
+            .env("HOME", std::env::temp_dir()),
+    )
+    .expect("zsh runs (scripts/test installs it)");
     assert!(
         output.status.success(),
         "zsh: {}",

@@ -389,11 +389,9 @@ fn policy_matches_the_original_tool() {
 #[test]
 fn policy_survives_a_closed_stdout() {
     // `| head -c 1`: the reader goes away; no panic, no error.
-    let out = Command::new("sh")
+    let out = run(Command::new("sh")
         .arg("-c")
-        .arg(format!("'{SERVER}' policy b --statement '{{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}}' | head -c 1"))
-        .output()
-        .unwrap();
+        .arg(format!("'{SERVER}' policy b --statement '{{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}}' | head -c 1")));
     assert!(out.status.success());
     assert_eq!(out.stdout, b"{");
     assert!(
@@ -682,26 +680,26 @@ fn a_runtime_dir_that_is_gone_falls_back_where_fetch_looks() {
     assert!(server.wait_for_stderr("unix GET / 200", std::time::Duration::from_secs(5)));
 }
 
-#[test]
-fn the_demo_starts_serves_and_stops_on_ctrl_c() {
+/// `scripts/demo -p 0 --quiet` with the built binaries, once its server
+/// says it is ready: the demo (its process group: the script, moto and the
+/// server), the server's port, and the lines said so far.
+pub(crate) fn demo(home: &std::path::Path) -> (Running, u16, Vec<String>) {
     use std::io::BufRead;
-    use std::time::Duration;
-    let home = tempfile::tempdir().unwrap();
-    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/demo");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/demo");
     let bin = std::path::Path::new(SERVER).parent().unwrap();
-    let mut child = Command::new(demo)
-        .args(["-p", "0", "--quiet"])
-        .env("S3C_BIN", bin)
-        .env("HOME", home.path())
-        .env("XDG_RUNTIME_DIR", home.path())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut demo = spawn(
+        Command::new(script)
+            .args(["-p", "0", "--quiet"])
+            .env("S3C_BIN", bin)
+            .env("HOME", home)
+            .env("XDG_RUNTIME_DIR", home)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped()),
+    );
     let mut port = None;
     let mut seen = Vec::new();
-    for line in std::io::BufReader::new(child.stderr.take().unwrap()).lines() {
+    for line in std::io::BufReader::new(demo.stderr.take().unwrap()).lines() {
         let line = line.unwrap();
         if let Some(rest) = line.split("at http://localhost:").nth(1) {
             port = rest.trim_end_matches('/').parse::<u16>().ok();
@@ -713,6 +711,14 @@ fn the_demo_starts_serves_and_stops_on_ctrl_c() {
         }
     }
     let port = port.unwrap_or_else(|| panic!("no serving line: {seen:?}"));
+    (demo, port, seen)
+}
+
+#[test]
+fn the_demo_starts_serves_and_stops_on_ctrl_c() {
+    use std::time::Duration;
+    let home = tempfile::tempdir().unwrap();
+    let (mut demo, port, seen) = demo(home.path());
     assert!(seen.iter().any(|l| l.contains("demo-bucket")), "{seen:?}");
     let (status, _, body) = http(
         ([127, 0, 0, 1], port).into(),
@@ -720,9 +726,12 @@ fn the_demo_starts_serves_and_stops_on_ctrl_c() {
     );
     assert_eq!(status, 200);
     assert!(body.contains("AccessKeyId"));
-    signal(&child, nix::sys::signal::Signal::SIGINT);
-    let status = wait_timeout(&mut child, Duration::from_secs(15)).expect("the demo stops");
+    // Ctrl+C: the terminal signals the whole foreground job.
+    demo.signal_group(nix::sys::signal::Signal::SIGINT);
+    let status = wait_timeout(&mut demo, Duration::from_secs(15)).expect("the demo stops");
     assert!(status.success(), "{status}");
+    // It stopped moto and the server itself, before anything was killed.
+    assert_eq!(live_members(demo.group()), Vec::<i32>::new());
     assert!(
         std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
         "the server stopped"

@@ -11,6 +11,7 @@ mod enforce;
 mod exec_server;
 mod generated;
 mod guards;
+mod hygiene;
 mod layers;
 mod load;
 mod localserver;

@@ -352,7 +352,7 @@ fn auth_on_a_silent_stdin_stops_on_sigterm_and_reads_at_most_64_kib() {
     .args(["--endpoint-url", &moto.url()])
     .stdin(Stdio::piped())
     .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
+    let mut child = spawn(&mut cmd);
     let _stdin = child.stdin.take(); // held open, never written
     polled("a read of stdin", Duration::from_secs(10), || {
         waiting_on_stdin(child.id()).then_some(())
@@ -540,7 +540,7 @@ fn a_stop_wins_over_a_stalled_reload_and_a_stalled_startup() {
     .stdin(Stdio::null())
     .stderr(Stdio::null());
     let calls = sts.received();
-    let mut child = cmd.spawn().unwrap();
+    let mut child = spawn(&mut cmd);
     polled("startup's first call", Duration::from_secs(10), || {
         (sts.received() > calls).then_some(())
     });
@@ -621,9 +621,8 @@ fn exec_hides_every_key_variable_forwards_quit_and_its_child_dies_with_it() {
         .env("AWS_SECRET_KEY", "javasecret")
         .env("AWS_CREDENTIAL_PROFILES_FILE", "/etc/passwd")
         .args(["python3", "-c", CHILD, out.to_str().unwrap()])
-        .stdin(Stdio::null())
-        .process_group(0);
-    let mut exec = cmd.spawn().unwrap();
+        .stdin(Stdio::null());
+    let mut exec = spawn(&mut cmd);
     let ready = PathBuf::from(format!("{}.ready", out.display()));
     polled("the child", Duration::from_secs(20), || {
         ready.exists().then_some(())

@@ -9,6 +9,7 @@ mod http;
 mod moto;
 mod netns;
 mod server;
+mod spawn;
 mod sshd;
 mod strangers;
 
@@ -19,6 +20,7 @@ pub use http::*;
 pub use moto::*;
 pub use netns::*;
 pub use server::*;
+pub use spawn::*;
 pub use sshd::*;
 pub use strangers::*;
 

@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 /// through it, so what AWS refuses and moto forgives is refused here too,
 /// and each request's signing key id is recorded. Both are stopped when
 /// the test process exits: their wrapper shell waits on our stdin pipe,
-/// which the kernel closes then.
+/// which the kernel closes then, and stops them on its way out, however it
+/// goes (the SIGTERM `spawn` arranges included); an instance dropped
+/// earlier is killed with its process group.
 pub struct Moto {
     /// The relay's port: what clients and servers are pointed at.
     pub port: u16,
@@ -25,7 +27,7 @@ pub struct Moto {
     /// The relay's record: one JSON line per request.
     pub signed: PathBuf,
     _stdin: Mutex<ChildStdin>,
-    _child: Mutex<Child>,
+    _child: Mutex<Running>,
     _dir: tempfile::TempDir,
 }
 
@@ -73,24 +75,25 @@ impl Moto {
         }
         let script = format!(
             "\"$0\" -H 127.0.0.1 -p {port} & moto=$!; \"$1\" \"$2\" http://127.0.0.1:{port} \"$3\" \
-             {relay_args} & relay=$!; cat >/dev/null; kill $moto $relay; wait $moto $relay"
+             {relay_args} & relay=$!; trap 'trap \"\" TERM HUP; kill $moto $relay; wait $moto $relay' EXIT; \
+             trap 'trap \"\" TERM HUP; exit 143' TERM HUP; cat >/dev/null"
         );
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            .arg(tool("moto_server"))
-            .arg(tool("python3"))
-            .arg(&relay)
-            .arg(&signed)
-            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-            .env("MOTO_ENABLE_RECORDING", "true")
-            .env("MOTO_RECORDER_FILEPATH", &recording)
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("moto_server runs (scripts/test installs it)");
+        let mut child = spawn(
+            Command::new("sh")
+                .arg("-c")
+                .arg(script)
+                .arg(tool("moto_server"))
+                .arg(tool("python3"))
+                .arg(&relay)
+                .arg(&signed)
+                .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+                .env("MOTO_ENABLE_RECORDING", "true")
+                .env("MOTO_RECORDER_FILEPATH", &recording)
+                .envs(env.iter().map(|(k, v)| (k, v)))
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped()),
+        );
         let stdin = child.stdin.take().unwrap();
         let lines = wait_for_lines(
             child.stderr.take().unwrap(),
@@ -172,7 +175,7 @@ fn decode_body(line: &str) -> String {
 /// Reads lines until each of `needles` has been seen; the lines read so
 /// far on timeout or EOF. The rest of the stream is drained in the
 /// background.
-fn wait_for_lines<R: Read + Send + 'static>(
+pub fn wait_for_lines<R: Read + Send + 'static>(
     stream: R,
     needles: &[&str],
     timeout: Duration,

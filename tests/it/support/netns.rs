@@ -5,7 +5,7 @@
 //! endpoint listens. All of it is removed on drop, a failing test included,
 //! and leftovers of a killed run under the same names first.
 
-use super::{aws_env, expect_success, run, Server, SERVER};
+use super::{aws_env, expect_success, run, try_run, Server, SERVER};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::process::Command;
 use std::sync::Mutex;
@@ -29,14 +29,11 @@ pub struct Netns {
 }
 
 fn ip(args: &[&str]) -> bool {
-    Command::new("ip")
-        .args(args)
-        .output()
-        .is_ok_and(|o| o.status.success())
+    try_run(Command::new("ip").args(args)).is_ok_and(|o| o.status.success())
 }
 
 fn must(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().expect("ip runs");
+    let out = run(Command::new("ip").args(args));
     assert!(
         out.status.success(),
         "ip {}: {}",
@@ -83,10 +80,7 @@ impl Netns {
         inside(&["route", "add", "default", "via", &host_ip.to_string()]);
         let mut users = HOST_USERS.lock().unwrap_or_else(|e| e.into_inner());
         if users.0 == 0 {
-            let lo = Command::new("ip")
-                .args(["-4", "addr", "show", "dev", "lo"])
-                .output()
-                .unwrap();
+            let lo = run(Command::new("ip").args(["-4", "addr", "show", "dev", "lo"]));
             users.1 = !String::from_utf8_lossy(&lo.stdout).contains(&format!("{CONTAINER_HOST}/"));
             if users.1 {
                 must(&["addr", "add", &format!("{CONTAINER_HOST}/32"), "dev", "lo"]);

@@ -31,9 +31,9 @@ pub fn aws_env(cmd: &mut Command, home: &Path) {
         .env("AWS_SHARED_CREDENTIALS_FILE", home.join("aws-credentials"));
 }
 
-/// A running `s3-credentials localserver`.
+/// A running `s3-credentials localserver`, stopped (SIGKILL) when dropped.
 pub struct Server {
-    pub child: Child,
+    pub child: Running,
     pub port: u16,
     pub bucket: String,
     pub home: tempfile::TempDir,
@@ -141,7 +141,7 @@ impl Start {
         for key in &self.unset {
             cmd.env_remove(key);
         }
-        let mut child = cmd.spawn().unwrap();
+        let mut child = spawn(&mut cmd);
         if let (Some(text), Some(mut stdin)) = (&self.stdin, child.stdin.take()) {
             stdin.write_all(text.as_bytes()).unwrap(); // closed as it drops
         }
@@ -169,9 +169,7 @@ impl Start {
         });
         let lines = || log.lock().unwrap().clone();
         if rx.recv_timeout(Duration::from_secs(30)).is_err() {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(lines());
+            return Err(lines()); // killed as `child` drops
         }
         let port = lines()
             .iter()
@@ -269,47 +267,4 @@ impl Server {
         }
         false
     }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-pub fn signal(child: &Child, sig: nix::sys::signal::Signal) {
-    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-    nix::sys::signal::kill(pid, sig).unwrap();
-}
-
-pub fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
-    let until = Instant::now() + timeout;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return Some(status);
-        }
-        if Instant::now() > until {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Runs a command to completion (no time limit: callers give the command one).
-pub fn run(cmd: &mut Command) -> Output {
-    cmd.stdin(Stdio::null());
-    cmd.output().unwrap()
-}
-
-/// Asserts that a command succeeded (else panics with its stderr); its
-/// stdout.
-pub fn expect_success(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -3,23 +3,22 @@
 //! and an `ssh` client for it. The remote user is root (this machine's
 //! tests run as root); `NOBODY` plays a stranger there.
 
+use super::{run, spawn, Running};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
-/// A running sshd and the key that logs in to it.
+/// A running sshd and the key that logs in to it, killed when dropped.
 pub struct Sshd {
-    child: Child,
+    _child: Running,
     pub port: u16,
     dir: tempfile::TempDir,
 }
 
 fn keygen(path: &Path) {
-    let out = Command::new("ssh-keygen")
+    let out = run(Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(path)
-        .output()
-        .unwrap();
+        .arg(path));
     assert!(
         out.status.success(),
         "{}",
@@ -56,14 +55,14 @@ impl Sshd {
             ),
         )
         .unwrap();
-        let mut child = Command::new(sshd)
-            .args(["-D", "-e", "-f"])
-            .arg(d.join("sshd_config"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = spawn(
+            Command::new(sshd)
+                .args(["-D", "-e", "-f"])
+                .arg(d.join("sshd_config"))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped()),
+        );
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
         let ready = format!("Server listening on 127.0.0.1 port {port}");
         let mut said = Vec::new();
@@ -79,7 +78,11 @@ impl Sshd {
         }
         // Keep reading, so sshd never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
-        Some(Sshd { child, port, dir })
+        Some(Sshd {
+            _child: child,
+            port,
+            dir,
+        })
     }
 
     /// `ssh root@127.0.0.1 -p PORT` with our key, batch mode, no known
@@ -116,12 +119,5 @@ impl Sshd {
         std::fs::set_permissions(self.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         dir
-    }
-}
-
-impl Drop for Sshd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 /// A stranger's server: answers every request on a Unix socket or a TCP
 /// address with `body` (forged credentials, or HTML), as `uid` if given.
-/// It says `ready` once listening and stops when dropped.
-pub struct Squatter(Child);
+/// It says `ready` once listening and is killed when dropped.
+pub struct Squatter(Running);
 
 const SQUATTER: &str = r#"
 import os, socket, sys
@@ -53,20 +53,13 @@ impl Squatter {
         if let Some(uid) = uid {
             cmd.uid(uid).gid(uid);
         }
-        let mut child = cmd.spawn().unwrap();
+        let mut child = spawn(&mut cmd);
         let mut ready = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut ready)
             .unwrap();
         assert_eq!(ready.trim(), "ready", "the squatter did not start on {at}");
         Squatter(child)
-    }
-}
-
-impl Drop for Squatter {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 
@@ -108,13 +101,10 @@ sys.stdout.write(data.decode("latin-1"))
 /// closes: the raw answer (empty when closed on without a byte).
 pub fn http_as_nobody(addr: SocketAddr, request: &str) -> String {
     use std::os::unix::process::CommandExt;
-    let out = Command::new("python3")
+    let out = run(Command::new("python3")
         .args(["-c", ASK, &addr.to_string(), request])
         .uid(NOBODY)
-        .gid(NOBODY)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+        .gid(NOBODY));
     assert!(
         out.status.success(),
         "{}",
@@ -151,7 +141,7 @@ sys.stdin.read()
 /// `(addr, count, request)` opens `count` connections to `addr` and sends
 /// `request` on each. `answered` is how many got a byte back.
 pub struct Flood {
-    child: Child,
+    _child: Running,
     pub answered: usize,
 }
 
@@ -163,13 +153,12 @@ impl Flood {
         for (addr, count, request) in specs {
             cmd.arg(format!("{}:{}|{count}|{request}", addr.ip(), addr.port()));
         }
-        let mut child = cmd
-            .uid(uid)
-            .gid(uid)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = spawn(
+            cmd.uid(uid)
+                .gid(uid)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped()),
+        );
         let mut ready = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut ready)
@@ -178,14 +167,10 @@ impl Flood {
             .strip_prefix("ready ")
             .and_then(|n| n.trim().parse().ok())
             .unwrap_or_else(|| panic!("the flood did not start: {ready:?}"));
-        Flood { child, answered }
-    }
-}
-
-impl Drop for Flood {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        Flood {
+            _child: child,
+            answered,
+        }
     }
 }
 
