@@ -89,6 +89,9 @@ fn profiles() -> Result<Profiles, String> {
     ))
 }
 
+/// One finding for each profile whose `credential_process` asks a
+/// localserver (or `--profile`'s alone), each run as the SDK would run it;
+/// with what the AWS checks may then rely on.
 pub(super) async fn checks(options: &Options) -> Found {
     let profiles = match profiles() {
         Ok(profiles) => profiles,

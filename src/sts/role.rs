@@ -94,6 +94,10 @@ pub(super) async fn ensure_default_role(
     }
 }
 
+/// Makes the original's role `s3-credentials.AmazonS3FullAccess` in
+/// `account`, as the original does: a trust policy for the account's root,
+/// `MaxSessionDuration` 43200 s, the managed `AmazonS3FullAccess` attached.
+/// A role another server made meanwhile is taken as it is.
 async fn create_default_role(iam: &Iam, account: &str) -> Result<DefaultRole, Error> {
     let trust = serde_json::json!({
         "Version": "2012-10-17",

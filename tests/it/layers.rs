@@ -1,6 +1,8 @@
-//! The layers `src/lib.rs` draws: every module imports only from layers
-//! below its own, so there is no circle (issue 22). Read from the source,
-//! test modules left out.
+//! The house rules `src/lib.rs` draws, read from the source with test
+//! modules left out: every module imports only from layers below its own,
+//! so there is no circle; inside a folder no two files import each other,
+//! even through a third; no file is over 400 lines and no function over 60
+//! (it fits a screen), and the ten longest say what they do.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -137,4 +139,181 @@ fn no_source_file_is_over_400_lines() {
         }
     }
     assert!(long.is_empty(), "{long:#?}");
+}
+
+/// Every source file under `src/` but the test modules (`tests.rs`), with
+/// its path relative to `src/` and its text up to its `#[cfg(test)]`.
+fn sources() -> Vec<(String, String)> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut found = Vec::new();
+    let mut stack = vec![src.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            let rel = path
+                .strip_prefix(&src)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if path.is_dir() {
+                stack.push(path);
+            } else if rel.ends_with(".rs") && !rel.ends_with("tests.rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let code = text.split("#[cfg(test)]").next().unwrap().to_owned();
+                found.push((rel, code));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The names `code` reaches through `super::NAME` and `super::{A, B}`.
+fn through_super(code: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for (at, _) in code.match_indices("super::") {
+        let rest = &code[at + "super::".len()..];
+        let group = match rest.strip_prefix('{') {
+            Some(group) => &group[..group.find('}').unwrap_or(group.len())],
+            None => rest,
+        };
+        for part in group.split(',') {
+            let name: String = part
+                .trim()
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+                .collect();
+            names.insert(name);
+        }
+    }
+    names
+}
+
+#[test]
+fn no_two_files_in_a_folder_import_each_other_even_through_a_third() {
+    // The files of each folder (a module's children), and which of their
+    // siblings each reaches through `super::`.
+    let mut folders: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    let sources = sources();
+    for (rel, _) in &sources {
+        if let Some((dir, file)) = rel.rsplit_once('/') {
+            let name = file.trim_end_matches(".rs");
+            if name != "mod" {
+                let folder = folders.entry(dir.to_owned()).or_default();
+                folder.insert(name.to_owned(), BTreeSet::new());
+            }
+        }
+    }
+    for (rel, code) in &sources {
+        let Some((dir, file)) = rel.rsplit_once('/') else {
+            continue;
+        };
+        let Some(folder) = folders.get_mut(dir) else {
+            continue;
+        };
+        let name = file.trim_end_matches(".rs").to_owned();
+        let siblings: BTreeSet<String> = folder.keys().cloned().collect();
+        if let Some(uses) = folder.get_mut(&name) {
+            uses.extend(
+                through_super(code)
+                    .into_iter()
+                    .filter(|n| siblings.contains(n) && *n != name),
+            );
+        }
+    }
+    let mut circles = Vec::new();
+    for (dir, files) in &folders {
+        for start in files.keys() {
+            // Whom `start` reaches, directly or not; reaching itself is a circle.
+            let mut seen = BTreeSet::new();
+            let mut todo: Vec<&String> = files[start].iter().collect();
+            while let Some(next) = todo.pop() {
+                if seen.insert(next.clone()) {
+                    todo.extend(files[next].iter());
+                }
+            }
+            if seen.contains(start) {
+                circles.push(format!("{dir}/{start}.rs reaches itself through {seen:?}"));
+            }
+        }
+    }
+    assert!(circles.is_empty(), "{circles:#?}");
+    assert!(
+        folders.len() >= 8,
+        "too few folders read: {:?}",
+        folders.keys()
+    );
+}
+
+/// Each function's length in lines (its signature to its closing brace, as
+/// rustfmt lays it out), where it is and whether a doc comment precedes it.
+fn functions() -> Vec<(usize, String, bool)> {
+    let mut found = Vec::new();
+    for (rel, code) in sources() {
+        let lines: Vec<&str> = code.lines().collect();
+        for (at, line) in lines.iter().enumerate() {
+            let trimmed = line.trim_start();
+            let indent = &line[..line.len() - trimmed.len()];
+            let signature = [
+                "fn ",
+                "pub fn ",
+                "pub(crate) fn ",
+                "pub(super) fn ",
+                "async fn ",
+            ]
+            .iter()
+            .chain(&[
+                "pub async fn ",
+                "pub(crate) async fn ",
+                "pub(super) async fn ",
+            ])
+            .chain(&["const fn ", "pub const fn ", "unsafe fn "])
+            .find_map(|start| trimmed.strip_prefix(start));
+            let Some(signature) = signature else {
+                continue;
+            };
+            let Some(open) =
+                (at..lines.len()).find(|&i| lines[i].ends_with('{') || lines[i].ends_with(';'))
+            else {
+                continue;
+            };
+            if lines[open].ends_with(';') {
+                continue; // a trait's declaration
+            }
+            let close = format!("{indent}}}");
+            let Some(end) = (open..lines.len()).find(|&i| lines[i] == close) else {
+                continue; // a one-liner `{ ... }`
+            };
+            let doc = lines[..at]
+                .iter()
+                .rev()
+                .map(|l| l.trim_start())
+                .find(|l| !l.starts_with("#["))
+                .is_some_and(|l| l.starts_with("///"));
+            let name: String = signature
+                .chars()
+                .take_while(|c| *c != '(' && *c != '<')
+                .collect();
+            found.push((end - at + 1, format!("src/{rel}:{} {name}", at + 1), doc));
+        }
+    }
+    found.sort_by_key(|f| std::cmp::Reverse(f.0));
+    found
+}
+
+#[test]
+fn every_function_fits_a_screen_and_the_ten_longest_say_what_they_do() {
+    let functions = functions();
+    assert!(
+        functions.len() > 300,
+        "too few functions read: {}",
+        functions.len()
+    );
+    let long: Vec<_> = functions.iter().filter(|f| f.0 > 60).collect();
+    assert!(long.is_empty(), "over 60 lines: {long:#?}");
+    let undocumented: Vec<_> = functions[..10].iter().filter(|f| !f.2).collect();
+    assert!(
+        undocumented.is_empty(),
+        "among the ten longest, without a doc: {undocumented:#?}"
+    );
 }
