@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use tokens::{load_token, scope_tokens};
+use tokens::{check_imds, load_token, scope_tokens};
 
 mod tokens;
 
@@ -68,8 +68,10 @@ impl Options {
     async fn declared(&self, server_token: Option<&Token>) -> Result<Declared, Error> {
         let (config, command_line) = (self.config.clone(), self.command_line.clone());
         let server_token = server_token.cloned();
+        let imds = self.imds_port.is_some();
         tokio::task::spawn_blocking(move || {
             let scopes = Scopes::declared(config.as_deref(), &command_line)?;
+            check_imds(&scopes, imds)?;
             let tokens = scope_tokens(&scopes, server_token.as_ref())?;
             Ok(Declared { scopes, tokens })
         })

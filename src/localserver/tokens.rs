@@ -37,6 +37,24 @@ pub(super) fn scope_tokens(
     Ok(tokens)
 }
 
+/// IMDS clients send no `Authorization` header, so `--imds-port` hands the
+/// default scope to any caller the uid check admits: a default scope with
+/// a token of its own would lose it there. Refused, as `--imds-port` with
+/// `--auth-token-file` is.
+pub(super) fn check_imds(scopes: &Scopes, imds: bool) -> Result<(), Error> {
+    match scopes
+        .default_scope()
+        .filter(|s| imds && s.token_file.is_some())
+    {
+        Some(scope) => Err(Error::new(format!(
+            "--imds-port cannot serve the default scope '{}': it has a token_file, and IMDS \
+             clients send no token; make another scope the default, or drop --imds-port",
+            scope.name
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// A token file (`what` names it), read (or made, and said so).
 pub(super) fn load_token(path: &std::path::Path, what: &str) -> Result<Token, Error> {
     match token::load(path, what)? {

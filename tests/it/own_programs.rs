@@ -745,3 +745,76 @@ fn control_characters_in_arguments_are_escaped_in_usage_errors() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains('\x1b'), "{stderr:?}");
 }
+
+/// The red team's setup: `default = "secret"` with a token of its own, and
+/// `--imds-port`, which any local caller reaches without a token. Refused
+/// at startup; a reload that makes it so is refused and changes nothing.
+#[test]
+fn imds_with_a_default_scope_that_has_its_own_token_is_refused_at_startup_and_on_reload() {
+    let moto = Moto::shared();
+    let bucket = moto.bucket("imdstok");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("scopes.toml");
+    let with_token = format!(
+        "default = \"secret\"\n[scope.secret]\nbuckets = [\"{bucket}\"]\n\
+         token_file = \"secret.token\"\n"
+    );
+    std::fs::write(&file, &with_token).unwrap();
+    let config = file.to_str().unwrap();
+    let lines = refused_at_startup(moto, &["--config", config, "--imds-port", "0"]);
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some(
+            "Error: --imds-port cannot serve the default scope 'secret': it has a token_file, \
+             and IMDS clients send no token; make another scope the default, or drop --imds-port"
+        ),
+        "{lines:?}"
+    );
+    // Without the token, the server starts; a reload adding it is refused.
+    let open = format!("default = \"secret\"\n[scope.secret]\nbuckets = [\"{bucket}\"]\n");
+    std::fs::write(&file, open).unwrap();
+    let mut server = Start::new(moto, "")
+        .args(&["--config", config, "--imds-port", "0"])
+        .run();
+    std::fs::write(&file, &with_token).unwrap();
+    signal(&server.child, nix::sys::signal::Signal::SIGHUP);
+    assert!(server.wait_for_stderr("reload failed", Duration::from_secs(10)));
+    assert!(
+        !dir.path().join("secret.token").exists(),
+        "no token was made"
+    );
+    assert!(server.terminate().success());
+}
+
+/// A guest uid (a scope's `uids`) holding 512 connections, TCP's whole
+/// budget, gets its share (`PER_GUEST`) and no more: the owner is still
+/// served.
+#[test]
+fn a_guest_uid_cannot_starve_the_owner_of_tcp() {
+    if !can_be_nobody() {
+        return;
+    }
+    let moto = Moto::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (moto.bucket("share-a"), moto.bucket("share-b"));
+    let file = dir.path().join("scopes.toml");
+    let text = format!(
+        "default = \"b\"\n[scope.a]\nbuckets = [\"{a}\"]\nuids = [65534]\n\
+         [scope.b]\nbuckets = [\"{b}\"]\n"
+    );
+    std::fs::write(&file, text).unwrap();
+    let server = Start::new(moto, "")
+        .args(&["--config", file.to_str().unwrap()])
+        .run();
+    let keep_alive = format!(
+        "GET /scope/a HTTP/1.1\r\nHost: localhost:{}\r\n\r\n",
+        server.port
+    );
+    // Each of the 512 is answered: 200 on its share, 503 past it.
+    let flood = Flood::start(NOBODY, &[(server.addr(), 512, &keep_alive)]);
+    assert_eq!(flood.answered, 512);
+    for _ in 0..20 {
+        assert_eq!(server.get("/").0, 200, "the owner is served");
+    }
+    drop(flood);
+}
