@@ -65,7 +65,27 @@ pub async fn text(options: &Options) -> Result<String, Error> {
         serde_json::from_slice(body).map_err(|_| "its answer is not a container-env answer".into())
     })
     .await?;
+    check_holder(&answer.full_uri, options)?;
     Ok(render(&answer, options))
+}
+
+/// The container endpoint's port must be the server's: another user that
+/// holds it (a restart the server lost to it) would get the token a
+/// container sends.
+fn check_holder(full_uri: &str, options: &Options) -> Result<(), Error> {
+    let server_uid = (options.fetch.server_uid).unwrap_or_else(|| nix::unistd::geteuid().as_raw());
+    let addr = full_uri
+        .strip_prefix("http://")
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|authority| authority.parse::<std::net::SocketAddr>().ok());
+    match addr.and_then(|addr| crate::peer::other_listener_uid(addr, server_uid)) {
+        Some(uid) => Err(Error::new(format!(
+            "the container endpoint {} is held by uid {uid} too, not only by the server: a \
+             container would hand it its token; stop that program and restart the server",
+            addr.map(|a| a.to_string()).unwrap_or_default()
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// The variables, in `options.format`.

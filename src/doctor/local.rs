@@ -186,7 +186,9 @@ fn full_uri() -> Option<Check> {
                 h if h.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
                     || ["169.254.170.2", "169.254.170.23", "fd00:ec2::23"].contains(&h) =>
                 {
-                    Verdict::Ok(format!("FULL_URI's host {h} is one every SDK takes"))
+                    squatted(&text).unwrap_or_else(|| {
+                        Verdict::Ok(format!("FULL_URI's host {h} is one every SDK takes"))
+                    })
                 }
                 h => Verdict::Fail(format!(
                     "FULL_URI's host {h} is refused over http:// by the SDKs (they take loopback, \
@@ -197,6 +199,21 @@ fn full_uri() -> Option<Check> {
         }
     };
     Some(Check::new("FULL_URI", verdict))
+}
+
+/// A FULL_URI whose port another user holds: whatever listens there gets
+/// the token every client sends, and answers with credentials of its own
+/// (a server that is down cannot keep its port).
+fn squatted(full_uri: &str) -> Option<Verdict> {
+    let uri: hyper::Uri = full_uri.parse().ok()?;
+    let host: std::net::IpAddr = uri.host()?.trim_matches(['[', ']']).parse().ok()?;
+    let addr = std::net::SocketAddr::new(host, uri.port_u16().unwrap_or(80));
+    let uid = crate::peer::other_listener_uid(addr, nix::unistd::geteuid().as_raw())?;
+    Some(Verdict::Fail(format!(
+        "FULL_URI's port {addr} is held by uid {uid}, not by you: it would get every client's \
+         token; stop that program, start the server, and keep its port (docs/SECURITY.md, \
+         the container endpoint)"
+    )))
 }
 
 /// `XDG_RUNTIME_DIR` missing or stale, and the socket directory's mode.

@@ -60,6 +60,19 @@ impl Listeners {
         addr: std::net::SocketAddr,
     ) -> Result<Listeners, Error> {
         let ip = addr.ip();
+        // Socket activation that passed this address keeps it held while
+        // the server restarts: nobody else can bind it meanwhile.
+        let passed = (self.tcp.iter()).position(|l| l.local_addr().is_ok_and(|a| a == addr));
+        if let Some(at) = passed {
+            self.container = Some(self.tcp.remove(at));
+            if self.tcp.is_empty() {
+                return Err(Error::new(
+                    "socket activation passed only the container endpoint's socket: the \
+                     .socket unit needs ListenStream=127.0.0.1:PORT too",
+                ));
+            }
+            return Ok(self);
+        }
         let listener = TcpListener::bind(addr).await.map_err(|e| match e.kind() {
             ErrorKind::AddrNotAvailable => {
                 let (six, len) = if ip.is_ipv6() { ("-6 ", 128) } else { ("", 32) };

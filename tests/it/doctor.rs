@@ -496,3 +496,23 @@ fn verify_refuses_to_prove_what_it_cannot() {
     let out = verify(&["--outside-key", ""]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The squatter the red team ran: another uid holds the FULL_URI's port
+/// (the server is down, or lost its port to it on a restart); doctor says
+/// who, and that it would get every client's token.
+#[test]
+fn doctor_finds_a_full_uri_port_another_uid_holds() {
+    if !can_be_nobody() {
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let _squatter = Squatter::start("tcp", &format!("127.0.0.1:{port}"), "{}", Some(NOBODY));
+    let uri = format!("http://127.0.0.1:{port}/scope/prod/ecs");
+    let keys = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"];
+    let env = [("AWS_CONTAINER_CREDENTIALS_FULL_URI", uri.as_str())];
+    let (code, report) = doctor(home.path(), &env, &keys, &[]);
+    assert_eq!(code, 1);
+    let said = failing(&report, "FULL_URI").expect("a squatted FULL_URI port");
+    assert!(said.contains(&format!("is held by uid {NOBODY}")), "{said}");
+}

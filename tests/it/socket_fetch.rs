@@ -563,3 +563,51 @@ fn a_socket_access_line_names_the_peer() {
         "{tcp}"
     );
 }
+
+/// The container endpoint's socket passed by systemd (a `.socket` unit
+/// with `ListenStream=ADDR:PORT`) is served as the container endpoint, and
+/// stays held while the server is down: another uid cannot bind it then
+/// and harvest the tokens containers send.
+#[test]
+fn socket_activation_keeps_the_container_endpoint_held_across_a_restart() {
+    use std::os::fd::OwnedFd;
+    let moto = Moto::shared();
+    let bucket = moto.bucket("keptport");
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let container = std::net::TcpListener::bind("127.0.0.2:0").unwrap();
+    let addr = container.local_addr().unwrap();
+    let start = |tcp: &std::net::TcpListener, container: &std::net::TcpListener| {
+        let mut start = Start::new(moto, &bucket).args(&[
+            "--no-socket",
+            "--container-endpoint",
+            &addr.to_string(),
+        ]);
+        start.activation = vec![
+            OwnedFd::from(tcp.try_clone().unwrap()),
+            OwnedFd::from(container.try_clone().unwrap()),
+        ];
+        start.run()
+    };
+    let mut server = start(&tcp, &container);
+    let said = server.stderr_lines().join("\n");
+    assert!(
+        said.contains(&format!("Container endpoint: http://{addr}/")),
+        "{said}"
+    );
+    assert_eq!(server.get("/").0, 200, "TCP serves the other socket");
+    let asked = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let (status, _, _) = http(addr, &asked);
+    assert_eq!(status, 401, "the container endpoint wants a token");
+    assert!(server.terminate().success());
+    // Down: the port is still systemd's (here, this test's), not a squatter's.
+    if can_be_nobody() {
+        let squat = Squatter::try_start("tcp", &addr.to_string(), "{}", Some(65534));
+        assert!(
+            squat.is_err(),
+            "another uid bound {addr} while the server was down"
+        );
+    }
+    let mut again = start(&tcp, &container);
+    assert_eq!(http(addr, &asked).0, 401);
+    assert!(again.terminate().success());
+}

@@ -44,12 +44,18 @@ pub const FORGED: &str = r#"{"Version": 1, "AccessKeyId": "AKIAEVIL", "SecretAcc
 impl Squatter {
     /// Listens on `unix` socket path or `tcp` `host:port`.
     pub fn start(kind: &str, at: &str, body: &str, uid: Option<u32>) -> Squatter {
+        Squatter::try_start(kind, at, body, uid)
+            .unwrap_or_else(|_| panic!("the squatter did not start on {at}"))
+    }
+
+    /// The same; `Err` when it cannot listen there (the address is held).
+    pub fn try_start(kind: &str, at: &str, body: &str, uid: Option<u32>) -> Result<Squatter, ()> {
         use std::os::unix::process::CommandExt;
         let mut cmd = Command::new("python3");
         cmd.args(["-c", SQUATTER, kind, at, body])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(Stdio::null());
         if let Some(uid) = uid {
             cmd.uid(uid).gid(uid);
         }
@@ -58,8 +64,10 @@ impl Squatter {
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut ready)
             .unwrap();
-        assert_eq!(ready.trim(), "ready", "the squatter did not start on {at}");
-        Squatter(child)
+        match ready.trim() {
+            "ready" => Ok(Squatter(child)),
+            _ => Err(()),
+        }
     }
 }
 
