@@ -9,7 +9,6 @@ use crate::cache::{Cache, Held};
 use crate::narrow::{Narrowing, Refused, Tuple};
 use crate::policy::{Grant, MAX_POLICY_CHARS};
 use crate::Error;
-use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -148,7 +147,7 @@ impl Narrowed {
             );
             return Err(NarrowFailure::Refused(Refused::Malformed(why)));
         }
-        let session = session_name(&self.scope, &policy);
+        let session = crate::narrow::session_name(&self.scope, &policy);
         let source = (scope.narrowed_source(policy, session)).ok_or(NarrowFailure::Unsupported)?;
         let cache = Cache::on_demand(source, scope.duration());
         if entries.len() >= MAX_ENTRIES {
@@ -193,18 +192,6 @@ impl Budget {
             (1.0 - self.tokens) / MINTS_PER_SECOND,
         ))
     }
-}
-
-/// `s3c.SCOPE.n` and 8 hex digits of the narrowed policy's hash: the
-/// narrowing shows in CloudTrail, within STS's 64 characters.
-fn session_name(scope: &str, policy: &str) -> String {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    policy.hash(&mut hasher);
-    let tag = format!(".n{:08x}", hasher.finish() as u32);
-    let room = 64 - tag.len();
-    let head = crate::policy::session_name(&format!("s3c.{scope}"));
-    let head: String = head.chars().take(room).collect();
-    format!("{head}{tag}")
 }
 
 #[cfg(test)]
