@@ -127,17 +127,13 @@ impl Narrowed {
 
     /// A new entry for `tuple` (true: made now; false: another request
     /// made it meanwhile), within the budget. Its policy is built only
-    /// here, and must fit STS's size.
+    /// here, and must fit STS's size; a mint is spent only after every
+    /// check that can refuse.
     fn made(&self, scope: &Arc<Cache>, tuple: Tuple) -> Result<(Arc<Cache>, bool), NarrowFailure> {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         if let Some(entry) = entries.iter().find(|e| e.tuple == tuple) {
             return Ok((entry.cache.clone(), false));
         }
-        let spent = self.budget.lock().unwrap_or_else(|e| e.into_inner()).take();
-        spent.map_err(|wait| {
-            crate::metrics::narrowed(&self.scope, "limited");
-            NarrowFailure::Limited(wait)
-        })?;
         let policy = tuple.clone().grant(&self.grant.statements).policy_compact();
         if policy.len() > MAX_POLICY_CHARS {
             let why = format!(
@@ -149,6 +145,12 @@ impl Narrowed {
         }
         let session = crate::narrow::session_name(&self.scope, &policy);
         let source = (scope.narrowed_source(policy, session)).ok_or(NarrowFailure::Unsupported)?;
+        // Last: every refusal above spends no mint.
+        let spent = self.budget.lock().unwrap_or_else(|e| e.into_inner()).take();
+        spent.map_err(|wait| {
+            crate::metrics::narrowed(&self.scope, "limited");
+            NarrowFailure::Limited(wait)
+        })?;
         let cache = Cache::on_demand(source, scope.duration());
         if entries.len() >= MAX_ENTRIES {
             let oldest =

@@ -1,5 +1,6 @@
-//! Narrowed entries: bounded in number and in new mints per second, and
-//! not renewed once idle (a fake STS with short credentials).
+//! Narrowed entries: bounded in number and in new mints per second, no
+//! mint spent on a refusal, and not renewed once idle (a fake STS with
+//! short credentials).
 
 use super::*;
 use crate::credential::{BoxFuture, Credential, Mint};
@@ -148,4 +149,38 @@ async fn an_idle_entry_is_not_renewed_and_a_used_one_is() {
         mints.load(Ordering::SeqCst) > before,
         "a used entry was not renewed"
     );
+}
+
+/// The attack: narrowings refused for their policy's size, or for
+/// widening, ask before the budget is looked at, and spend none of it.
+#[tokio::test(start_paused = true)]
+async fn refused_narrowings_spend_no_mint() {
+    let (served, mints) = scope(3600).await;
+    let long = "x".repeat(MAX_POLICY_CHARS);
+    for i in 0..3 * MINT_BURST as usize {
+        let oversize = Narrowing {
+            prefix: Some(format!("{long}{i}")),
+            ..Narrowing::default()
+        };
+        let got = served.narrowed(&oversize).await;
+        assert!(
+            matches!(&got, Err(NarrowFailure::Refused(Refused::Malformed(why))) if why.contains("over STS's limit")),
+            "{got:?}"
+        );
+        let widens = Narrowing {
+            buckets: vec![format!("b{i}")],
+            ..Narrowing::default()
+        };
+        let got = served.narrowed(&widens).await;
+        assert!(
+            matches!(got, Err(NarrowFailure::Refused(Refused::Widens(_)))),
+            "{got:?}"
+        );
+    }
+    assert_eq!(mints.load(Ordering::SeqCst), 0);
+    // No time passed: the whole burst is still there.
+    for i in 0..MINT_BURST as usize {
+        let got = served.narrowed(&prefix(i)).await;
+        assert!(got.is_ok(), "narrowing {i} after the refusals: {got:?}");
+    }
 }
