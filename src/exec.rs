@@ -156,7 +156,7 @@ async fn from_server(fetch: &fetch::Options) -> Result<Arc<Served>, Error> {
 }
 
 /// The scope to serve: the command line's buckets, or the file's named (or
-/// default) scope.
+/// default) scope; narrowed as asked, under a narrowed session name.
 fn pick(options: &FromAws) -> Result<Scope, Error> {
     let scopes = Scopes::declared(options.config.as_deref(), &options.command_line)?;
     let picked = match &options.scope {
@@ -170,6 +170,8 @@ fn pick(options: &FromAws) -> Result<Scope, Error> {
     if !options.narrowing.is_empty() {
         scope.grant = (options.narrowing.apply(&scope.grant))
             .map_err(|why| Error::new(format!("cannot narrow scope '{}': {why}", scope.name)))?;
+        let policy = scope.grant.policy_compact();
+        scope.session_name = crate::narrow::session_name(&scope.name, &policy);
     }
     Ok(scope)
 }

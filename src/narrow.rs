@@ -155,6 +155,23 @@ impl Tuple {
     }
 }
 
+/// The `RoleSessionName` of scope `scope`'s credential narrowed to
+/// `policy` (the compact session policy sent): `s3c.SCOPE.n` and 8 hex
+/// digits of the policy's 32-bit FNV-1a hash, so CloudTrail shows that it
+/// was narrowed and tells narrowings apart. The same narrowing has the same
+/// name wherever it is minted (the server, `exec`) and on every build.
+/// STS's characters (`[\w+=,.@-]`, `policy::session_name`); the scope's name
+/// is cut so the whole fits STS's 64 characters.
+pub fn session_name(scope: &str, policy: &str) -> String {
+    let hash = (policy.bytes()).fold(0x811c_9dc5_u32, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    });
+    let tag = format!(".n{hash:08x}");
+    let head = crate::policy::session_name(&format!("s3c.{scope}"));
+    let head: String = head.chars().take(64 - tag.len()).collect();
+    format!("{head}{tag}")
+}
+
 fn parse_access(value: &str) -> Result<Access, Refused> {
     match value {
         "read-write" => Ok(Access::ReadWrite),

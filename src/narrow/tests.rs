@@ -106,6 +106,24 @@ struct Request {
 }
 
 /// `*` any run, `?` any one character: IAM's glob.
+#[test]
+fn a_narrowed_session_name_shows_the_narrowing_within_stss_characters_and_length() {
+    // FNV-1a's own test vector: the hash does not change between builds.
+    assert_eq!(session_name("prod", "a"), "s3c.prod.ne40c292c");
+    assert_ne!(session_name("prod", "b"), session_name("prod", "a"));
+    let longest = "x".repeat(63);
+    let name = session_name(&longest, "{}");
+    assert_eq!(name.len(), 64);
+    assert!(name.starts_with("s3c.xxx"), "{name}");
+    assert!(name.ends_with(&session_name("prod", "{}")[8..]), "{name}");
+    let odd = session_name("a b/é", "{}");
+    assert!(odd.starts_with("s3c.a-b--."), "{odd}");
+    assert!(
+        (odd.chars()).all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)),
+        "{odd}"
+    );
+}
+
 fn glob(pattern: &str, text: &str) -> bool {
     let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
     fn go(p: &[char], t: &[char]) -> bool {

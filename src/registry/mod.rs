@@ -6,7 +6,7 @@
 
 mod narrowed;
 
-pub use narrowed::NarrowFailure;
+pub use narrowed::{NarrowFailure, Share};
 
 use crate::cache::{Cache, Held};
 use crate::narrow::Narrowing;
@@ -61,10 +61,15 @@ impl Served {
     }
 
     /// The credential for `asked`, a narrowing of this scope: from its
-    /// own cache entry, made (one AssumeRole) on first use.
-    pub async fn narrowed(&self, asked: &Narrowing) -> Result<Arc<Held>, NarrowFailure> {
+    /// own cache entry in `share`'s part, made (one AssumeRole, within
+    /// that share's budget) on first use.
+    pub async fn narrowed(
+        &self,
+        asked: &Narrowing,
+        share: Share,
+    ) -> Result<Arc<Held>, NarrowFailure> {
         match &self.narrowed {
-            Some(narrowed) => narrowed.get(&self.cache, asked).await,
+            Some(narrowed) => narrowed.get(&self.cache, asked, share).await,
             None => Err(NarrowFailure::Unsupported),
         }
     }

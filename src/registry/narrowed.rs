@@ -3,25 +3,41 @@
 //! entries are bounded (the least recently used goes), an entry nobody
 //! asked for since its last credential is not renewed, and new mints are
 //! bounded per second (a token bucket), so no local client can make the
-//! server hammer STS.
+//! server hammer STS. The owner and everyone else each have their own
+//! share of entries and mints (`Share`), so others cannot evict the
+//! owner's entries nor spend its mints. Everything that can refuse a
+//! narrowing is checked before a mint is spent.
+
+mod partition;
 
 use crate::cache::{Cache, Held};
+use crate::credential::Mint;
 use crate::narrow::{Narrowing, Refused, Tuple};
 use crate::policy::{Grant, MAX_POLICY_CHARS};
 use crate::Error;
-use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use partition::Partition;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::task::JoinHandle;
-use tokio::time::Instant;
 
-/// Narrowed entries one scope holds at most.
+/// Narrowed entries one share of a scope holds at most.
 pub(super) const MAX_ENTRIES: usize = 64;
-/// New narrowed mints a scope may make at once, after a quiet spell.
+/// New narrowed mints one share of a scope may make at once, after a
+/// quiet spell.
 const MINT_BURST: f64 = 10.0;
-/// New narrowed mints per second a scope may make, sustained.
+/// New narrowed mints per second one share of a scope may make, sustained.
 const MINTS_PER_SECOND: f64 = 2.0;
+
+/// Whose share of a scope's narrowed entries and new mints a request
+/// draws on. Each share has its own `MAX_ENTRIES` and its own budget, so
+/// STS sees at most twice one share's rate from a scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Share {
+    /// The server's own user and its `--allow-uid`s.
+    Owner,
+    /// Everyone else: a scope's guest uids, and callers the kernel could
+    /// not name (a container holding a scope's token, say).
+    Others,
+}
 
 /// Why a narrowed credential was not given.
 #[derive(Debug, Clone)]
@@ -36,38 +52,12 @@ pub enum NarrowFailure {
     Unavailable(Error),
 }
 
-/// A scope's narrowed entries and its budget of new mints. A hit takes
-/// the read lock only; a miss, the budget's lock and then the write lock.
+/// A scope's narrowed entries, in its owner's share and everyone else's.
 pub(super) struct Narrowed {
     scope: String,
     grant: Grant,
-    entries: RwLock<Vec<Entry>>,
-    /// Counts uses, to find the least recently used entry.
-    clock: AtomicU64,
-    budget: Mutex<Budget>,
-}
-
-/// The token bucket of new mints.
-struct Budget {
-    tokens: f64,
-    refilled: Instant,
-}
-
-struct Entry {
-    /// What the narrowed grant reaches: one entry per tuple.
-    tuple: Tuple,
-    cache: Arc<Cache>,
-    renewer: Mutex<JoinHandle<()>>,
-    used: AtomicU64,
-}
-
-impl Drop for Entry {
-    fn drop(&mut self) {
-        self.renewer
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .abort();
-    }
+    owner: Partition,
+    others: Partition,
 }
 
 impl Narrowed {
@@ -80,27 +70,32 @@ impl Narrowed {
         Narrowed {
             scope: scope.to_owned(),
             grant,
-            entries: RwLock::default(),
-            clock: AtomicU64::new(0),
-            budget: Mutex::new(Budget {
-                tokens: MINT_BURST,
-                refilled: Instant::now(),
-            }),
+            owner: Partition::default(),
+            others: Partition::default(),
         }
     }
 
-    /// The credential for `asked`: refused before any STS call when it
-    /// would widen, from its entry when there is one, else minted anew
-    /// (within the budget) from `scope`'s source.
+    /// The credential for `asked`, from `share`'s entries: refused before
+    /// any STS call when it would widen or its policy would not fit, from
+    /// its entry when there is one, else minted anew (within the share's
+    /// budget) from `scope`'s source.
     pub(super) async fn get(
         &self,
         scope: &Arc<Cache>,
         asked: &Narrowing,
+        share: Share,
     ) -> Result<Arc<Held>, NarrowFailure> {
         let tuple = asked.narrow(&self.grant).map_err(NarrowFailure::Refused)?;
-        let (cache, fresh) = match self.held(&tuple) {
+        let partition = match share {
+            Share::Owner => &self.owner,
+            Share::Others => &self.others,
+        };
+        let (cache, fresh) = match partition.held(&tuple) {
             Some(cache) => (cache, false),
-            None => self.made(scope, tuple)?,
+            None => {
+                let source = self.source(scope, &tuple)?;
+                partition.made(&self.scope, tuple, source, scope.duration())?
+            }
         };
         crate::metrics::narrowed(&self.scope, if fresh { "mint" } else { "hit" });
         let held = match fresh {
@@ -110,36 +105,10 @@ impl Narrowed {
         held.map_err(NarrowFailure::Unavailable)
     }
 
-    /// The held entry for `tuple`, marked used, its renewer started again
-    /// if it stopped (an idle spell).
-    fn held(&self, tuple: &Tuple) -> Option<Arc<Cache>> {
-        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        let entry = entries.iter().find(|e| e.tuple == *tuple)?;
-        entry.used.store(
-            self.clock.fetch_add(1, Ordering::Relaxed),
-            Ordering::Relaxed,
-        );
-        let mut renewer = entry.renewer.lock().unwrap_or_else(|e| e.into_inner());
-        if renewer.is_finished() {
-            *renewer = entry.cache.spawn_renewer();
-        }
-        Some(entry.cache.clone())
-    }
-
-    /// A new entry for `tuple` (true: made now; false: another request
-    /// made it meanwhile), within the budget. Its policy is built only
-    /// here, and must fit STS's size.
-    fn made(&self, scope: &Arc<Cache>, tuple: Tuple) -> Result<(Arc<Cache>, bool), NarrowFailure> {
-        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(entry) = entries.iter().find(|e| e.tuple == tuple) {
-            return Ok((entry.cache.clone(), false));
-        }
-        let spent = self.budget.lock().unwrap_or_else(|e| e.into_inner()).take();
-        spent.map_err(|wait| {
-            crate::metrics::narrowed(&self.scope, "limited");
-            NarrowFailure::Limited(wait)
-        })?;
-        let policy = tuple.clone().grant(&self.grant.statements).policy_compact();
+    /// What mints `tuple`'s credential: its policy, which must fit STS's
+    /// size, under its narrowed session name (`narrow::session_name`).
+    fn source(&self, scope: &Cache, tuple: &Tuple) -> Result<Box<dyn Mint>, NarrowFailure> {
+        let policy = (tuple.clone().grant(&self.grant.statements)).policy_compact();
         if policy.len() > MAX_POLICY_CHARS {
             let why = format!(
                 "the narrowed policy would be {} characters, over STS's limit of \
@@ -148,63 +117,16 @@ impl Narrowed {
             );
             return Err(NarrowFailure::Refused(Refused::Malformed(why)));
         }
-        let session = session_name(&self.scope, &policy);
-        let source = (scope.narrowed_source(policy, session)).ok_or(NarrowFailure::Unsupported)?;
-        let cache = Cache::on_demand(source, scope.duration());
-        if entries.len() >= MAX_ENTRIES {
-            let oldest =
-                (0..entries.len()).min_by_key(|&i| entries[i].used.load(Ordering::Relaxed));
-            if let Some(oldest) = oldest {
-                entries.swap_remove(oldest);
-                crate::metrics::narrowed(&self.scope, "evict");
-            }
-        }
-        entries.push(Entry {
-            tuple,
-            renewer: Mutex::new(cache.spawn_renewer()),
-            cache: cache.clone(),
-            used: AtomicU64::new(self.clock.fetch_add(1, Ordering::Relaxed)),
-        });
-        Ok((cache, true))
+        let session = crate::narrow::session_name(&self.scope, &policy);
+        (scope.narrowed_source(policy, session)).ok_or(NarrowFailure::Unsupported)
     }
 
-    /// How many entries, and the soonest expiry among them.
+    /// How many entries (both shares), and the soonest expiry among them.
     pub(super) fn summary(&self) -> (usize, Option<Duration>) {
-        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        let soonest = (entries.iter())
-            .filter_map(|e| e.cache.expires_in().ok())
-            .min();
-        (entries.len(), soonest)
+        let (owner, others) = (self.owner.summary(), self.others.summary());
+        let soonest = [owner.1, others.1].into_iter().flatten().min();
+        (owner.0 + others.0, soonest)
     }
-}
-
-impl Budget {
-    /// One new mint from the bucket, or how long until there is one.
-    fn take(&mut self) -> Result<(), Duration> {
-        let now = Instant::now();
-        let earned = now.duration_since(self.refilled).as_secs_f64() * MINTS_PER_SECOND;
-        self.tokens = (self.tokens + earned).min(MINT_BURST);
-        self.refilled = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            return Ok(());
-        }
-        Err(Duration::from_secs_f64(
-            (1.0 - self.tokens) / MINTS_PER_SECOND,
-        ))
-    }
-}
-
-/// `s3c.SCOPE.n` and 8 hex digits of the narrowed policy's hash: the
-/// narrowing shows in CloudTrail, within STS's 64 characters.
-fn session_name(scope: &str, policy: &str) -> String {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    policy.hash(&mut hasher);
-    let tag = format!(".n{:08x}", hasher.finish() as u32);
-    let room = 64 - tag.len();
-    let head = crate::policy::session_name(&format!("s3c.{scope}"));
-    let head: String = head.chars().take(room).collect();
-    format!("{head}{tag}")
 }
 
 #[cfg(test)]

@@ -225,7 +225,7 @@ async fn credential(
     };
     let held = match narrowing.is_empty() {
         true => served.cache().get().await,
-        false => match served.narrowed(narrowing).await {
+        false => match served.narrowed(narrowing, asked.caller.share()).await {
             Ok(held) => Ok(held),
             Err(NarrowFailure::Unavailable(why)) => Err(why),
             Err(refused) => return narrow_refusal(refused),

@@ -5,7 +5,7 @@
 
 use super::Transport;
 use crate::peer::Peer;
-use crate::registry::Table;
+use crate::registry::{Share, Table};
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -68,6 +68,15 @@ impl Caller {
         match self {
             Caller::Owner | Caller::Untraced => true,
             Caller::Guest(uid) => table.is_guest_of(uid, name),
+        }
+    }
+
+    /// Whose share of a scope's narrowed entries and mints this caller
+    /// draws on: the owner's is the owner's alone.
+    pub(super) fn share(self) -> Share {
+        match self {
+            Caller::Owner => Share::Owner,
+            Caller::Guest(_) | Caller::Untraced => Share::Others,
         }
     }
 

@@ -16,6 +16,7 @@ mod layers;
 mod load;
 mod localserver;
 mod metrics;
+mod narrow_shares;
 mod narrowing;
 mod own_programs;
 mod properties;

@@ -260,3 +260,56 @@ fn exec_narrows_a_named_scope_and_refuses_to_widen_it() {
         "{stderr}"
     );
 }
+
+/// A 63-character scope name (the longest), narrowed by `exec --config`
+/// and by the server: both AssumeRoles are named `s3c.NAME.n` and the
+/// narrowed policy's hash, cut to STS's 64 characters, the same name for
+/// the same narrowing.
+#[test]
+fn a_narrowed_credentials_session_name_shows_the_narrowing_on_every_path() {
+    let moto = Moto::shared();
+    let bucket = moto.bucket("narrowname");
+    let name = format!("audit-{}", "x".repeat(57));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("scopes.toml");
+    let text = format!("[scope.{name}]\nbuckets = [\"{bucket}\"]\nprefix = \"reports/\"\n");
+    std::fs::write(&config, text).unwrap();
+    let narrowed_names = |from: usize| -> Vec<String> {
+        let names = moto.session_names();
+        (names[from..].iter())
+            .filter(|n| n.starts_with("s3c.audit-"))
+            .cloned()
+            .collect()
+    };
+    let before = moto.session_names().len();
+    let mut exec = Command::new(SERVER);
+    aws_env(&mut exec, dir.path());
+    exec.args([
+        "exec",
+        "--config",
+        config.to_str().unwrap(),
+        "--scope",
+        &name,
+    ])
+    .args(["-d", "15m", "--endpoint-url", &moto.url()])
+    .args(["--prefix", "reports/2026/", "--", "true"]);
+    expect_success(&run(&mut exec));
+    let by_exec = narrowed_names(before);
+    assert_eq!(by_exec.len(), 1, "{by_exec:?}");
+    let session = &by_exec[0];
+    assert!(session.len() <= 64, "{session} is over 64 characters");
+    let tag = session.rsplit_once(".n").map(|(_, tag)| tag).unwrap_or("");
+    assert!(
+        tag.len() == 8 && tag.chars().all(|c| c.is_ascii_hexdigit()),
+        "{session} does not show the narrowing"
+    );
+    // The server names the same narrowing the same.
+    let server = Start::new(moto, "")
+        .arg("--config")
+        .arg(config.to_str().unwrap())
+        .run();
+    let before = moto.session_names().len();
+    let path = format!("/scope/{name}?prefix=reports%2F2026%2F");
+    assert_eq!(server.get(&path).0, 200);
+    assert_eq!(narrowed_names(before), by_exec);
+}

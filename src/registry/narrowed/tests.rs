@@ -1,5 +1,6 @@
-//! Narrowed entries: bounded in number and in new mints per second, and
-//! not renewed once idle (a fake STS with short credentials).
+//! Narrowed entries: bounded in number and in new mints per second, each
+//! share apart, no mint spent on a refusal, and not renewed once idle (a
+//! fake STS with short credentials).
 
 use super::*;
 use crate::credential::{BoxFuture, Credential, Mint};
@@ -7,6 +8,7 @@ use crate::duration::SessionDuration;
 use crate::policy::Access;
 use crate::registry::Served;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::time::Instant;
 
 /// Counts its mints; every narrowed minter it makes counts into `narrowed`.
 struct Counting {
@@ -70,7 +72,7 @@ async fn a_thousand_narrowings_stay_bounded_and_within_the_mint_rate() {
     let started = Instant::now();
     let (mut granted, mut limited, mut last) = (0, 0, 0);
     for i in 0..1000 {
-        match served.narrowed(&prefix(i)).await {
+        match served.narrowed(&prefix(i), Share::Owner).await {
             Ok(_) => (granted, last) = (granted + 1, i),
             Err(NarrowFailure::Limited(wait)) => {
                 limited += 1;
@@ -91,7 +93,7 @@ async fn a_thousand_narrowings_stay_bounded_and_within_the_mint_rate() {
     assert_eq!(served.narrowed_summary().0, MAX_ENTRIES);
     // A held entry is a hit: no new mint, no token needed.
     let before = mints.load(Ordering::SeqCst);
-    assert!(served.narrowed(&prefix(last)).await.is_ok());
+    assert!(served.narrowed(&prefix(last), Share::Owner).await.is_ok());
     assert_eq!(mints.load(Ordering::SeqCst), before);
 }
 
@@ -103,9 +105,9 @@ async fn the_same_narrowing_asked_again_is_one_mint() {
         access: Some(Access::ReadOnly),
         ..Narrowing::default()
     };
-    let first = served.narrowed(&asked).await.unwrap();
+    let first = served.narrowed(&asked, Share::Owner).await.unwrap();
     for _ in 0..100 {
-        let again = served.narrowed(&asked).await.unwrap();
+        let again = served.narrowed(&asked, Share::Owner).await.unwrap();
         assert_eq!(again.access_key_id, first.access_key_id);
     }
     assert_eq!(mints.load(Ordering::SeqCst), 1);
@@ -114,7 +116,7 @@ async fn the_same_narrowing_asked_again_is_one_mint() {
         ..Narrowing::default()
     };
     assert!(matches!(
-        served.narrowed(&widen).await,
+        served.narrowed(&widen, Share::Owner).await,
         Err(NarrowFailure::Refused(_))
     ));
     assert_eq!(
@@ -129,7 +131,7 @@ async fn the_same_narrowing_asked_again_is_one_mint() {
 async fn an_idle_entry_is_not_renewed_and_a_used_one_is() {
     let (served, mints) = scope(4).await;
     let idle = prefix(1);
-    served.narrowed(&idle).await.unwrap();
+    served.narrowed(&idle, Share::Owner).await.unwrap();
     let after_first = mints.load(Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(
@@ -138,14 +140,83 @@ async fn an_idle_entry_is_not_renewed_and_a_used_one_is() {
         "an idle entry was renewed"
     );
     let used = prefix(2);
-    served.narrowed(&used).await.unwrap();
+    served.narrowed(&used, Share::Owner).await.unwrap();
     let before = mints.load(Ordering::SeqCst);
     for _ in 0..10 {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        served.narrowed(&used).await.unwrap();
+        served.narrowed(&used, Share::Owner).await.unwrap();
     }
     assert!(
         mints.load(Ordering::SeqCst) > before,
         "a used entry was not renewed"
     );
+}
+
+/// The attack: others ask for far more narrowings than their share, long
+/// enough to churn all their entries and spend their budget.
+#[tokio::test(start_paused = true)]
+async fn others_flooding_narrowings_leave_the_owner_its_entries_and_mints() {
+    let (served, mints) = scope(3600).await;
+    let own = served.narrowed(&prefix(0), Share::Owner).await.unwrap();
+    let mut limited = 0;
+    for i in 1..1000 {
+        if let Err(NarrowFailure::Limited(_)) = served.narrowed(&prefix(i), Share::Others).await {
+            limited += 1;
+        }
+        tokio::time::advance(Duration::from_millis(100)).await;
+    }
+    assert!(limited > 500, "{limited} limited");
+    let mut more = 1000;
+    while served.narrowed(&prefix(more), Share::Others).await.is_ok() {
+        more += 1;
+    }
+    // The owner's entry is still held: no mint.
+    let before = mints.load(Ordering::SeqCst);
+    let again = served.narrowed(&prefix(0), Share::Owner).await.unwrap();
+    assert_eq!(again.access_key_id, own.access_key_id);
+    assert_eq!(mints.load(Ordering::SeqCst), before);
+    // And the owner's whole burst of new mints is its own.
+    for i in 0..MINT_BURST as usize {
+        let asked = prefix(10_000 + i);
+        let got = served.narrowed(&asked, Share::Owner).await;
+        assert!(got.is_ok(), "the owner's narrowing {i}: {got:?}");
+    }
+    assert_eq!(
+        served.narrowed_summary().0,
+        MAX_ENTRIES + 1 + MINT_BURST as usize
+    );
+}
+
+/// The attack: narrowings refused for their policy's size, or for
+/// widening, ask before the budget is looked at, and spend none of it.
+#[tokio::test(start_paused = true)]
+async fn refused_narrowings_spend_no_mint() {
+    let (served, mints) = scope(3600).await;
+    let long = "x".repeat(MAX_POLICY_CHARS);
+    for i in 0..3 * MINT_BURST as usize {
+        let oversize = Narrowing {
+            prefix: Some(format!("{long}{i}")),
+            ..Narrowing::default()
+        };
+        let got = served.narrowed(&oversize, Share::Owner).await;
+        assert!(
+            matches!(&got, Err(NarrowFailure::Refused(Refused::Malformed(why))) if why.contains("over STS's limit")),
+            "{got:?}"
+        );
+        let widens = Narrowing {
+            buckets: vec![format!("b{i}")],
+            ..Narrowing::default()
+        };
+        let got = served.narrowed(&widens, Share::Owner).await;
+        assert!(
+            matches!(got, Err(NarrowFailure::Refused(Refused::Widens(_)))),
+            "{got:?}"
+        );
+    }
+    assert_eq!(mints.load(Ordering::SeqCst), 0);
+    // No time passed: the whole burst is still there.
+    for i in 0..MINT_BURST as usize {
+        let got = served.narrowed(&prefix(i), Share::Owner).await;
+        assert!(got.is_ok(), "narrowing {i} after the refusals: {got:?}");
+    }
 }

@@ -155,6 +155,21 @@ impl Moto {
             .filter(|body| body.contains("Action=AssumeRole") && body.contains(&session))
             .count()
     }
+
+    /// Every AssumeRole `RoleSessionName` moto has recorded, oldest first.
+    pub fn session_names(&self) -> Vec<String> {
+        let text = std::fs::read_to_string(&self.recording).unwrap_or_default();
+        let bodies = text.lines().map(decode_body);
+        let assume_roles = bodies.filter(|body| body.contains("Action=AssumeRole"));
+        assume_roles
+            .flat_map(|body| {
+                form_urlencoded::parse(body.as_bytes())
+                    .filter(|(k, _)| k == "RoleSessionName")
+                    .map(|(_, v)| v.into_owned())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
 }
 
 /// The request body of one recording line (moto stores it base64).

@@ -1,0 +1,140 @@
+//! One share of a scope's narrowed entries: at most `MAX_ENTRIES` (the
+//! least recently used goes) and its own token bucket of new mints.
+
+use super::{NarrowFailure, MAX_ENTRIES, MINTS_PER_SECOND, MINT_BURST};
+use crate::cache::Cache;
+use crate::credential::Mint;
+use crate::duration::SessionDuration;
+use crate::narrow::Tuple;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+/// A share's entries and its budget of new mints. A hit takes the read
+/// lock only; a miss, the write lock and then the budget's lock.
+pub(super) struct Partition {
+    entries: RwLock<Vec<Entry>>,
+    /// Counts uses, to find the least recently used entry.
+    clock: AtomicU64,
+    budget: Mutex<Budget>,
+}
+
+/// The token bucket of new mints.
+struct Budget {
+    tokens: f64,
+    refilled: Instant,
+}
+
+struct Entry {
+    /// What the narrowed grant reaches: one entry per tuple.
+    tuple: Tuple,
+    cache: Arc<Cache>,
+    renewer: Mutex<JoinHandle<()>>,
+    used: AtomicU64,
+}
+
+impl Drop for Entry {
+    fn drop(&mut self) {
+        self.renewer
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .abort();
+    }
+}
+
+impl Default for Partition {
+    fn default() -> Partition {
+        Partition {
+            entries: RwLock::default(),
+            clock: AtomicU64::new(0),
+            budget: Mutex::new(Budget {
+                tokens: MINT_BURST,
+                refilled: Instant::now(),
+            }),
+        }
+    }
+}
+
+impl Partition {
+    /// The held entry for `tuple`, marked used, its renewer started again
+    /// if it stopped (an idle spell).
+    pub(super) fn held(&self, tuple: &Tuple) -> Option<Arc<Cache>> {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        let entry = entries.iter().find(|e| e.tuple == *tuple)?;
+        entry.used.store(
+            self.clock.fetch_add(1, Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
+        let mut renewer = entry.renewer.lock().unwrap_or_else(|e| e.into_inner());
+        if renewer.is_finished() {
+            *renewer = entry.cache.spawn_renewer();
+        }
+        Some(entry.cache.clone())
+    }
+
+    /// A new entry for `tuple`, minting from `source` (true: made now;
+    /// false: another request made it meanwhile), within the budget: the
+    /// one step that spends a mint, so it comes after every check that
+    /// can refuse. `scope` names the metrics.
+    pub(super) fn made(
+        &self,
+        scope: &str,
+        tuple: Tuple,
+        source: Box<dyn Mint>,
+        duration: SessionDuration,
+    ) -> Result<(Arc<Cache>, bool), NarrowFailure> {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = entries.iter().find(|e| e.tuple == tuple) {
+            return Ok((entry.cache.clone(), false));
+        }
+        let spent = self.budget.lock().unwrap_or_else(|e| e.into_inner()).take();
+        spent.map_err(|wait| {
+            crate::metrics::narrowed(scope, "limited");
+            NarrowFailure::Limited(wait)
+        })?;
+        let cache = Cache::on_demand(source, duration);
+        if entries.len() >= MAX_ENTRIES {
+            let oldest =
+                (0..entries.len()).min_by_key(|&i| entries[i].used.load(Ordering::Relaxed));
+            if let Some(oldest) = oldest {
+                entries.swap_remove(oldest);
+                crate::metrics::narrowed(scope, "evict");
+            }
+        }
+        entries.push(Entry {
+            tuple,
+            renewer: Mutex::new(cache.spawn_renewer()),
+            cache: cache.clone(),
+            used: AtomicU64::new(self.clock.fetch_add(1, Ordering::Relaxed)),
+        });
+        Ok((cache, true))
+    }
+
+    /// How many entries, and the soonest expiry among them.
+    pub(super) fn summary(&self) -> (usize, Option<Duration>) {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        let soonest = (entries.iter())
+            .filter_map(|e| e.cache.expires_in().ok())
+            .min();
+        (entries.len(), soonest)
+    }
+}
+
+impl Budget {
+    /// One new mint from the bucket, or how long until there is one.
+    fn take(&mut self) -> Result<(), Duration> {
+        let now = Instant::now();
+        let earned = now.duration_since(self.refilled).as_secs_f64() * MINTS_PER_SECOND;
+        self.tokens = (self.tokens + earned).min(MINT_BURST);
+        self.refilled = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            return Ok(());
+        }
+        Err(Duration::from_secs_f64(
+            (1.0 - self.tokens) / MINTS_PER_SECOND,
+        ))
+    }
+}
