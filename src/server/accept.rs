@@ -263,10 +263,12 @@ impl Conns {
             refuse_busy(io).await;
             return;
         };
-        let app = self.app.clone();
-        let service = service_fn(move |req| {
-            let (app, peer) = (app.clone(), peer.clone());
-            async move { Ok::<_, Infallible>(app.handle(transport, peer.as_deref(), req).await) }
+        // Borrowed for the connection's life, not cloned per request: an
+        // `Arc` every core counts up and down on every request would bounce
+        // its line between them.
+        let (app, peer) = (&*self.app, peer.as_deref());
+        let service = service_fn(move |req| async move {
+            Ok::<_, Infallible>(app.handle(transport, peer, req).await)
         });
         let io = TokioIo::new(StallGuard::new(io));
         let connection = self.http.serve_connection(io, service);
