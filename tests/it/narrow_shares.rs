@@ -37,13 +37,11 @@ for path in sys.argv[2:]:
 /// The status of `GET` of each of `paths`, asked as `NOBODY`.
 fn statuses_as_nobody(server: &Server, paths: &[String]) -> Vec<u16> {
     use std::os::unix::process::CommandExt;
-    let out = std::process::Command::new("python3")
+    let out = run(std::process::Command::new("python3")
         .args(["-c", ASK_EACH, &server.addr().to_string()])
         .args(paths)
         .uid(NOBODY)
-        .gid(NOBODY)
-        .output()
-        .unwrap();
+        .gid(NOBODY));
     let stdout = String::from_utf8_lossy(&out.stdout);
     stdout.lines().map(|l| l.parse().unwrap_or(0)).collect()
 }
