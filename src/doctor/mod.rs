@@ -91,9 +91,17 @@ pub async fn run(options: &Options) -> Result<(String, bool), Error> {
     checks.extend(profiles.checks);
     checks.extend(local::checks(options));
     // The SDK reads the profile files as they are (a FIFO would hold it
-    // forever), and runs its profile's credential_process: not where
-    // doctor would not. And AWS must answer in time.
-    let aws = match profiles.sdk_unsafe {
+    // forever), runs its profile's credential_process, and sends a failing
+    // FULL_URI (another user's port) the container token: not where doctor
+    // would not. And AWS must answer in time.
+    let full_uri_fails =
+        (checks.iter()).any(|c| c.name == "FULL_URI" && matches!(c.verdict, Verdict::Fail(_)));
+    let sdk_unsafe = profiles.sdk_unsafe.or_else(|| {
+        full_uri_fails.then(|| {
+            "FULL_URI fails above, and the SDK would send it the container token".to_owned()
+        })
+    });
+    let aws = match sdk_unsafe {
         Some(why) => Err(why),
         None => tokio::time::timeout(AWS_TIMEOUT, aws::checks(options))
             .await

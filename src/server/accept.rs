@@ -6,7 +6,9 @@
 
 use super::app::App;
 use super::listen::Listeners;
-use super::slots::{PerAddress, PerGuest, Slot, PER_ADDRESS, PER_GUEST};
+use super::slots::{
+    PerAddress, PerGuest, Slot, PER_ADDRESS, PER_GUEST, UNNAMED_CONTAINER_CONNECTIONS,
+};
 use super::stall::StallGuard;
 use super::Transport;
 use crate::socket::{BoundSocket, SocketFile};
@@ -61,6 +63,7 @@ pub(super) fn accept_all(
         traced,
         per_address: None,
         per_guest: PerGuest::new(PER_GUEST),
+        unnamed: Arc::new(Semaphore::new(0)),
     };
     for listener in listeners.tcp {
         tokio::spawn(accept_tcp(
@@ -78,6 +81,7 @@ pub(super) fn accept_all(
     if let Some(listener) = listeners.container {
         let conns = Conns {
             per_address: Some(PerAddress::new(PER_ADDRESS)),
+            unnamed: Arc::new(Semaphore::new(UNNAMED_CONTAINER_CONNECTIONS)),
             ..conns(container_budget)
         };
         tokio::spawn(accept_tcp(listener, conns, Transport::Container));
@@ -102,6 +106,10 @@ struct Conns {
     per_address: Option<Arc<PerAddress>>,
     /// Each guest uid's share of the budget.
     per_guest: Arc<PerGuest>,
+    /// What peers the kernel cannot name may hold of the budget, all
+    /// together (the container endpoint; elsewhere they are not admitted
+    /// by share).
+    unnamed: Arc<Semaphore>,
 }
 
 fn http1_builder() -> http1::Builder {
@@ -192,7 +200,11 @@ impl Conns {
         };
         let slot = match (&peer, &self.per_address) {
             (Some(peer), _) => self.guest_slot(peer.uid).map(|slot| (slot, None)),
-            (None, Some(shares)) => shares.take(remote.ip()).map(|s| (None, Some(s))).ok_or(()),
+            (None, Some(shares)) => {
+                let all = self.unnamed.clone().try_acquire_owned().map_err(|_| ());
+                let own = shares.take(remote.ip()).ok_or(());
+                all.and_then(|all| own.map(|own| (None, Some((own, all)))))
+            }
             (None, None) => Ok((None, None)),
         };
         let Ok(_slot) = slot else {

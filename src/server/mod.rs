@@ -21,7 +21,7 @@ pub use guards::host_allowed;
 pub(crate) use imds::{Instance as ImdsInstance, ROLE as IMDS_ROLE};
 pub use listen::SocketChoice;
 pub(crate) use listen::{listen, Listeners};
-pub use slots::{PER_ADDRESS, PER_GUEST};
+pub use slots::{PER_ADDRESS, PER_GUEST, UNNAMED_CONTAINER_CONNECTIONS};
 
 use crate::registry::{Registry, Table};
 use crate::socket::SocketFile;

@@ -19,6 +19,12 @@ pub const PER_ADDRESS: usize = 16;
 /// server's own user out.
 pub const PER_GUEST: usize = 32;
 
+/// Connections the container endpoint gives peers the kernel cannot name
+/// (other network namespaces), all of them together (of
+/// `MAX_CONTAINER_CONNECTIONS`, 128): the rest stays for peers it names,
+/// the owner among them, however many containers hold their shares.
+pub const UNNAMED_CONTAINER_CONNECTIONS: usize = 96;
+
 /// Open connections by key (a source address, a uid), each at most
 /// `limit`.
 #[derive(Debug)]

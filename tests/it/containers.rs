@@ -3,7 +3,7 @@
 //! container), `container-env`, and the Unix socket forwarded over ssh.
 
 use crate::support::*;
-use s3_credentials::server::PER_ADDRESS;
+use s3_credentials::server::{PER_ADDRESS, UNNAMED_CONTAINER_CONNECTIONS};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
@@ -251,13 +251,36 @@ fn a_network_namespace_reaches_its_scope_through_the_container_endpoint() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    if let Some(hog) = hog {
+    if let Some(mut hog) = hog {
         assert_eq!(hog.held(), 0, "the stranger's connections left open");
     }
     // Peers the kernel cannot name (the namespace) share by address: 16
     // of 20 are held open, and the clients below still get through.
-    let netns_hog = Hog::from(netns.command(&[], "python3"), endpoint, PER_ADDRESS + 4);
+    let mut netns_hog = Hog::from(
+        netns.command(&[], "python3"),
+        endpoint,
+        PER_ADDRESS + 4,
+        &[],
+    );
     assert_eq!(netns_hog.held(), PER_ADDRESS, "one address's share");
+    // Twenty containers holding their shares take 96 of 128 together:
+    // the rest stays for peers the kernel names, the owner among them.
+    let sources: Vec<String> = netns.sources(20).iter().map(|a| a.to_string()).collect();
+    drop(netns_hog);
+    let mut crowd = Hog::from(
+        netns.command(&[], "python3"),
+        endpoint,
+        PER_ADDRESS,
+        &sources,
+    );
+    assert_eq!(crowd.held(), UNNAMED_CONTAINER_CONNECTIONS);
+    let token = read_token(dir.path(), "prod");
+    assert_eq!(
+        get(endpoint, "/scope/prod/ecs", Some(&token)),
+        200,
+        "the owner"
+    );
+    drop(crowd);
     let said = String::from_utf8_lossy(&ran[1].1.stdout).into_owned();
     assert!(
         said.contains("cli.txt") && said.ends_with("from-cli\n"),
@@ -445,12 +468,16 @@ struct Hog {
 
 const HOG: &str = r#"
 import socket, sys, time
-host, port, each, sources = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+host, port, each = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+sources = [s for s in sys.argv[4].split(",") if s] or [None]
 held = []
-for source in range(2, 2 + sources) if sources else [None]:
+for source in sources:
     for _ in range(each):
-        at = (f"127.0.0.{source}", 0) if source else None
-        s = socket.create_connection((host, port), timeout=5, source_address=at)
+        at = (source, 0) if source else None
+        try:
+            s = socket.create_connection((host, port), timeout=5, source_address=at)
+        except OSError:
+            continue
         try:
             s.sendall(b"GET /scope/prod/ecs HTTP/1.1\r\n")
         except OSError:
@@ -477,15 +504,17 @@ impl Hog {
         use std::os::unix::process::CommandExt;
         let mut cmd = Command::new("python3");
         cmd.uid(NOBODY).gid(NOBODY);
-        Hog::run(cmd, addr, each, sources)
+        let from: Vec<String> = (2..2 + sources).map(|n| format!("127.0.0.{n}")).collect();
+        Hog::run(cmd, addr, each, &from)
     }
 
-    /// `each` connections from `cmd`'s own address (`cmd` runs python3).
-    fn from(cmd: Command, addr: SocketAddr, each: usize) -> Hog {
-        Hog::run(cmd, addr, each, 0)
+    /// `each` connections from each of `from` (none: `cmd`'s own address;
+    /// `cmd` runs python3).
+    fn from(cmd: Command, addr: SocketAddr, each: usize, from: &[String]) -> Hog {
+        Hog::run(cmd, addr, each, from)
     }
 
-    fn run(mut cmd: Command, addr: SocketAddr, each: usize, sources: usize) -> Hog {
+    fn run(mut cmd: Command, addr: SocketAddr, each: usize, from: &[String]) -> Hog {
         use std::io::BufRead;
         let mut child = spawn(
             cmd.args(["-c", HOG])
@@ -493,7 +522,7 @@ impl Hog {
                     addr.ip().to_string(),
                     addr.port().to_string(),
                     each.to_string(),
-                    sources.to_string(),
+                    from.join(","),
                 ])
                 .stdout(std::process::Stdio::piped()),
         );
@@ -505,7 +534,7 @@ impl Hog {
     }
 
     /// How many of its connections the server left open.
-    fn held(mut self) -> usize {
+    fn held(&mut self) -> usize {
         let line = self.said.next().expect("the hog's count").unwrap();
         line.trim().parse().unwrap()
     }

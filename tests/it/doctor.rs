@@ -510,9 +510,23 @@ fn doctor_finds_a_full_uri_port_another_uid_holds() {
     let _squatter = Squatter::start("tcp", &format!("127.0.0.1:{port}"), "{}", Some(NOBODY));
     let uri = format!("http://127.0.0.1:{port}/scope/prod/ecs");
     let keys = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"];
-    let env = [("AWS_CONTAINER_CREDENTIALS_FULL_URI", uri.as_str())];
+    let env = [
+        ("AWS_CONTAINER_CREDENTIALS_FULL_URI", uri.as_str()),
+        (
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+            "the-containers-own-token",
+        ),
+    ];
     let (code, report) = doctor(home.path(), &env, &keys, &[]);
     assert_eq!(code, 1);
     let said = failing(&report, "FULL_URI").expect("a squatted FULL_URI port");
     assert!(said.contains(&format!("is held by uid {NOBODY}")), "{said}");
+    // And doctor itself sends it nothing: the SDK's checks, whose
+    // container provider would send the token there, do not run.
+    let aws = named(&report, "aws");
+    assert!(
+        aws.iter()
+            .any(|(s, m)| s == "warn" && m.contains("FULL_URI fails above")),
+        "{aws:?}"
+    );
 }

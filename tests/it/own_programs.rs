@@ -112,6 +112,30 @@ fn the_uid_check_cannot_be_turned_off_through_the_environment() {
     assert_eq!(server.get("/").0, 200, "our own programs are served");
 }
 
+/// A server of two scopes from a file in `dir`: `a`, which uid 65534 may
+/// fetch too, and `b`, the default, which it may not.
+fn guest_server(moto: &Moto, dir: &Path, prefix: &str) -> Server {
+    let (a, b) = (
+        moto.bucket(&format!("{prefix}-a")),
+        moto.bucket(&format!("{prefix}-b")),
+    );
+    let file = dir.join("scopes.toml");
+    let text = format!(
+        "default = \"b\"\n[scope.a]\nbuckets = [\"{a}\"]\nuids = [65534]\n\
+         [scope.b]\nbuckets = [\"{b}\"]\n"
+    );
+    std::fs::write(&file, text).unwrap();
+    Start::new(moto, "")
+        .args(&["--config", file.to_str().unwrap()])
+        .run()
+}
+
+/// Sends SIGHUP and waits for the line that says the reload was refused.
+fn reload_refused(server: &Server) {
+    signal(&server.child, nix::sys::signal::Signal::SIGHUP);
+    assert!(server.wait_for_stderr("reload failed", Duration::from_secs(10)));
+}
+
 #[test]
 fn allow_uid_serves_that_uid_and_a_scopes_uids_get_that_scope_alone() {
     if !can_be_nobody() {
@@ -125,17 +149,7 @@ fn allow_uid_serves_that_uid_and_a_scopes_uids_get_that_scope_alone() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 
     let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (moto.bucket("guest-a"), moto.bucket("guest-b"));
-    let file = dir.path().join("scopes.toml");
-    let text = format!(
-        "default = \"b\"\n[scope.a]\nbuckets = [\"{a}\"]\nuids = [65534]\n\
-         [scope.b]\nbuckets = [\"{b}\"]\n"
-    );
-    std::fs::write(&file, text).unwrap();
-    let server = Start::new(moto, "")
-        .arg("--config")
-        .arg(file.to_str().unwrap())
-        .run();
+    let server = guest_server(moto, dir.path(), "guest");
     let ask = |path: &str| {
         let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
         let raw = http_as_nobody(server.addr(), &request);
@@ -242,8 +256,7 @@ fn a_config_others_can_write_is_refused_at_startup_and_on_reload() {
          statements = [{{Effect = \"Allow\", Action = \"s3:*\", Resource = \"*\"}}]\n"
     );
     std::fs::write(&good, evil).unwrap();
-    signal(&server.child, nix::sys::signal::Signal::SIGHUP);
-    assert!(server.wait_for_stderr("reload failed", Duration::from_secs(10)));
+    reload_refused(&server);
     assert_eq!(server.get("/scope/evil").0, 404);
     assert_eq!(server.get("/scope/prod").0, 200);
     assert!(server.terminate().success());
@@ -477,8 +490,7 @@ fn config_text_cannot_forge_log_lines_at_startup_or_on_reload() {
         .arg(path.to_str().unwrap())
         .run();
     std::fs::write(&path, &forged).unwrap();
-    signal(&server.child, nix::sys::signal::Signal::SIGHUP);
-    assert!(server.wait_for_stderr("reload failed", Duration::from_secs(10)));
+    reload_refused(&server);
     let lines = server.stderr_lines();
     assert!(
         !lines
@@ -777,8 +789,7 @@ fn imds_with_a_default_scope_that_has_its_own_token_is_refused_at_startup_and_on
         .args(&["--config", config, "--imds-port", "0"])
         .run();
     std::fs::write(&file, &with_token).unwrap();
-    signal(&server.child, nix::sys::signal::Signal::SIGHUP);
-    assert!(server.wait_for_stderr("reload failed", Duration::from_secs(10)));
+    reload_refused(&server);
     assert!(
         !dir.path().join("secret.token").exists(),
         "no token was made"
@@ -796,16 +807,7 @@ fn a_guest_uid_cannot_starve_the_owner_of_tcp() {
     }
     let moto = Moto::shared();
     let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (moto.bucket("share-a"), moto.bucket("share-b"));
-    let file = dir.path().join("scopes.toml");
-    let text = format!(
-        "default = \"b\"\n[scope.a]\nbuckets = [\"{a}\"]\nuids = [65534]\n\
-         [scope.b]\nbuckets = [\"{b}\"]\n"
-    );
-    std::fs::write(&file, text).unwrap();
-    let server = Start::new(moto, "")
-        .args(&["--config", file.to_str().unwrap()])
-        .run();
+    let server = guest_server(moto, dir.path(), "share");
     let keep_alive = format!(
         "GET /scope/a HTTP/1.1\r\nHost: localhost:{}\r\n\r\n",
         server.port

@@ -24,6 +24,8 @@ pub struct Netns {
     /// The namespace's name (`ip netns exec NAME`).
     pub name: String,
     host_link: String,
+    ns_link: String,
+    id: u8,
     /// The host side's address, which the namespace reaches.
     pub host_ip: Ipv4Addr,
 }
@@ -61,6 +63,8 @@ impl Netns {
         let netns = Netns {
             name,
             host_link,
+            ns_link: ns_link.clone(),
+            id: id as u8,
             host_ip,
         };
         let (n, h) = (netns.name.as_str(), netns.host_link.as_str());
@@ -88,6 +92,33 @@ impl Netns {
         }
         users.0 += 1;
         Some(netns)
+    }
+
+    /// `count` more addresses inside the namespace (198.19.ID.10 on), which
+    /// the host routes back to it: as many containers, to the server.
+    pub fn sources(&self, count: u8) -> Vec<Ipv4Addr> {
+        let ns_ip = Ipv4Addr::new(198, 18, self.id, 2);
+        let net = format!("198.19.{}.0/24", self.id);
+        must(&[
+            "route",
+            "add",
+            &net,
+            "via",
+            &ns_ip.to_string(),
+            "dev",
+            &self.host_link,
+        ]);
+        (10..10 + count)
+            .map(|n| {
+                let at = Ipv4Addr::new(198, 19, self.id, n);
+                let (name, link) = (self.name.as_str(), self.ns_link.as_str());
+                let add = format!("{at}/32");
+                must(&[
+                    "netns", "exec", name, "ip", "addr", "add", &add, "dev", link,
+                ]);
+                at
+            })
+            .collect()
     }
 
     /// `program` run inside the namespace with only `env` (and PATH).
