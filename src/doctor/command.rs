@@ -25,13 +25,31 @@ pub(super) fn kind(words: &[String]) -> Kind {
         return Kind::Other;
     };
     match program.rsplit('/').next().unwrap_or_default() {
-        "s3-credentials-fetch" => Kind::Ours,
+        // Its --url is judged as curl's URL is: loopback alone.
+        "s3-credentials-fetch" => match fetch_url(&words[1..]).map(curl::url) {
+            Some(Err(why)) => Kind::Refused(why),
+            _ => Kind::Ours,
+        },
         "curl" => match curl::judge(&words[1..]) {
             Ok(()) => Kind::Ours,
             Err(why) => Kind::Refused(why),
         },
         _ => Kind::Other,
     }
+}
+
+/// The `--url` an `s3-credentials-fetch` command line gives, if any.
+fn fetch_url(args: &[String]) -> Option<&str> {
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        if arg == "--url" {
+            return args.next().map(String::as_str);
+        }
+        if let Some(url) = arg.strip_prefix("--url=") {
+            return Some(url);
+        }
+    }
+    None
 }
 
 /// The program `name` runs, if doctor may run it: a name with a `/` as it
@@ -83,6 +101,24 @@ mod tests {
             Kind::Refused(_)
         ));
         assert_eq!(kind(&words("aws-vault exec x --json")), Kind::Other);
+        // fetch's --url is judged as curl's: loopback alone.
+        for ours in [
+            "--url http://127.0.0.1:9/",
+            "--url=http://[::1]:9/",
+            "--port 9",
+        ] {
+            assert_eq!(
+                kind(&words(&format!("s3-credentials-fetch {ours}"))),
+                Kind::Ours
+            );
+        }
+        for theirs in [
+            "--url http://198.18.0.2:9/r7",
+            "--url=http://localhost@198.18.0.2/",
+        ] {
+            let line = format!("s3-credentials-fetch {theirs}");
+            assert!(matches!(kind(&words(&line)), Kind::Refused(_)), "{line}");
+        }
         assert_eq!(kind(&[]), Kind::Other);
     }
 

@@ -83,7 +83,7 @@ fn seconds(value: Option<&str>) -> Result<(), String> {
 }
 
 /// One URL curl would ask: http to loopback, one of it.
-fn url(text: &str) -> Result<(), String> {
+pub(super) fn url(text: &str) -> Result<(), String> {
     let rest = match text.split_once("://") {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
         Some(_) => return Err("its URL's scheme is not http://".into()),

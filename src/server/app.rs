@@ -30,6 +30,8 @@ use std::time::Instant;
 
 /// `GET /` on a server whose scopes all have names.
 const NO_DEFAULT: &str = "No default scope; ask /scope/NAME";
+/// A scope that does not exist, or that the caller may not learn of.
+const NO_SUCH_SCOPE: &str = "No such scope";
 
 /// The service: the request path's steps, over the served scopes.
 pub(super) struct App {
@@ -180,6 +182,14 @@ impl App {
                 super::owner::container_env(table, name, container).into()
             }
             Route::About(scope) => super::owner::about(table, scope).into(),
+            // Over TCP without a token that opens it, a scope with a token
+            // of its own is as unknown as a scope that does not exist: its
+            // name is not the caller's to learn.
+            Route::Credential(Some(name), _)
+                if *key == Key::Open && !key.opens(table, Some(name)) =>
+            {
+                Answer::refused("token", error(StatusCode::NOT_FOUND, NO_SUCH_SCOPE))
+            }
             Route::Credential(scope, _) if !key.opens(table, scope) => unauthorized(),
             Route::Credential(scope, format) => {
                 let query = req.uri().query().unwrap_or_default();

@@ -6,7 +6,7 @@
 
 use super::respond::{error, Answer};
 use super::Transport;
-use hyper::header::{HOST, ORIGIN};
+use hyper::header::{AUTHORIZATION, HOST, ORIGIN};
 use hyper::{Method, Request, StatusCode};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -56,6 +56,9 @@ pub(super) enum Refusal {
     Proxied,
     /// More than one `Host`: 400.
     TwoHosts,
+    /// More than one `Authorization`: 400 (which one a token check reads
+    /// must never be a question).
+    TwoTokens,
     /// A `Host` (or an absolute-form target) that does not name us: 403.
     Host,
     /// A browser's `Origin` or cross-site `Sec-Fetch-Site`: 403.
@@ -68,6 +71,11 @@ impl Refusal {
         let (reason, status, why) = match self {
             Refusal::Proxied => ("proxy", StatusCode::FORBIDDEN, PROXIED),
             Refusal::TwoHosts => ("host", StatusCode::BAD_REQUEST, "More than one Host header"),
+            Refusal::TwoTokens => (
+                "token",
+                StatusCode::BAD_REQUEST,
+                "More than one Authorization header",
+            ),
             Refusal::Host => ("host", StatusCode::FORBIDDEN, "Host not allowed"),
             Refusal::Browser => (
                 "browser",
@@ -109,6 +117,9 @@ fn host_and_browser<B>(req: &Request<B>, allowed_host: &str) -> Result<(), Refus
     let host = hosts.next();
     if hosts.next().is_some() {
         return Err(Refusal::TwoHosts);
+    }
+    if headers.get_all(AUTHORIZATION).iter().nth(1).is_some() {
+        return Err(Refusal::TwoTokens);
     }
     let allowed = |name: &[u8]| host_allowed(name, allowed_host);
     if host.is_some_and(|h| !allowed(h.as_bytes())) {

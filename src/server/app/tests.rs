@@ -562,3 +562,18 @@ async fn every_proxy_header_is_refused_on_every_transport_with_what_to_do() {
     }
     assert!(!is_proxy_header("x-amz-date") && !is_proxy_header("user-agent"));
 }
+
+#[tokio::test]
+async fn two_authorization_headers_are_refused_whichever_comes_first() {
+    let app = app_with(None, Some("0123456789abcdef")).await;
+    let right = ("authorization", "0123456789abcdef");
+    let wrong = ("authorization", "wrong-wrong-wrong");
+    for headers in [[LOCAL, right, wrong], [LOCAL, wrong, right]] {
+        let (status, body) = get(&app, "/", &headers).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (400, r#"{"error": "More than one Authorization header"}"#)
+        );
+    }
+    assert_eq!(get(&app, "/", &[LOCAL, right]).await.0, 200);
+}
