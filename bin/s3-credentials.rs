@@ -28,6 +28,10 @@ fn run(command: Command) -> Result<ExitCode, Error> {
         Command::Policy(args) => print(&args.grant().policy_pretty()),
         Command::Doctor(args) => report(on_runtime(doctor::run(&args.options()))?),
         Command::Verify(args) => report(on_runtime(verify::run(&args.options()))?),
+        Command::Generate(args) => match args.run()? {
+            text if text.is_empty() => Ok(ExitCode::SUCCESS),
+            text => print(text.trim_end()),
+        },
         Command::ContainerEnv(args) => {
             let text = on_runtime(container_env::text(&args.options()))?;
             print(text.trim_end())

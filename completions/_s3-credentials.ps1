@@ -31,6 +31,7 @@ Register-ArgumentCompleter -Native -CommandName 's3-credentials' -ScriptBlock {
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Say what is wrong before you go looking: one line per check')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Prove the scope is enforced: harmless requests it must refuse')
             [CompletionResult]::new('policy', 'policy', [CompletionResultType]::ParameterValue, 'Print the session policy that localserver would use')
+            [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Generate the man pages or a shell''s completions, for packagers')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -143,6 +144,40 @@ Register-ArgumentCompleter -Native -CommandName 's3-credentials' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        's3-credentials;generate' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write every man page (s3-credentials.1, s3-credentials-localserver.1, ..., s3-credentials-fetch.1) into DIR')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell''s completion script for one program')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        's3-credentials;generate;man' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        's3-credentials;generate;completions' {
+            [CompletionResult]::new('--for', '--for', [CompletionResultType]::ParameterName, 'The program to complete')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        's3-credentials;generate;help' {
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write every man page (s3-credentials.1, s3-credentials-localserver.1, ..., s3-credentials-fetch.1) into DIR')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell''s completion script for one program')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        's3-credentials;generate;help;man' {
+            break
+        }
+        's3-credentials;generate;help;completions' {
+            break
+        }
+        's3-credentials;generate;help;help' {
+            break
+        }
         's3-credentials;help' {
             [CompletionResult]::new('localserver', 'localserver', [CompletionResultType]::ParameterValue, 'Start a localhost server that serves S3 credentials')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command with credentials for BUCKET... and nothing else')
@@ -150,6 +185,7 @@ Register-ArgumentCompleter -Native -CommandName 's3-credentials' -ScriptBlock {
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Say what is wrong before you go looking: one line per check')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Prove the scope is enforced: harmless requests it must refuse')
             [CompletionResult]::new('policy', 'policy', [CompletionResultType]::ParameterValue, 'Print the session policy that localserver would use')
+            [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Generate the man pages or a shell''s completions, for packagers')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -169,6 +205,17 @@ Register-ArgumentCompleter -Native -CommandName 's3-credentials' -ScriptBlock {
             break
         }
         's3-credentials;help;policy' {
+            break
+        }
+        's3-credentials;help;generate' {
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write every man page (s3-credentials.1, s3-credentials-localserver.1, ..., s3-credentials-fetch.1) into DIR')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell''s completion script for one program')
+            break
+        }
+        's3-credentials;help;generate;man' {
+            break
+        }
+        's3-credentials;help;generate;completions' {
             break
         }
         's3-credentials;help;help' {

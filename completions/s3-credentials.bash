@@ -25,6 +25,9 @@ _s3__credentials() {
             s3__credentials,exec)
                 cmd="s3__credentials__subcmd__exec"
                 ;;
+            s3__credentials,generate)
+                cmd="s3__credentials__subcmd__generate"
+                ;;
             s3__credentials,help)
                 cmd="s3__credentials__subcmd__help"
                 ;;
@@ -37,6 +40,24 @@ _s3__credentials() {
             s3__credentials,verify)
                 cmd="s3__credentials__subcmd__verify"
                 ;;
+            s3__credentials__subcmd__generate,completions)
+                cmd="s3__credentials__subcmd__generate__subcmd__completions"
+                ;;
+            s3__credentials__subcmd__generate,help)
+                cmd="s3__credentials__subcmd__generate__subcmd__help"
+                ;;
+            s3__credentials__subcmd__generate,man)
+                cmd="s3__credentials__subcmd__generate__subcmd__man"
+                ;;
+            s3__credentials__subcmd__generate__subcmd__help,completions)
+                cmd="s3__credentials__subcmd__generate__subcmd__help__subcmd__completions"
+                ;;
+            s3__credentials__subcmd__generate__subcmd__help,help)
+                cmd="s3__credentials__subcmd__generate__subcmd__help__subcmd__help"
+                ;;
+            s3__credentials__subcmd__generate__subcmd__help,man)
+                cmd="s3__credentials__subcmd__generate__subcmd__help__subcmd__man"
+                ;;
             s3__credentials__subcmd__help,container-env)
                 cmd="s3__credentials__subcmd__help__subcmd__container__subcmd__env"
                 ;;
@@ -45,6 +66,9 @@ _s3__credentials() {
                 ;;
             s3__credentials__subcmd__help,exec)
                 cmd="s3__credentials__subcmd__help__subcmd__exec"
+                ;;
+            s3__credentials__subcmd__help,generate)
+                cmd="s3__credentials__subcmd__help__subcmd__generate"
                 ;;
             s3__credentials__subcmd__help,help)
                 cmd="s3__credentials__subcmd__help__subcmd__help"
@@ -58,6 +82,12 @@ _s3__credentials() {
             s3__credentials__subcmd__help,verify)
                 cmd="s3__credentials__subcmd__help__subcmd__verify"
                 ;;
+            s3__credentials__subcmd__help__subcmd__generate,completions)
+                cmd="s3__credentials__subcmd__help__subcmd__generate__subcmd__completions"
+                ;;
+            s3__credentials__subcmd__help__subcmd__generate,man)
+                cmd="s3__credentials__subcmd__help__subcmd__generate__subcmd__man"
+                ;;
             *)
                 ;;
         esac
@@ -65,7 +95,7 @@ _s3__credentials() {
 
     case "${cmd}" in
         s3__credentials)
-            opts="-h -V --help --version localserver exec container-env doctor verify policy help"
+            opts="-h -V --help --version localserver exec container-env doctor verify policy generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -364,8 +394,110 @@ _s3__credentials() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        s3__credentials__subcmd__generate)
+            opts="-h --help man completions help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        s3__credentials__subcmd__generate__subcmd__completions)
+            opts="-h --for --help bash elvish fish powershell zsh"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --for)
+                    COMPREPLY=($(compgen -W "s3-credentials s3-credentials-fetch" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        s3__credentials__subcmd__generate__subcmd__help)
+            opts="man completions help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        s3__credentials__subcmd__generate__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        s3__credentials__subcmd__generate__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        s3__credentials__subcmd__generate__subcmd__help__subcmd__man)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        s3__credentials__subcmd__generate__subcmd__man)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         s3__credentials__subcmd__help)
-            opts="localserver exec container-env doctor verify policy help"
+            opts="localserver exec container-env doctor verify policy generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -409,6 +541,48 @@ _s3__credentials() {
         s3__credentials__subcmd__help__subcmd__exec)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        s3__credentials__subcmd__help__subcmd__generate)
+            opts="man completions"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        s3__credentials__subcmd__help__subcmd__generate__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        s3__credentials__subcmd__help__subcmd__generate__subcmd__man)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

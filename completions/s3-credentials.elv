@@ -28,6 +28,7 @@ set edit:completion:arg-completer[s3-credentials] = {|@words|
             cand doctor 'Say what is wrong before you go looking: one line per check'
             cand verify 'Prove the scope is enforced: harmless requests it must refuse'
             cand policy 'Print the session policy that localserver would use'
+            cand generate 'Generate the man pages or a shell''s completions, for packagers'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'s3-credentials;localserver'= {
@@ -133,6 +134,33 @@ set edit:completion:arg-completer[s3-credentials] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'s3-credentials;generate'= {
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand man 'Write every man page (s3-credentials.1, s3-credentials-localserver.1, ..., s3-credentials-fetch.1) into DIR'
+            cand completions 'Print a shell''s completion script for one program'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'s3-credentials;generate;man'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'s3-credentials;generate;completions'= {
+            cand --for 'The program to complete'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'s3-credentials;generate;help'= {
+            cand man 'Write every man page (s3-credentials.1, s3-credentials-localserver.1, ..., s3-credentials-fetch.1) into DIR'
+            cand completions 'Print a shell''s completion script for one program'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'s3-credentials;generate;help;man'= {
+        }
+        &'s3-credentials;generate;help;completions'= {
+        }
+        &'s3-credentials;generate;help;help'= {
+        }
         &'s3-credentials;help'= {
             cand localserver 'Start a localhost server that serves S3 credentials'
             cand exec 'Run a command with credentials for BUCKET... and nothing else'
@@ -140,6 +168,7 @@ set edit:completion:arg-completer[s3-credentials] = {|@words|
             cand doctor 'Say what is wrong before you go looking: one line per check'
             cand verify 'Prove the scope is enforced: harmless requests it must refuse'
             cand policy 'Print the session policy that localserver would use'
+            cand generate 'Generate the man pages or a shell''s completions, for packagers'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'s3-credentials;help;localserver'= {
@@ -153,6 +182,14 @@ set edit:completion:arg-completer[s3-credentials] = {|@words|
         &'s3-credentials;help;verify'= {
         }
         &'s3-credentials;help;policy'= {
+        }
+        &'s3-credentials;help;generate'= {
+            cand man 'Write every man page (s3-credentials.1, s3-credentials-localserver.1, ..., s3-credentials-fetch.1) into DIR'
+            cand completions 'Print a shell''s completion script for one program'
+        }
+        &'s3-credentials;help;generate;man'= {
+        }
+        &'s3-credentials;help;generate;completions'= {
         }
         &'s3-credentials;help;help'= {
         }

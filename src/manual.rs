@@ -52,8 +52,10 @@ const SEE_ALSO: Section = (
     "SEE ALSO",
     &[(
         "",
-        "s3-credentials(1), s3-credentials-localserver(1), s3-credentials-policy(1), \
-         s3-credentials-fetch(1), aws(1), systemd.socket(5), systemd.service(5)",
+        "s3-credentials(1), s3-credentials-localserver(1), s3-credentials-exec(1), \
+         s3-credentials-container-env(1), s3-credentials-doctor(1), s3-credentials-verify(1), \
+         s3-credentials-policy(1), s3-credentials-generate(1), s3-credentials-fetch(1), aws(1), \
+         systemd.socket(5), systemd.service(5)",
     )],
 );
 

@@ -9,6 +9,7 @@ mod container_env;
 mod doctor;
 mod exec;
 mod fetch;
+mod generate;
 mod localserver;
 mod policy;
 mod scopes;
@@ -21,6 +22,7 @@ pub use container_env::ContainerEnvArgs;
 pub use doctor::DoctorArgs;
 pub use exec::ExecArgs;
 pub use fetch::FetchCli;
+pub use generate::{completions, GenerateArgs, Generated, Program};
 pub use localserver::LocalserverArgs;
 pub use policy::PolicyArgs;
 pub use scopes::ScopesArgs;
@@ -54,7 +56,8 @@ impl Cli {
             Command::Policy(_)
             | Command::ContainerEnv(_)
             | Command::Doctor(_)
-            | Command::Verify(_) => None,
+            | Command::Verify(_)
+            | Command::Generate(_) => None,
         };
         if let Some(missing) = aws.and_then(AwsArgs::unpaired) {
             use clap::CommandFactory;
@@ -159,6 +162,12 @@ pub enum Command {
     /// Takes the same scope options as localserver, so the policy can be
     /// reviewed before a server is started.
     Policy(PolicyArgs),
+    /// Generate the man pages or a shell's completions, for packagers.
+    ///
+    /// Made from the same definition as this help, so they never go stale.
+    ///
+    /// Example: s3-credentials generate man /usr/share/man/man1 && s3-credentials generate completions fish > s3-credentials.fish
+    Generate(GenerateArgs),
 }
 
 #[cfg(test)]
