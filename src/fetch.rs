@@ -167,8 +167,17 @@ pub(crate) async fn ask_first<T>(
         }
     }
     let tried: Vec<String> = targets.iter().map(Target::to_string).collect();
+    // The port asked for, when it is not the default: the server to start
+    // must listen there.
+    let port = (targets.iter())
+        .find_map(|t| match t {
+            Target::Url(uri) => uri.port_u16(),
+            Target::Socket { .. } => None,
+        })
+        .filter(|port| *port != crate::socket::DEFAULT_PORT)
+        .map_or(String::new(), |port| format!(" --port {port}"));
     Err(Error::new(format!(
-        "{NOBODY_THERE} {}; {START_ONE}",
+        "{NOBODY_THERE} {}; {START_ONE}{port}",
         tried.join(" or ")
     )))
 }

@@ -116,7 +116,9 @@ fn fetch_with_no_server_fails_cleanly() {
         assert!(out.stdout.is_empty());
         let err = String::from_utf8(out.stderr).unwrap();
         assert_eq!(err.lines().count(), 1, "{err}");
-        assert!(err.contains("s3-credentials localserver"), "{err}");
+        // The command it suggests starts a server where it asked.
+        let suggested = format!("s3-credentials localserver BUCKET --duration 1h --port {port}");
+        assert!(err.trim_end().ends_with(&suggested), "{err}");
     }
 }
 
