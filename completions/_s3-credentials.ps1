@@ -114,6 +114,7 @@ Register-ArgumentCompleter -Native -CommandName 's3-credentials' -ScriptBlock {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Check this file''s scopes (and, with AWS access, against AWS)')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The --duration localserver is given, for scopes without their own')
             [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'The --duration localserver is given, for scopes without their own')
+            [CompletionResult]::new('--endpoint-url', '--endpoint-url', [CompletionResultType]::ParameterName, 'Where AWS is, for the AWS checks [default: AWS_ENDPOINT_URL, the profile''s, AWS], e.g. the demo''s moto')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object: {"ok", "checks": [{"name", "status", "message"}]}')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

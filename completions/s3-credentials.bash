@@ -170,7 +170,7 @@ _s3__credentials() {
             return 0
             ;;
         s3__credentials__subcmd__doctor)
-            opts="-p -d -h --port --profile --config --duration --json --help"
+            opts="-p -d -h --port --profile --config --duration --endpoint-url --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -218,6 +218,10 @@ _s3__credentials() {
                     ;;
                 -d)
                     COMPREPLY=($(compgen -W "15m 1h 12h" -- "${cur}"))
+                    return 0
+                    ;;
+                --endpoint-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

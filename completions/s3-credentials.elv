@@ -107,6 +107,7 @@ set edit:completion:arg-completer[s3-credentials] = {|@words|
             cand --config 'Check this file''s scopes (and, with AWS access, against AWS)'
             cand -d 'The --duration localserver is given, for scopes without their own'
             cand --duration 'The --duration localserver is given, for scopes without their own'
+            cand --endpoint-url 'Where AWS is, for the AWS checks [default: AWS_ENDPOINT_URL, the profile''s, AWS], e.g. the demo''s moto'
             cand --json 'One JSON object: {"ok", "checks": [{"name", "status", "message"}]}'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'

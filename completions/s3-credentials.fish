@@ -157,6 +157,7 @@ complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand doctor" -l
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand doctor" -s d -l duration -d 'The --duration localserver is given, for scopes without their own' -r -f -a "15m\t''
 1h\t''
 12h\t''"
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand doctor" -l endpoint-url -d 'Where AWS is, for the AWS checks [default: AWS_ENDPOINT_URL, the profile\'s, AWS], e.g. the demo\'s moto' -r -f
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand doctor" -l json -d 'One JSON object: {"ok", "checks": [{"name", "status", "message"}]}'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand verify" -s p -l port -d 'The server\'s port, which picks its default Unix socket' -r -f

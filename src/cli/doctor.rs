@@ -26,6 +26,10 @@ pub struct DoctorArgs {
         hide_possible_values = true
     )]
     pub duration: Option<SessionDuration>,
+    /// Where AWS is, for the AWS checks [default: AWS_ENDPOINT_URL, the
+    /// profile's, AWS], e.g. the demo's moto.
+    #[arg(long, value_name = "URL", value_parser = super::values::parse_endpoint_url, value_hint = ValueHint::Url)]
+    pub endpoint_url: Option<String>,
     /// One JSON object: {"ok", "checks": [{"name", "status", "message"}]}.
     #[arg(long)]
     pub json: bool,
@@ -40,7 +44,10 @@ impl DoctorArgs {
             config: self.config.clone(),
             duration: self.duration,
             json: self.json,
-            aws: crate::sts::AwsOptions::default(),
+            aws: crate::sts::AwsOptions {
+                endpoint_url: self.endpoint_url.clone(),
+                ..Default::default()
+            },
         }
     }
 }

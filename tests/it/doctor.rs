@@ -209,6 +209,14 @@ fn doctor_finds_a_clock_off_stss_by_more_than_five_minutes() {
     );
     let (_, report) = doctor(home.path(), &[("AWS_ENDPOINT_URL", &url)], &[], &[]);
     assert_eq!(named(&report, "clock")[0].0, "ok", "{report}");
+    // --endpoint-url points it at the same moto (the demo's, say).
+    let (_, report) = doctor(
+        home.path(),
+        &[],
+        &["AWS_ENDPOINT_URL"],
+        &["--endpoint-url", &url],
+    );
+    assert_eq!(named(&report, "clock")[0].0, "ok", "{report}");
 }
 
 #[test]
