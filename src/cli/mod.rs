@@ -69,6 +69,22 @@ impl Cli {
     }
 }
 
+/// A missing `--duration` says what a value looks like, as its help does.
+fn with_example(mut error: clap::Error) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let missing = error.get(ContextKind::InvalidArg).is_some_and(|value| {
+        matches!(value, ContextValue::Strings(args) if args.iter().any(|a| a.starts_with("--duration")))
+    });
+    if error.kind() == ErrorKind::MissingRequiredArgument && missing {
+        let tip = "give how long each credential lasts, e.g. --duration 1h (15m to 12h)";
+        error.insert(
+            ContextKind::Suggested,
+            ContextValue::StyledStrs(vec![tip.to_owned().into()]),
+        );
+    }
+    error
+}
+
 /// Parses the process's arguments. A usage error that would quote an
 /// argument holding a control character (a newline, an escape sequence)
 /// is said with that argument escaped instead, as every other line on
@@ -95,7 +111,7 @@ pub fn parse_escaped<P: Parser>() -> P {
         }
     });
     match P::try_parse_from(escaped) {
-        Err(worded) if worded.kind() == error.kind() => worded.exit(),
+        Err(worded) if worded.kind() == error.kind() => with_example(worded).exit(),
         // Escaping made it parse (a JSON string's `\n`): say the first
         // error, line by line, each escaped.
         _ => {

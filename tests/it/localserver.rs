@@ -303,7 +303,7 @@ fn usage_errors_exit_2_with_the_originals_messages() {
             &["localserver", "b", "-d", "1d"],
             "Duration must be of form 3600s or 15m or 2h",
         ),
-        (&["localserver", "b"], "--duration"),
+        (&["localserver", "b"], "e.g. --duration 1h (15m to 12h)"),
         (
             &[
                 "localserver",
