@@ -1,7 +1,8 @@
 //! The documentation stays honest: every `s3-credentials` or
 //! `s3-credentials-fetch` command line shown in a `sh` block of README.md,
 //! CONTRIBUTING.md and docs/*.md parses with the real clap definition, and
-//! every relative Markdown link names a file that exists.
+//! every relative Markdown link names a file that exists; no doc cites an
+//! issue by number; README.md stays at most 250 lines.
 
 use clap::Parser;
 use s3_credentials::cli::{Cli, FetchCli};
@@ -194,4 +195,16 @@ fn no_doc_names_an_issue_number() {
         }
     }
     assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+/// README.md stays a page a newcomer reads: at most 250 lines; the rest
+/// belongs in docs/.
+#[test]
+fn the_readme_is_at_most_250_lines() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let lines = readme.lines().count();
+    assert!(
+        lines <= 250,
+        "README.md has {lines} lines; move detail to docs/"
+    );
 }
