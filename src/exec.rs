@@ -8,7 +8,7 @@
 //!
 //! The child must get the scoped credential and nothing else: every
 //! variable and file an SDK would try before the container endpoint is
-//! removed or emptied (the README's exec section); region and endpoint settings stay.
+//! removed or emptied (docs/GUIDE.md's exec section); region and endpoint settings stay.
 
 mod child;
 mod upstream;

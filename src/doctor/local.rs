@@ -299,7 +299,7 @@ fn installed() -> Check {
     let verdict = match (man, completions) {
         (true, true) => Verdict::Ok("man pages and completions are installed".into()),
         _ => Verdict::Warn(format!(
-            "{}{} installed: copy them from man/ and completions/ (README: Man pages and shell completions)",
+            "{}{} installed: copy them from man/ and completions/ (docs/GUIDE.md: Man pages and shell completions)",
             if man { "" } else { "no man page" },
             match (man, completions) {
                 (false, false) => " and no completions",

@@ -137,7 +137,7 @@ fn lines(checks: &[Check]) -> String {
 }
 
 /// `{"ok": BOOL, "checks": [{"name", "status", "message"}]}`: the stable
-/// keys README documents.
+/// keys docs/TROUBLESHOOTING.md documents.
 fn json(checks: &[Check], ok: bool) -> String {
     let checks: Vec<serde_json::Value> = checks
         .iter()

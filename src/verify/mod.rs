@@ -164,7 +164,7 @@ fn lines(scope: &str, rows: &[Row], enforced: bool) -> String {
 }
 
 /// `{"ok", "enforced", "scope", "probes": [{"probe", "request", "expected",
-/// "outcome", "result", "cleanup"}]}`: the stable keys README documents.
+/// "outcome", "result", "cleanup"}]}`: the stable keys docs/SECURITY.md documents.
 fn json(scope: &str, rows: &[Row], ok: bool, enforced: bool) -> String {
     let probes: Vec<serde_json::Value> = rows
         .iter()

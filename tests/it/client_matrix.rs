@@ -3,7 +3,7 @@
 //! each through every transport it supports, each putting, listing and
 //! getting, with the strict relay checking that every S3 request was
 //! signed with the key the server served. `tests/clients/matrix.py` runs
-//! the cells; its table is README's "Which client reads what".
+//! the cells; its table is docs/GUIDE.md's "Which client reads what".
 
 use crate::support::*;
 use std::path::Path;

@@ -67,7 +67,7 @@ fn export_formats_evaluate_in_real_shells_and_reach_s3() {
         );
         assert!(expect_success(&ps).contains(&key));
     } else {
-        eprintln!("NOT RUN: pwsh is not installed (not packaged in Debian; see README)");
+        eprintln!("NOT RUN: pwsh is not installed (not packaged in Debian; see docs/GUIDE.md)");
     }
     let mut bad = Command::new(FETCH);
     aws_env(&mut bad, home);

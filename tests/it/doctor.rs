@@ -1,5 +1,5 @@
 //! `doctor` and `verify`: each doctor check fails for the right
-//! reason and passes once fixed, and `--json` has the keys README names;
+//! reason and passes once fixed, and `--json` has the keys docs/TROUBLESHOOTING.md names;
 //! `verify` finds moto not enforcing a scope (radosgw, which does, is
 //! `enforce::verify_proves_each_scope_on_radosgw`). What doctor must read,
 //! not print and not run in the profile files is in `profiles`.

@@ -6,6 +6,7 @@ mod bench;
 mod client_matrix;
 mod clients;
 mod containers;
+mod docs;
 mod doctor;
 mod enforce;
 mod exec_server;
