@@ -95,9 +95,15 @@ fn synopsis(cmd: &clap::Command) -> String {
             false => line.push_str(&format!(" [{item}]{dots}")),
         }
     }
+    // As the options show them: optional in brackets, repeatable with dots.
     for arg in cmd.get_positionals().filter(shown) {
-        let value = arg.get_id().as_str().to_uppercase();
-        line.push_str(&format!(" \\fI{}\\fR", roff(&value)));
+        let value = format!("\\fI{}\\fR", roff(&arg.get_id().as_str().to_uppercase()));
+        let many = arg.get_num_args().is_some_and(|n| n.max_values() > 1);
+        let dots = if many { "..." } else { "" };
+        match arg.is_required_set() {
+            true => line.push_str(&format!(" {value}{dots}")),
+            false => line.push_str(&format!(" [{value}]{dots}")),
+        }
     }
     if cmd.has_subcommands() {
         line.push_str(" \\fICOMMAND\\fR");
