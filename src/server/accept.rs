@@ -6,9 +6,7 @@
 
 use super::app::App;
 use super::listen::Listeners;
-use super::slots::{
-    PerAddress, PerGuest, Slot, PER_ADDRESS, PER_GUEST, UNNAMED_CONTAINER_CONNECTIONS,
-};
+use super::slots::{PerGuest, Slot, Unnamed, PER_GUEST};
 use super::stall::StallGuard;
 use super::Transport;
 use crate::socket::{BoundSocket, SocketFile};
@@ -61,9 +59,8 @@ pub(super) fn accept_all(
         budget,
         http: http1_builder(),
         traced,
-        per_address: None,
+        unnamed: None,
         per_guest: PerGuest::new(PER_GUEST),
-        unnamed: Arc::new(Semaphore::new(0)),
     };
     for listener in listeners.tcp {
         tokio::spawn(accept_tcp(
@@ -80,8 +77,7 @@ pub(super) fn accept_all(
     // host are judged by uid, as TCP's are.
     if let Some(listener) = listeners.container {
         let conns = Conns {
-            per_address: Some(PerAddress::new(PER_ADDRESS)),
-            unnamed: Arc::new(Semaphore::new(UNNAMED_CONTAINER_CONNECTIONS)),
+            unnamed: Some(Unnamed::new()),
             ..conns(container_budget)
         };
         tokio::spawn(accept_tcp(listener, conns, Transport::Container));
@@ -101,15 +97,11 @@ struct Conns {
     http: http1::Builder,
     /// Whether the kernel names loopback TCP clients' uids here.
     traced: bool,
-    /// Each source address's share of the budget (the container endpoint),
-    /// for peers the kernel cannot name.
-    per_address: Option<Arc<PerAddress>>,
+    /// The container endpoint's places for peers the kernel cannot name
+    /// (`None` elsewhere: such peers are not admitted by share there).
+    unnamed: Option<Arc<Unnamed>>,
     /// Each guest uid's share of the budget.
     per_guest: Arc<PerGuest>,
-    /// What peers the kernel cannot name may hold of the budget, all
-    /// together (the container endpoint; elsewhere they are not admitted
-    /// by share).
-    unnamed: Arc<Semaphore>,
 }
 
 fn http1_builder() -> http1::Builder {
@@ -198,13 +190,9 @@ impl Conns {
             Ok(peer) => peer,
             Err(uid) => return refuse_user(transport, uid),
         };
-        let slot = match (&peer, &self.per_address) {
+        let slot = match (&peer, &self.unnamed) {
             (Some(peer), _) => self.guest_slot(peer.uid).map(|slot| (slot, None)),
-            (None, Some(shares)) => {
-                let all = self.unnamed.clone().try_acquire_owned().map_err(|_| ());
-                let own = shares.take(remote.ip()).ok_or(());
-                all.and_then(|all| own.map(|own| (None, Some((own, all)))))
-            }
+            (None, Some(unnamed)) => unnamed.take(remote.ip()).map(|s| (None, Some(s))).ok_or(()),
             (None, None) => Ok((None, None)),
         };
         let Ok(_slot) = slot else {
@@ -225,7 +213,7 @@ impl Conns {
         bound: Option<std::net::SocketAddr>,
         remote: std::net::SocketAddr,
     ) -> Result<Option<Arc<peer::Peer>>, Option<u32>> {
-        let container = self.per_address.is_some();
+        let container = self.unnamed.is_some();
         let local = match bound.map_or_else(|| stream.local_addr(), Ok) {
             Ok(local) if self.traced && (local.ip().is_loopback() || container) => local,
             _ => return Ok(None),

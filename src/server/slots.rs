@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Connections one source address may hold open on the container
 /// endpoint at once (of `MAX_CONTAINER_CONNECTIONS`), when the kernel
@@ -75,10 +76,42 @@ impl<K: Hash + Eq + Copy> Drop for Slot<K> {
     }
 }
 
-/// Each source address's share of the container endpoint.
-pub(super) type PerAddress = Shares<IpAddr>;
 /// Each guest uid's share of a transport.
 pub(super) type PerGuest = Shares<u32>;
+
+/// The container endpoint's places for peers the kernel cannot name: each
+/// source address's share, and `UNNAMED_CONTAINER_CONNECTIONS` for all of
+/// them together.
+pub(super) struct Unnamed {
+    per_address: Arc<Shares<IpAddr>>,
+    all: Arc<Semaphore>,
+}
+
+/// One unnamed peer's place in both, given back when it closes.
+pub(super) struct UnnamedSlot {
+    _own: Slot<IpAddr>,
+    _all: OwnedSemaphorePermit,
+}
+
+impl Unnamed {
+    pub(super) fn new() -> Arc<Unnamed> {
+        Arc::new(Unnamed {
+            per_address: Shares::new(PER_ADDRESS),
+            all: Arc::new(Semaphore::new(UNNAMED_CONTAINER_CONNECTIONS)),
+        })
+    }
+
+    /// A place for a connection from `ip`, unless its address or all
+    /// unnamed peers together hold their share.
+    pub(super) fn take(&self, ip: IpAddr) -> Option<UnnamedSlot> {
+        let all = self.all.clone().try_acquire_owned().ok()?;
+        let own = self.per_address.take(ip)?;
+        Some(UnnamedSlot {
+            _own: own,
+            _all: all,
+        })
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -86,7 +119,7 @@ mod tests {
 
     #[test]
     fn one_address_gets_its_share_and_no_more_and_gets_it_back() {
-        let slots = PerAddress::new(PER_ADDRESS);
+        let slots = Shares::<IpAddr>::new(PER_ADDRESS);
         let (a, b): (IpAddr, IpAddr) =
             ("198.18.0.2".parse().unwrap(), "198.18.1.2".parse().unwrap());
         let held: Vec<_> = (0..PER_ADDRESS).map(|_| slots.take(a).unwrap()).collect();
@@ -99,6 +132,21 @@ mod tests {
             None,
             "closed ones are forgotten"
         );
+    }
+
+    #[test]
+    fn unnamed_peers_together_hold_no_more_than_their_share() {
+        let unnamed = Unnamed::new();
+        let held: Vec<_> = (0..UNNAMED_CONTAINER_CONNECTIONS / PER_ADDRESS)
+            .flat_map(|n| {
+                let ip: IpAddr = format!("198.19.0.{n}").parse().unwrap();
+                (0..PER_ADDRESS).map(move |_| ip)
+            })
+            .map(|ip| unnamed.take(ip).unwrap())
+            .collect();
+        assert!(unnamed.take("198.19.1.1".parse().unwrap()).is_none());
+        drop(held);
+        assert!(unnamed.take("198.19.1.1".parse().unwrap()).is_some());
     }
 
     #[test]

@@ -269,7 +269,7 @@ fn a_network_namespace_reaches_its_scope_through_the_container_endpoint() {
     }
     // Peers the kernel cannot name (the namespace) share by address: 16
     // of 20 are held open, and the clients below still get through.
-    let mut netns_hog = Hog::from(
+    let mut netns_hog = Hog::run(
         netns.command(&[], "python3"),
         endpoint,
         PER_ADDRESS + 4,
@@ -280,7 +280,7 @@ fn a_network_namespace_reaches_its_scope_through_the_container_endpoint() {
     // the rest stays for peers the kernel names, the owner among them.
     let sources: Vec<String> = netns.sources(20).iter().map(|a| a.to_string()).collect();
     drop(netns_hog);
-    let mut crowd = Hog::from(
+    let mut crowd = Hog::run(
         netns.command(&[], "python3"),
         endpoint,
         PER_ADDRESS,
@@ -523,10 +523,6 @@ impl Hog {
 
     /// `each` connections from each of `from` (none: `cmd`'s own address;
     /// `cmd` runs python3).
-    fn from(cmd: Command, addr: SocketAddr, each: usize, from: &[String]) -> Hog {
-        Hog::run(cmd, addr, each, from)
-    }
-
     fn run(mut cmd: Command, addr: SocketAddr, each: usize, from: &[String]) -> Hog {
         use std::io::BufRead;
         let mut child = spawn(
