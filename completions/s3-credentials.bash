@@ -655,7 +655,7 @@ _s3__credentials() {
             return 0
             ;;
         s3__credentials__subcmd__localserver)
-            opts="-d -p -q -a -h --read-only --write-only --prefix --statement --config --duration --port --host --socket --no-socket --idle-exit --imds-port --auth-token-file --container-endpoint --allow-uid --quiet --log-format --role-arn --profile --access-key --secret-key --session-token --auth --region --endpoint-url --help"
+            opts="-d -p -q -a -h --read-only --write-only --prefix --statement --config --duration --port --host --socket --no-socket --idle-exit --imds-port --auth-token-file --container-endpoint --gateway --allow-uid --quiet --log-format --role-arn --profile --access-key --secret-key --session-token --auth --region --endpoint-url --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -761,6 +761,13 @@ _s3__credentials() {
                     return 0
                     ;;
                 --container-endpoint)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --gateway)
                     COMPREPLY=("${cur}")
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace

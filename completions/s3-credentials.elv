@@ -45,6 +45,7 @@ set edit:completion:arg-completer[s3-credentials] = {|@words|
             cand --imds-port 'Also serve the default scope as EC2''s IMDSv2 on 127.0.0.1:PORT (0 picks a free one)'
             cand --auth-token-file 'Require the header Authorization: TOKEN, with the token in FILE, on every TCP request'
             cand --container-endpoint 'Also serve containers on [ADDR:]PORT (ADDR 169.254.170.2 unless given, which must be on an interface); every request there needs a scope''s token_file token (or --auth-token-file''s)'
+            cand --gateway 'Serve an S3 gateway on [ADDR:]PORT (127.0.0.1 unless given; 0 picks a free port): the buckets on the command line are then served through it, as are config scopes with serve = "gateway". Their clients get local credentials, good only there; the real one stays here'
             cand --allow-uid 'Also serve this uid (a service account) every scope over TCP, IMDS and the socket; repeatable. By default only your own uid is served'
             cand --log-format 'How to write stderr: text, or one JSON object per line (startup lines too)'
             cand --role-arn 'Role to assume [default: s3-credentials.AmazonS3FullAccess, created if missing]'

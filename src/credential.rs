@@ -3,6 +3,7 @@
 //! with nothing of AWS in them. `sts` implements [`Mint`] with AssumeRole;
 //! tests implement it with fakes.
 
+use crate::policy::Grant;
 use crate::Error;
 use std::fmt;
 use std::future::Future;
@@ -40,9 +41,15 @@ pub trait Mint: Send + Sync + 'static {
     /// Mints one new credential (one STS call).
     fn mint(&self) -> BoxFuture<'_, Result<Credential, Error>>;
 
-    /// A minter of the same kind for a narrower session policy (`policy`,
-    /// compact JSON) under `session_name`; `None` when this one cannot.
-    fn narrowed(&self, _policy: String, _session_name: String) -> Option<Box<dyn Mint>> {
+    /// A minter of the same kind for `grant`, a narrowing of this one's,
+    /// whose session policy is `policy` (compact JSON), under
+    /// `session_name`; `None` when this one cannot.
+    fn narrowed(
+        &self,
+        _grant: &Grant,
+        _policy: String,
+        _session_name: String,
+    ) -> Option<Box<dyn Mint>> {
         None
     }
 }

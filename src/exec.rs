@@ -108,7 +108,12 @@ async fn run_child(options: Options) -> Result<u8, Error> {
         owners: server::Owners::default(),
         instance: Default::default(),
     };
-    let running = server::serve(listeners, registry, server_options);
+    let running = server::serve(
+        listeners,
+        registry,
+        server_options,
+        crate::local::KeyBook::new(),
+    );
     // Listening before the child exists: a signal sent the moment it starts
     // is passed on, not fatal to us.
     let mut signals = Forwarded::new()?;
@@ -133,7 +138,8 @@ async fn from_aws(
     let scope = pick(from)?;
     let aws = Arc::new(sts::connect(&from.aws).await?);
     let name = scope.name.clone();
-    let by_name = mint::all_or_nothing(&aws, vec![scope], || {}).await?;
+    let by_name =
+        mint::all_or_nothing(&aws, &crate::local::KeyBook::new(), vec![scope], || {}).await?;
     let inherited = Inherited {
         region: aws.region().map(str::to_owned),
         endpoint_url: aws.endpoint_url().map(str::to_owned),

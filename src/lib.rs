@@ -14,14 +14,17 @@
 //! cli                                    clap, and nothing else does
 //! localserver exec container_env doctor verify   composition roots
 //! server        fetch                    listeners and routes; the client
+//! gateway                                the S3 gateway: check, forward, record
 //! mint                                   many scopes minted at once
 //! registry                               the scopes served now
 //! cache                                  one scope's credential, renewed ahead
-//! sts                                    AWS: config, buckets, role, AssumeRole
+//! sts  local                             AWS: config, buckets, role, AssumeRole;
+//!                                        the gateway's local credentials
 //! scope                                  named scopes and the --config file
 //! narrow                                 asking for less: a scope's grant narrowed
-//! policy  body  duration                session policy, wire formats, values
+//! body  duration                         wire formats, values
 //! credential                             a credential, and what mints one
+//! policy                                 the session policy: what a grant allows
 //! token  trusted  socket  peer  systemd  metrics  signals  log  error  manual
 //! ```
 
@@ -35,6 +38,8 @@ pub mod duration;
 mod error;
 pub mod exec;
 pub mod fetch;
+pub(crate) mod gateway;
+pub(crate) mod local;
 pub mod localserver;
 pub mod log;
 pub mod manual;

@@ -3,21 +3,24 @@
 //! announcement, reload on SIGHUP, and shutdown on a signal. It wires the
 //! parts; each part knows nothing of the others.
 
+use crate::local::KeyBook;
 use crate::mint;
 use crate::registry::{Registry, Served, Table};
-use crate::scope::{CommandLine, Scope, Scopes, DEFAULT_SCOPE};
+use crate::scope::{CommandLine, Scope, Scopes};
 use crate::server::{self, Running, SocketChoice};
 use crate::signals::{Heard, Signals};
 use crate::sts::{self, Aws, AwsOptions};
 use crate::systemd::Passed;
 use crate::token::Token;
 use crate::{log, Error};
+use announce::{announce, quoted, Bound};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use tokens::{check_imds, load_token, scope_tokens};
 
+mod announce;
 mod tokens;
 
 /// What `localserver` is asked to do, in plain types (the command line's
@@ -40,6 +43,8 @@ pub struct Options {
     pub imds_port: Option<u16>,
     /// `--container-endpoint`: serve containers on this address too.
     pub container_endpoint: Option<std::net::SocketAddr>,
+    /// `--gateway`: serve the S3 gateway on this (loopback) address.
+    pub gateway: Option<std::net::SocketAddr>,
     /// The token file TCP clients must match, if any.
     pub auth_token_file: Option<PathBuf>,
     /// `--allow-uid`: other uids served every scope.
@@ -69,14 +74,29 @@ impl Options {
         let (config, command_line) = (self.config.clone(), self.command_line.clone());
         let server_token = server_token.cloned();
         let imds = self.imds_port.is_some();
+        let gateway = self.gateway.is_some();
         tokio::task::spawn_blocking(move || {
             let scopes = Scopes::declared(config.as_deref(), &command_line)?;
             check_imds(&scopes, imds)?;
+            check_gateway(&scopes, gateway)?;
             let tokens = scope_tokens(&scopes, server_token.as_ref())?;
             Ok(Declared { scopes, tokens })
         })
         .await
         .map_err(|e| Error::new(format!("cannot read --config: {e}")))?
+    }
+}
+
+/// A scope served through the gateway needs `--gateway`.
+fn check_gateway(scopes: &Scopes, gateway: bool) -> Result<(), Error> {
+    let through = scopes.by_name.values().find(|s| s.serve.through_gateway());
+    match (through, gateway) {
+        (Some(scope), false) => Err(Error::new(format!(
+            "scope '{}' is served through the gateway: start the server with --gateway \
+             PORT (0 picks a free one)",
+            scope.name
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -166,6 +186,8 @@ struct Server {
     running: Running,
     registry: Arc<Registry>,
     aws: Arc<Aws>,
+    /// The local credentials issued (scopes served through the gateway).
+    book: Arc<KeyBook>,
     /// The `--auth-token-file` token, which no scope's may equal.
     token: Option<Token>,
     /// Each scope served now, as it was declared.
@@ -210,11 +232,20 @@ async fn start(args: &Options, passed: Option<Passed>) -> Result<Server, Error> 
     if let Some(addr) = args.container_endpoint {
         listeners = listeners.with_container(addr).await?;
     }
+    if let Some(addr) = args.gateway {
+        listeners = listeners.with_gateway(addr).await?;
+    }
+    let mut bound = Bound {
+        port: listeners.port(),
+        imds_port: listeners.imds_port(),
+        container: None,
+        gateway: listeners.gateway_addr(),
+    };
     let container = listeners.container_addr();
-    let (port, imds_port) = (listeners.port(), listeners.imds_port());
-    let aws = Arc::new(sts::connect(&args.aws).await?);
+    let aws = Arc::new(sts::connect_for(&args.aws, scopes.any_needs_sts()).await?);
     let scope_list = scopes.by_name.values().cloned().collect();
-    let mut minted = mint::all_or_nothing(&aws, scope_list, || {
+    let book = KeyBook::new();
+    let mut minted = mint::all_or_nothing(&aws, &book, scope_list, || {
         log::say("Generating initial credentials...");
     })
     .await?;
@@ -231,15 +262,16 @@ async fn start(args: &Options, passed: Option<Passed>) -> Result<Server, Error> 
             account: aws.account().unwrap_or("000000000000").to_owned(),
         },
     };
-    let running = server::serve(listeners, registry.clone(), options);
+    let running = server::serve(listeners, registry.clone(), options, book.clone());
     // Some token must open the container endpoint, or it refuses all.
     let opened = token.is_some() || !registry.current().tokens.is_empty();
-    let container = container.map(|addr| (addr, opened));
-    announce(args, &scopes, [port, imds_port], &running, container);
+    bound.container = container.map(|addr| (addr, opened));
+    announce(args, &scopes, &bound, &running);
     Ok(Server {
         running,
         registry,
         aws,
+        book,
         token,
         live,
     })
@@ -273,7 +305,8 @@ impl Server {
                 }
             }
         }
-        let (minted, failed) = mint::each(&self.aws, changed.values().cloned().collect()).await;
+        let (minted, failed) =
+            mint::each(&self.aws, &self.book, changed.values().cloned().collect()).await;
         for (name, fresh) in minted {
             next.insert(name.clone(), (changed[&name].clone(), fresh));
         }
@@ -291,95 +324,5 @@ impl Server {
             quoted(next.keys())
         );
         self.live = next;
-    }
-}
-
-/// The original's lines (for the default scope), a line for each named
-/// scope, and ours for the socket, IMDS and the container endpoint (with
-/// whether any token opens it).
-fn announce(
-    args: &Options,
-    scopes: &Scopes,
-    [port, imds_port]: [Option<u16>; 2],
-    running: &Running,
-    container: Option<(std::net::SocketAddr, bool)>,
-) {
-    let port = port.unwrap_or(args.port);
-    let base = format!("http://{}:{port}", url_host(&args.host));
-    if let Some(scope) = scopes.default_scope() {
-        log::say(&format!("Serving {} at {base}/", serves(scope)));
-        log::say(&format!("Duration: {} seconds", scope.duration));
-    }
-    for scope in scopes.by_name.values().filter(|s| s.name != DEFAULT_SCOPE) {
-        log::say(&format!(
-            "Serving {} at {base}/scope/{} (duration: {} seconds)",
-            serves(scope),
-            scope.name,
-            scope.duration
-        ));
-    }
-    if let Some(path) = running.socket_path() {
-        log::say(&format!("Unix socket: {}", path.display()));
-    }
-    if let Some(imds_port) = imds_port {
-        log::say(&format!(
-            "IMDSv2: http://127.0.0.1:{imds_port} (for AWS_EC2_METADATA_SERVICE_ENDPOINT), role {}",
-            server::IMDS_ROLE
-        ));
-    }
-    if let Some((addr, opened)) = container {
-        log::say(&format!(
-            "Container endpoint: http://{addr}/scope/NAME/ecs (s3-credentials container-env --scope NAME)"
-        ));
-        if !opened {
-            log::say(
-                "Warning: no scope has a token_file and there is no --auth-token-file: \
-                 the container endpoint refuses every request (401)",
-            );
-        }
-    }
-    log::say("Press Ctrl+C to stop");
-}
-
-/// `read-only credentials for bucket 'a'`, or `... for buckets 'a', 'b'`.
-fn serves(scope: &Scope) -> String {
-    let buckets = &scope.grant.buckets;
-    let noun = if buckets.len() == 1 {
-        "bucket"
-    } else {
-        "buckets"
-    };
-    format!(
-        "{} credentials for {noun} {}",
-        scope.grant.access,
-        quoted(buckets)
-    )
-}
-
-/// `'a', 'b'`.
-fn quoted<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> String {
-    let quoted: Vec<String> = names
-        .into_iter()
-        .map(|n| format!("'{}'", n.as_ref()))
-        .collect();
-    quoted.join(", ")
-}
-
-/// `[::1]` for an IPv6 literal, the host as given otherwise.
-fn url_host(host: &str) -> String {
-    match host.parse::<std::net::Ipv6Addr>() {
-        Ok(_) => format!("[{host}]"),
-        Err(_) => host.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn url_host_brackets_ipv6() {
-        assert_eq!(url_host("::1"), "[::1]");
-        assert_eq!(url_host("localhost"), "localhost");
     }
 }

@@ -87,6 +87,12 @@ pub fn init(quiet: bool, format: Format) {
     if quiet {
         filter = filter.add_directive("access=off".parse().expect("a valid directive"));
     }
+    // s3s logs each request whole at debug (its signature, a presigned
+    // URL's session token) and each refusal at error: whatever RUST_LOG
+    // says, the gateway's own access line is its log.
+    for quiet_crate in ["s3s=off", "s3s_aws=off"] {
+        filter = filter.add_directive(quiet_crate.parse().expect("a valid directive"));
+    }
     let builder = tracing_subscriber::fmt()
         .with_timer(SecondClock)
         .with_ansi(false)

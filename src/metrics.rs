@@ -51,6 +51,13 @@ struct RefusalLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GatewayLabels {
+    scope: String,
+    operation: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct NarrowLabels {
     scope: String,
     event: &'static str,
@@ -69,6 +76,7 @@ struct Metrics {
     refused: Family<TransportLabels, Counter>,
     refusals: Family<RefusalLabels, Counter>,
     narrowed: Family<NarrowLabels, Counter>,
+    gateway: Family<GatewayLabels, Counter>,
 }
 
 /// The process's one set of series, made on first use.
@@ -88,6 +96,7 @@ fn metrics() -> &'static Metrics {
             refused: Family::default(),
             refusals: Family::default(),
             narrowed: Family::default(),
+            gateway: Family::default(),
         };
         m.register();
         m
@@ -137,6 +146,13 @@ impl Metrics {
             "Narrowed credentials, by event: mint (a new one), hit (from its cache \
              entry), evict (the least recently used dropped), limited (429)",
             self.narrowed.clone(),
+        );
+        registry.register(
+            "gateway_calls",
+            "S3 calls through the gateway, by scope, operation and outcome: ok \
+             (2xx or 3xx from upstream), error (upstream said no, or failed), \
+             refused (the gateway said no; why is in refused{transport=gateway})",
+            self.gateway.clone(),
         );
     }
 }
@@ -209,6 +225,20 @@ pub fn narrowed(scope: &str, event: &'static str) {
             event,
         };
         m.narrowed.get_or_create(&labels).inc();
+    }
+}
+
+/// One S3 call through the gateway: its scope (`-` when none was known),
+/// operation (s3s's name, `-` when none) and outcome (`ok`, `error`,
+/// `refused`).
+pub fn gateway_call(scope: &str, operation: &'static str, outcome: &'static str) {
+    if let Some(m) = counting() {
+        let labels = GatewayLabels {
+            scope: scope.to_owned(),
+            operation,
+            outcome,
+        };
+        m.gateway.get_or_create(&labels).inc();
     }
 }
 

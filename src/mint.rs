@@ -2,9 +2,12 @@
 //! flooded: startup's way (all, or the first error) and reload's (each
 //! scope on its own).
 
+mod upstream;
+
 use crate::cache::Cache;
+use crate::local::KeyBook;
 use crate::registry::Served;
-use crate::scope::{Scope, DEFAULT_SCOPE};
+use crate::scope::{Scope, Serve, DEFAULT_SCOPE};
 use crate::sts::{Aws, Minter};
 use crate::Error;
 use std::collections::BTreeMap;
@@ -24,10 +27,11 @@ type Tasks<T> = JoinSet<(String, Result<T, Error>)>;
 /// failure, naming its scope, stops the rest.
 pub(crate) async fn all_or_nothing(
     aws: &Arc<Aws>,
+    book: &Arc<KeyBook>,
     scopes: Vec<Scope>,
     before_minting: impl FnOnce(),
 ) -> Result<BTreeMap<String, Arc<Served>>, Error> {
-    let caches = first_error(prepare(aws, scopes)).await?;
+    let caches = first_error(prepare(aws, book, scopes)).await?;
     before_minting();
     first_error(prime(caches.into_iter().collect())).await
 }
@@ -35,9 +39,10 @@ pub(crate) async fn all_or_nothing(
 /// Reload: the scopes that minted, and each failure (naming its scope).
 pub(crate) async fn each(
     aws: &Arc<Aws>,
+    book: &Arc<KeyBook>,
     scopes: Vec<Scope>,
 ) -> (Vec<(String, Arc<Served>)>, Vec<(String, Error)>) {
-    let (caches, mut failed) = settle(prepare(aws, scopes)).await;
+    let (caches, mut failed) = settle(prepare(aws, book, scopes)).await;
     let (served, failed_too) = settle(prime(caches)).await;
     failed.extend(failed_too);
     (served, failed)
@@ -52,25 +57,41 @@ pub(crate) fn named(scope: &str, error: Error) -> Error {
     }
 }
 
-/// A scope's cache, ready to prime, with what its clients may narrow.
-type Prepared = (Arc<Cache>, Scope);
+/// A scope's cache, ready to prime, with what its clients may narrow, and
+/// how the gateway forwards (for a scope served through it).
+type Prepared = (Arc<Cache>, Scope, Option<upstream::Forwarding>);
 
-fn prepare(aws: &Arc<Aws>, scopes: Vec<Scope>) -> Tasks<Prepared> {
-    let aws = aws.clone();
+fn prepare(aws: &Arc<Aws>, book: &Arc<KeyBook>, scopes: Vec<Scope>) -> Tasks<Prepared> {
+    let (aws, book) = (aws.clone(), book.clone());
     let named_scopes = scopes.into_iter().map(|s| (s.name.clone(), s)).collect();
     bounded(named_scopes, move |scope| {
-        let aws = aws.clone();
+        let (aws, book) = (aws.clone(), book.clone());
         async move {
-            let minter = Minter::prepare(&aws, &scope).await?;
-            Ok((Cache::new(Box::new(minter), scope.duration), scope))
+            match scope.serve {
+                Serve::Direct => {
+                    let minter = Minter::prepare(&aws, &scope).await?;
+                    Ok((Cache::new(Box::new(minter), scope.duration), scope, None))
+                }
+                Serve::Gateway(kind) => {
+                    let (cache, forwarding) = upstream::prepare(&aws, &book, &scope, kind).await?;
+                    Ok((cache, scope, Some(forwarding)))
+                }
+            }
         }
     })
 }
 
 fn prime(caches: Vec<(String, Prepared)>) -> Tasks<Arc<Served>> {
-    bounded(caches, |(cache, scope)| async move {
+    bounded(caches, |(cache, scope, forwarding)| async move {
+        let upstream = match forwarding {
+            Some(forwarding) => Some(forwarding.prime().await?),
+            None => None,
+        };
         cache.prime().await?;
-        Ok(Served::narrowable(cache, &scope.name, scope.grant))
+        Ok(match upstream {
+            Some(up) => Served::through_gateway(cache, &scope.name, scope.grant, up),
+            None => Served::narrowable(cache, &scope.name, scope.grant),
+        })
     })
 }
 

@@ -163,6 +163,73 @@ impl Grant {
     }
 }
 
+/// An S3 action the session policy may allow (IAM's names, as the AWS
+/// Service Authorization Reference lists what each S3 call needs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// `s3:ListBucket`: ListObjects (V1, V2) and HeadBucket.
+    ListBucket,
+    /// `s3:GetBucketLocation`.
+    GetBucketLocation,
+    /// `s3:GetObject`: GetObject, HeadObject, a copy's source.
+    GetObject,
+    /// `s3:PutObject`: PutObject, the multipart calls that write, a copy's
+    /// destination.
+    PutObject,
+    /// `s3:DeleteObject`: DeleteObject, each key of DeleteObjects.
+    DeleteObject,
+    /// `s3:AbortMultipartUpload`.
+    AbortMultipartUpload,
+    /// `s3:ListMultipartUploadParts`: ListParts.
+    ListMultipartUploadParts,
+    /// `s3:ListBucketMultipartUploads`: ListMultipartUploads.
+    ListBucketMultipartUploads,
+}
+
+impl Action {
+    /// IAM's name for it.
+    pub fn iam_name(self) -> &'static str {
+        match self {
+            Action::ListBucket => "s3:ListBucket",
+            Action::GetBucketLocation => "s3:GetBucketLocation",
+            Action::GetObject => "s3:GetObject",
+            Action::PutObject => "s3:PutObject",
+            Action::DeleteObject => "s3:DeleteObject",
+            Action::AbortMultipartUpload => "s3:AbortMultipartUpload",
+            Action::ListMultipartUploadParts => "s3:ListMultipartUploadParts",
+            Action::ListBucketMultipartUploads => "s3:ListBucketMultipartUploads",
+        }
+    }
+}
+
+impl Grant {
+    /// Whether the session policy [`Grant::policy`] builds allows `action`
+    /// on `bucket` and, for object actions, the object `key`; for
+    /// `ListBucket`, `key` is the request's `s3:prefix` (`None`: none
+    /// given). Extra statements are not read: a scope with any is never
+    /// served through the gateway, which asks this. Property-tested
+    /// against an independent evaluator of the policy document.
+    pub fn allows(&self, action: Action, bucket: &str, key: Option<&str>) -> bool {
+        if !self.buckets.iter().any(|b| b == bucket) {
+            return false;
+        }
+        let reads = matches!(self.access, Access::ReadWrite | Access::ReadOnly);
+        let reaches = || key.is_some_and(|k| self.reaches_key(k));
+        match action {
+            Action::GetBucketLocation => reads,
+            // Without a prefix, no condition: any `s3:prefix`, or none.
+            Action::ListBucket => reads && (self.key_pattern() == "*" || reaches()),
+            Action::GetObject => reads && reaches(),
+            Action::PutObject => self.access != Access::ReadOnly && reaches(),
+            Action::DeleteObject => self.access == Access::ReadWrite && reaches(),
+            // The original's policies grant none of these.
+            Action::AbortMultipartUpload
+            | Action::ListMultipartUploadParts
+            | Action::ListBucketMultipartUploads => false,
+        }
+    }
+}
+
 /// Whether `text` matches the IAM pattern `pattern`, as IAM matches a
 /// resource ARN and the `StringLike` condition operator (IAM User Guide,
 /// "Wildcards in ARNs"): `*` any run of characters (none, and `/`, too),

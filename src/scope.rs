@@ -40,6 +40,40 @@ pub struct Scope {
     /// nothing else) over TCP and the container endpoint; a relative path
     /// is the config file's directory's.
     pub token_file: Option<PathBuf>,
+    /// How its credentials reach S3: handed out, or kept behind the gateway.
+    pub serve: Serve,
+}
+
+/// How a scope's credentials reach S3 (docs/DESIGN.md, "The gateway").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Serve {
+    /// Its clients get the STS credential itself (the original's way).
+    #[default]
+    Direct,
+    /// Its clients get local credentials, good only at this server's
+    /// gateway (`serve = "gateway"`, `--gateway`), which checks each S3
+    /// call against the grant and signs it upstream with the real one.
+    Gateway(Upstream),
+}
+
+/// What the gateway signs a scope's calls upstream with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Upstream {
+    /// The scope's own STS credential (AssumeRole with its session
+    /// policy): S3 enforces the scope too, so two layers hold.
+    #[default]
+    Sts,
+    /// The server's own keys, for a store without STS (`upstream =
+    /// "keys"`): no STS or IAM call at all, and the gateway is the only
+    /// layer.
+    Keys,
+}
+
+impl Serve {
+    /// Whether it is served through the gateway.
+    pub fn through_gateway(self) -> bool {
+        matches!(self, Serve::Gateway(_))
+    }
 }
 
 /// Every scope a server serves, by name, and which one `/` serves.
@@ -61,6 +95,8 @@ pub struct CommandLine {
     pub duration: Option<SessionDuration>,
     /// `--role-arn`.
     pub role_arn: Option<String>,
+    /// `--gateway`: the command line's scope is served through it.
+    pub serve: Serve,
 }
 
 impl CommandLine {
@@ -80,6 +116,7 @@ impl CommandLine {
             role_arn: self.role_arn.clone(),
             uids: BTreeSet::new(),
             token_file: None,
+            serve: self.serve,
         }))
     }
 }
@@ -131,6 +168,16 @@ impl Scopes {
     /// The same, from the file's text.
     pub fn parse(text: &str, cli: &CommandLine) -> Result<Scopes, ConfigError> {
         file::parse(text, cli)
+    }
+
+    /// Whether some scope is served through the gateway.
+    pub fn any_through_gateway(&self) -> bool {
+        self.by_name.values().any(|s| s.serve.through_gateway())
+    }
+
+    /// Whether some scope needs STS (all but `upstream = "keys"` ones).
+    pub fn any_needs_sts(&self) -> bool {
+        (self.by_name.values()).any(|s| s.serve != Serve::Gateway(Upstream::Keys))
     }
 
     /// The scope `/` serves.

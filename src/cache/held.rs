@@ -18,6 +18,8 @@ pub struct Held {
     pub imds_json: Bytes,
     /// The credential's access key id (not secret), for logs.
     pub access_key_id: String,
+    /// The credential itself, for what signs with it (the gateway).
+    credential: Credential,
     expiration: OffsetDateTime,
     pub(super) renew_at: OffsetDateTime,
 }
@@ -50,9 +52,15 @@ impl Held {
             ecs_json: render_ecs(credential),
             imds_json: render_imds(credential, now),
             access_key_id: credential.access_key_id.clone(),
+            credential: credential.clone(),
             expiration: credential.expiration,
             renew_at: now + renew_in,
         }
+    }
+
+    /// The credential, to sign with.
+    pub fn credential(&self) -> &Credential {
+        &self.credential
     }
 
     /// How long it stays valid after `now`.

@@ -1,6 +1,6 @@
 //! `localserver`'s flags.
 
-use super::values::{parse_container_endpoint, parse_host};
+use super::values::{parse_container_endpoint, parse_gateway, parse_host};
 use super::{AwsArgs, ScopesArgs, DEFAULT_PORT};
 use clap::builder::TypedValueParser;
 use clap::{ArgGroup, Args, ValueHint};
@@ -44,6 +44,12 @@ pub struct LocalserverArgs {
     /// token_file token (or --auth-token-file's).
     #[arg(long, value_name = "[ADDR:]PORT", value_parser = parse_container_endpoint, value_hint = ValueHint::Other)]
     pub container_endpoint: Option<std::net::SocketAddr>,
+    /// Serve an S3 gateway on [ADDR:]PORT (127.0.0.1 unless given; 0 picks a
+    /// free port): the buckets on the command line are then served through
+    /// it, as are config scopes with serve = "gateway". Their clients get
+    /// local credentials, good only there; the real one stays here.
+    #[arg(long, value_name = "[ADDR:]PORT", value_parser = parse_gateway, value_hint = ValueHint::Other)]
+    pub gateway: Option<std::net::SocketAddr>,
     /// Also serve this uid (a service account) every scope over TCP, IMDS
     /// and the socket; repeatable. By default only your own uid is served.
     #[arg(long = "allow-uid", value_name = "UID", value_hint = ValueHint::Other)]
@@ -74,8 +80,13 @@ impl LocalserverArgs {
             (Some(path), false) => SocketChoice::At(path.clone()),
             (None, false) => SocketChoice::Default,
         };
+        let mut command_line = self.scopes.command_line(self.aws.role_arn.clone());
+        if self.gateway.is_some() {
+            command_line.serve = crate::scope::Serve::Gateway(crate::scope::Upstream::Sts);
+        }
         Ok(crate::localserver::Options {
-            command_line: self.scopes.command_line(self.aws.role_arn.clone()),
+            command_line,
+            gateway: self.gateway,
             config: self.scopes.config.clone(),
             port: self.port,
             host: self.host.clone(),

@@ -78,6 +78,7 @@ impl ScopesArgs {
             grant,
             duration: self.duration,
             role_arn,
+            serve: crate::scope::Serve::Direct,
         }
     }
 }

@@ -150,6 +150,17 @@ pub(super) fn parse_container_endpoint(s: &str) -> Result<std::net::SocketAddr, 
     })
 }
 
+/// `--gateway [ADDR:]PORT`: `PORT` alone is on 127.0.0.1; an address
+/// must be loopback (checked where it is bound, with the reason).
+pub(super) fn parse_gateway(s: &str) -> Result<std::net::SocketAddr, String> {
+    if let Ok(port) = s.parse::<u16>() {
+        return Ok((std::net::Ipv4Addr::LOCALHOST, port).into());
+    }
+    s.parse().map_err(|_| {
+        format!("'{s}' is not PORT or ADDR:PORT, e.g. 8096 (on 127.0.0.1) or [::1]:8096")
+    })
+}
+
 /// `--token-file-at PATH`: an absolute path inside the container, with no
 /// control character (it is printed as one line of an env file).
 pub(super) fn parse_container_path(s: &str) -> Result<String, String> {

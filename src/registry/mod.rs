@@ -23,6 +23,39 @@ pub struct Served {
     cache: Arc<Cache>,
     renewer: AbortHandle,
     narrowed: Option<Narrowed>,
+    upstream: Option<Upstream>,
+}
+
+/// What the gateway forwards a scope's calls with: its cache serves local
+/// credentials, and the real one stays here.
+pub struct Upstream {
+    /// Which minting of local credentials is current (`local::LocalMint`'s
+    /// issuer): a credential of another is not this scope's any more.
+    pub issuer: u64,
+    /// Forwards typed S3 calls, signed with the real credential.
+    pub proxy: Arc<s3s_aws::Proxy>,
+    /// The real credential's renewer (STS), stopped with the scope.
+    renewer: Option<AbortHandle>,
+}
+
+impl Upstream {
+    /// Forwarding through `proxy`, signing with `real`'s credential (kept
+    /// fresh from now on), or with the server's own keys when `None`.
+    pub fn new(issuer: u64, proxy: s3s_aws::Proxy, real: Option<&Arc<Cache>>) -> Upstream {
+        Upstream {
+            issuer,
+            proxy: Arc::new(proxy),
+            renewer: real.map(|cache| cache.spawn_renewer().abort_handle()),
+        }
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        if let Some(renewer) = &self.renewer {
+            renewer.abort();
+        }
+    }
 }
 
 impl Served {
@@ -34,6 +67,7 @@ impl Served {
             cache,
             renewer,
             narrowed: None,
+            upstream: None,
         })
     }
 
@@ -46,7 +80,31 @@ impl Served {
             cache,
             renewer,
             narrowed,
+            upstream: None,
         })
+    }
+
+    /// The same, for a scope served through the gateway: `cache` mints
+    /// local credentials, and `upstream` forwards.
+    pub fn through_gateway(
+        cache: Arc<Cache>,
+        name: &str,
+        grant: Grant,
+        upstream: Upstream,
+    ) -> Arc<Served> {
+        let renewer = cache.spawn_renewer().abort_handle();
+        Arc::new(Served {
+            cache,
+            renewer,
+            narrowed: Some(Narrowed::new(name, grant)),
+            upstream: Some(upstream),
+        })
+    }
+
+    /// How the gateway forwards this scope's calls, when it is served
+    /// through it.
+    pub fn upstream(&self) -> Option<&Upstream> {
+        self.upstream.as_ref()
     }
 
     /// What the scope grants, where it can be narrowed (every scope a

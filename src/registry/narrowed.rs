@@ -108,7 +108,8 @@ impl Narrowed {
     /// What mints `tuple`'s credential: its policy, which must fit STS's
     /// size, under its narrowed session name (`narrow::session_name`).
     fn source(&self, scope: &Cache, tuple: &Tuple) -> Result<Box<dyn Mint>, NarrowFailure> {
-        let policy = (tuple.clone().grant(&self.grant.statements)).policy_compact();
+        let grant = tuple.clone().grant(&self.grant.statements);
+        let policy = grant.policy_compact();
         if policy.len() > MAX_POLICY_CHARS {
             let why = format!(
                 "the narrowed policy would be {} characters, over STS's limit of \
@@ -118,7 +119,7 @@ impl Narrowed {
             return Err(NarrowFailure::Refused(Refused::Malformed(why)));
         }
         let session = crate::narrow::session_name(&self.scope, &policy);
-        (scope.narrowed_source(policy, session)).ok_or(NarrowFailure::Unsupported)
+        (scope.narrowed_source(&grant, policy, session)).ok_or(NarrowFailure::Unsupported)
     }
 
     /// How many entries (both shares), and the soonest expiry among them.

@@ -1,7 +1,7 @@
 //! The `--config` file as written: its TOML tables, each value checked as
 //! it is read, and what a refusal says (the file, the line, the key).
 
-use super::{check_scope_name, CommandLine, Scope, Scopes, DEFAULT_SCOPE};
+use super::{check_scope_name, CommandLine, Scope, Scopes, Serve, Upstream, DEFAULT_SCOPE};
 use crate::duration::SessionDuration;
 use crate::policy::{check_bucket_name, session_name, Access, Grant, Statement};
 use serde::de::{self, Deserializer};
@@ -106,6 +106,24 @@ struct FileScope {
     #[serde(default)]
     uids: BTreeSet<u32>,
     token_file: Option<Spanned<PathBuf>>,
+    serve: Option<Spanned<ServeWord>>,
+    upstream: Option<Spanned<UpstreamWord>>,
+}
+
+/// `serve = "direct" | "gateway"`.
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum ServeWord {
+    Direct,
+    Gateway,
+}
+
+/// `upstream = "sts" | "keys"`.
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum UpstreamWord {
+    Sts,
+    Keys,
 }
 
 fn whole_bucket() -> String {
@@ -177,6 +195,7 @@ fn scope_of(
         let why = "name a file, e.g. token_file = \"prod.token\" (made if missing)";
         return Err((file.span(), key("token_file"), why.into()));
     }
+    let serve = serve_of(&table, &key)?;
     if table.buckets.get_ref().is_empty() {
         let why = "list at least one bucket, e.g. buckets = [\"my-bucket\"]";
         return Err((table.buckets.span(), key("buckets"), why.into()));
@@ -187,6 +206,7 @@ fn scope_of(
     };
     let buckets = table.buckets.into_inner().into_iter().map(|b| b.0);
     Ok(Scope {
+        serve,
         session_name: session_name(&format!("s3c.{name}")),
         grant: Grant {
             buckets: buckets.collect(),
@@ -203,6 +223,39 @@ fn scope_of(
         token_file: table.token_file.map(Spanned::into_inner),
         name,
     })
+}
+
+/// `serve` and `upstream`, which only make sense together: what the
+/// gateway cannot enforce (extra statements) or would not use (a role with
+/// the server's own keys) is refused rather than ignored.
+fn serve_of(table: &FileScope, key: &dyn Fn(&str) -> String) -> Result<Serve, Refusal> {
+    let gateway = table.serve.as_ref().map(|s| *s.get_ref()) == Some(ServeWord::Gateway);
+    let upstream = match (&table.upstream, gateway) {
+        (None, _) => Upstream::Sts,
+        (Some(u), false) => {
+            let why = "the upstream is the gateway's: add serve = \"gateway\"";
+            return Err((u.span(), key("upstream"), why.into()));
+        }
+        (Some(u), true) if *u.get_ref() == UpstreamWord::Keys => Upstream::Keys,
+        (Some(_), true) => Upstream::Sts,
+    };
+    if !gateway {
+        return Ok(Serve::Direct);
+    }
+    let span = || table.serve.as_ref().map_or(0..0, |s| s.span());
+    if !table.statements.is_empty() {
+        let why = "the gateway cannot enforce extra statements: remove them, or serve \
+                   this scope directly";
+        return Err((span(), key("statements"), why.into()));
+    }
+    if let (Upstream::Keys, Some(role)) = (upstream, &table.role_arn) {
+        let why = format!(
+            "upstream = \"keys\" assumes no role: remove role_arn {}",
+            role.0
+        );
+        return Err((span(), key("role_arn"), why));
+    }
+    Ok(Serve::Gateway(upstream))
 }
 
 /// The scope `/` serves: `default = "NAME"`, or the command line's.

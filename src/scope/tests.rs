@@ -6,6 +6,7 @@ fn cli() -> CommandLine {
         grant: None,
         duration: Some("1h".parse().unwrap()),
         role_arn: None,
+        serve: Serve::Direct,
     }
 }
 

@@ -33,7 +33,7 @@ pub(super) fn accept_all(
     listeners: Listeners,
     app: &Arc<App>,
     stopped: &watch::Receiver<bool>,
-    [tcp_budget, unix_budget, imds_budget, container_budget]: [Arc<Semaphore>; 4],
+    [tcp_budget, unix_budget, imds_budget, container_budget, gateway_budget]: [Arc<Semaphore>; 5],
 ) -> Option<SocketFile> {
     // On Linux every loopback connection is traced, and one whose user the
     // kernel cannot name is refused: failing closed, whatever another user
@@ -41,18 +41,8 @@ pub(super) fn accept_all(
     // the lookup's cost with `examples/uid_lookup.rs` instead. Elsewhere
     // TCP callers are left to the token.
     let traced = cfg!(target_os = "linux");
-    let tcp = !listeners.tcp.is_empty() || listeners.imds.is_some();
-    if tcp && !traced {
-        log::say(
-            "Note: TCP connections are not checked by uid here (Linux only); \
-             any local user may connect: use --auth-token-file",
-        );
-    } else if tcp && !peer::tcp_uids_known() {
-        log::say(
-            "Warning: the kernel did not name the user of a test connection; TCP \
-             connections whose user it cannot name are refused",
-        );
-    }
+    let tcp = !listeners.tcp.is_empty() || listeners.imds.is_some() || listeners.gateway.is_some();
+    say_how_tcp_is_traced(tcp, traced);
     let conns = |budget| Conns {
         app: app.clone(),
         stopped: stopped.clone(),
@@ -68,6 +58,10 @@ pub(super) fn accept_all(
             conns(tcp_budget.clone()),
             Transport::Tcp,
         ));
+    }
+    if let Some(listener) = listeners.gateway {
+        let conns = conns(gateway_budget);
+        tokio::spawn(accept_tcp(listener, conns, Transport::Gateway));
     }
     if let Some(listener) = listeners.imds {
         tokio::spawn(accept_tcp(listener, conns(imds_budget), Transport::Imds));
@@ -86,6 +80,21 @@ pub(super) fn accept_all(
         tokio::spawn(accept_unix(listener, conns(unix_budget)));
         file
     })
+}
+
+/// Says so where TCP callers' uids are not checked, or cannot be.
+fn say_how_tcp_is_traced(tcp: bool, traced: bool) {
+    if tcp && !traced {
+        log::say(
+            "Note: TCP connections are not checked by uid here (Linux only); \
+             any local user may connect: use --auth-token-file",
+        );
+    } else if tcp && !peer::tcp_uids_known() {
+        log::say(
+            "Warning: the kernel did not name the user of a test connection; TCP \
+             connections whose user it cannot name are refused",
+        );
+    }
 }
 
 /// What every connection task of one transport shares.
@@ -263,6 +272,11 @@ impl Conns {
             refuse_busy(io).await;
             return;
         };
+        if transport == Transport::Gateway {
+            self.serve_gateway(io, peer).await;
+            drop(permit);
+            return;
+        }
         // Borrowed for the connection's life, not cloned per request: an
         // `Arc` every core counts up and down on every request would bounce
         // its line between them.
@@ -286,6 +300,35 @@ impl Conns {
             log_malformed(transport, &e);
         }
         drop(permit);
+    }
+}
+
+impl Conns {
+    /// Serves one gateway connection to its end: S3 requests, down the
+    /// gateway's own path. Its bodies may be long, so only the head is
+    /// timed (a stalled body is the client's to time out).
+    async fn serve_gateway<IO>(&self, io: IO, peer: Option<Arc<peer::Peer>>)
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let app = &*self.app;
+        let service = service_fn(move |req| {
+            let peer = peer.clone();
+            async move { Ok::<_, Infallible>(app.gateway(peer, req).await) }
+        });
+        let connection = self.http.serve_connection(TokioIo::new(io), service);
+        let mut stopped = self.stopped.clone();
+        let mut connection = pin!(connection);
+        let ended = tokio::select! {
+            ended = connection.as_mut() => ended,
+            _ = until_stopped(&mut stopped) => {
+                connection.as_mut().graceful_shutdown();
+                connection.await
+            }
+        };
+        if let Err(e) = ended {
+            log_malformed(Transport::Gateway, &e);
+        }
     }
 }
 

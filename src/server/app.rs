@@ -42,6 +42,8 @@ pub(super) struct App {
     last_request: Arc<AtomicU64>,
     /// Where the container endpoint listens, if it does.
     container: Option<std::net::SocketAddr>,
+    /// The S3 gateway, whose requests take their own path (`gateway`).
+    gateway: Arc<crate::gateway::Gateway>,
 }
 
 /// What the steps before the answer found out about one request.
@@ -60,6 +62,7 @@ impl App {
         options: Options,
         last_request: Arc<AtomicU64>,
         container: Option<std::net::SocketAddr>,
+        gateway: Arc<crate::gateway::Gateway>,
     ) -> App {
         App {
             registry,
@@ -67,7 +70,19 @@ impl App {
             imds_tokens: super::imds::Tokens::default(),
             last_request,
             container,
+            gateway,
         }
+    }
+
+    /// One S3 call on the gateway's listener: its own path (the `gateway`
+    /// module's steps), after the uid check every transport makes.
+    pub(super) async fn gateway(
+        &self,
+        peer: Option<Arc<Peer>>,
+        req: Request<hyper::body::Incoming>,
+    ) -> hyper::Response<crate::gateway::Body> {
+        self.touch();
+        self.gateway.handle(peer, req).await
     }
 
     /// Notes that a request came now (for `--idle-exit`). Written only

@@ -104,6 +104,7 @@ pub(super) fn log_refused_user(transport: Transport, uid: Option<u32>) {
         Transport::Tcp => "TCP",
         Transport::Imds => "IMDS",
         Transport::Container => "container endpoint",
+        Transport::Gateway => "gateway",
     };
     match uid {
         Some(uid) => tracing::warn!(

@@ -104,7 +104,7 @@ pub(super) fn check<B>(
     match transport {
         // Its peer's uid was checked when it connected.
         Transport::Unix => Ok(()),
-        Transport::Tcp | Transport::Imds | Transport::Container => {
+        Transport::Tcp | Transport::Imds | Transport::Container | Transport::Gateway => {
             host_and_browser(req, allowed_host)
         }
     }

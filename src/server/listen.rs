@@ -26,6 +26,7 @@ pub struct Listeners {
     pub(super) socket: Option<BoundSocket>,
     pub(super) imds: Option<TcpListener>,
     pub(super) container: Option<TcpListener>,
+    pub(super) gateway: Option<TcpListener>,
 }
 
 impl Listeners {
@@ -103,6 +104,34 @@ impl Listeners {
         Ok(self)
     }
 
+    /// Adds the S3 gateway on `addr` (port 0: any free one), a loopback
+    /// address: the kernel names the user of every connection there.
+    pub(crate) async fn with_gateway(
+        mut self,
+        addr: std::net::SocketAddr,
+    ) -> Result<Listeners, Error> {
+        if !addr.ip().is_loopback() {
+            return Err(Error::new(format!(
+                "--gateway {addr}: the gateway listens on loopback only (127.0.0.1 or ::1), \
+                 where the kernel names each caller's user"
+            )));
+        }
+        let listener = TcpListener::bind(addr).await.map_err(|e| match e.kind() {
+            ErrorKind::AddrInUse => Error::new(format!(
+                "--gateway {addr} is already in use{}; pick another port",
+                held_by(addr)
+            )),
+            _ => Error::new(format!("cannot listen on {addr} for the gateway: {e}")),
+        })?;
+        self.gateway = Some(listener);
+        Ok(self)
+    }
+
+    /// Where the gateway really listens, if it does.
+    pub(crate) fn gateway_addr(&self) -> Option<std::net::SocketAddr> {
+        self.gateway.as_ref()?.local_addr().ok()
+    }
+
     /// Where the container endpoint really listens, if it does.
     pub(crate) fn container_addr(&self) -> Option<std::net::SocketAddr> {
         self.container.as_ref()?.local_addr().ok()
@@ -131,6 +160,7 @@ pub async fn listen(
         socket: None,
         imds: None,
         container: None,
+        gateway: None,
     };
     let port = listeners.port().unwrap_or(port);
     listeners.socket = match socket {
@@ -158,6 +188,7 @@ fn adopt(inherited: systemd::Inherited) -> Result<Listeners, Error> {
         socket,
         imds: None,
         container: None,
+        gateway: None,
     })
 }
 

@@ -44,6 +44,9 @@ pub(crate) const MAX_IMDS_CONNECTIONS: usize = 64;
 /// Container endpoint connections served at once: its own budget, so
 /// containers cannot use up the host's TCP one (nor it theirs).
 pub(crate) const MAX_CONTAINER_CONNECTIONS: usize = 128;
+/// Gateway connections served at once: S3 clients open many (the AWS
+/// CLI ten, rclone and restic more), each for a while.
+pub(crate) const MAX_GATEWAY_CONNECTIONS: usize = 256;
 /// How long shutdown waits for in-flight requests.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -73,6 +76,10 @@ pub(crate) enum Transport {
     /// The container endpoint (`--container-endpoint`): the TCP guards,
     /// and always a token.
     Container,
+    /// The S3 gateway (`--gateway`): the uid check, then SigV4 with a
+    /// local credential; none of the HTTP guards (S3 clients send any
+    /// Host, and sign every request).
+    Gateway,
 }
 
 impl Transport {
@@ -83,6 +90,7 @@ impl Transport {
             Transport::Unix => "unix",
             Transport::Imds => "imds",
             Transport::Container => "container",
+            Transport::Gateway => "gateway",
         }
     }
 }
@@ -98,20 +106,27 @@ pub(crate) struct Running {
     stop: watch::Sender<bool>,
     /// When the last request came (Unix seconds, wall clock).
     last_request: Arc<AtomicU64>,
-    budgets: [(Arc<Semaphore>, usize); 4],
+    budgets: [(Arc<Semaphore>, usize); 5],
     registry: Arc<Registry>,
     socket: Option<SocketFile>,
 }
 
 /// Starts answering on every listener with the registry's scopes.
-pub(crate) fn serve(listeners: Listeners, registry: Arc<Registry>, options: Options) -> Running {
+pub(crate) fn serve(
+    listeners: Listeners,
+    registry: Arc<Registry>,
+    options: Options,
+    book: Arc<crate::local::KeyBook>,
+) -> Running {
     let last_request = Arc::new(AtomicU64::new(unix_now()));
+    let gateway = Arc::new(crate::gateway::Gateway::new(book, registry.clone()));
     let container = listeners.container_addr();
     let app = Arc::new(app::App::new(
         registry.clone(),
         options,
         last_request.clone(),
         container,
+        gateway,
     ));
     let (stop, stopped) = watch::channel(false);
     let budgets = [
@@ -119,6 +134,7 @@ pub(crate) fn serve(listeners: Listeners, registry: Arc<Registry>, options: Opti
         MAX_SOCKET_CONNECTIONS,
         MAX_IMDS_CONNECTIONS,
         MAX_CONTAINER_CONNECTIONS,
+        MAX_GATEWAY_CONNECTIONS,
     ]
     .map(|all| (Arc::new(Semaphore::new(all)), all));
     let socket = accept::accept_all(listeners, &app, &stopped, budgets.clone().map(|(b, _)| b));

@@ -127,7 +127,9 @@ pub(super) fn body(held: &Held, format: Format) -> Bytes {
 /// The cause of a failure as this transport may hear it.
 pub(super) fn cause(transport: Transport, why: &crate::Error) -> String {
     match transport {
-        Transport::Tcp | Transport::Imds | Transport::Container => UNAVAILABLE.to_owned(),
+        Transport::Tcp | Transport::Imds | Transport::Container | Transport::Gateway => {
+            UNAVAILABLE.to_owned()
+        }
         Transport::Unix => why.to_string(),
     }
 }

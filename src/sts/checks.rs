@@ -236,6 +236,7 @@ mod tests {
             session_name: "s3.read-write.b".into(),
             uids: Default::default(),
             token_file: None,
+            serve: Default::default(),
         }
     }
 

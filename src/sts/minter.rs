@@ -5,6 +5,7 @@ use super::explain::{self, assume_role_error, Service};
 use super::{role, Aws};
 use crate::credential::{BoxFuture, Credential, Mint};
 use crate::duration::SessionDuration;
+use crate::policy::Grant;
 use crate::scope::Scope;
 use crate::Error;
 use aws_config::SdkConfig;
@@ -138,7 +139,7 @@ impl Mint for Minter {
     /// The same role and duration, a narrower policy (checked against
     /// STS's size by its maker, `narrow`, being never larger than the
     /// scope's own but for the names it may add).
-    fn narrowed(&self, policy: String, session_name: String) -> Option<Box<dyn Mint>> {
+    fn narrowed(&self, _: &Grant, policy: String, session_name: String) -> Option<Box<dyn Mint>> {
         Some(Box::new(Minter {
             scope: self.scope.clone(),
             minted: std::sync::atomic::AtomicBool::new(false),

@@ -110,9 +110,25 @@ impl Aws {
 /// line, and asks STS who that is, so missing, invalid or expired
 /// credentials are reported up front, each in its own words.
 pub async fn connect(aws: &AwsOptions) -> Result<Aws, Error> {
+    connect_for(aws, true).await
+}
+
+/// The same; without `needs_sts` (every scope signs with the server's own
+/// keys: `upstream = "keys"`) STS is not asked, nor ever called.
+pub async fn connect_for(aws: &AwsOptions, needs_sts: bool) -> Result<Aws, Error> {
     let config = load_config(aws).await?;
     check_credentials(&config, aws.profile.as_deref()).await?;
     let sts = aws_sdk_sts::Client::new(&config);
+    if !needs_sts {
+        let why = "the server started with no scope that uses STS: restart it to serve one";
+        return Ok(Aws {
+            s3: s3_client(&config),
+            sts,
+            config,
+            identity: Err(Error::new(why)),
+            default_role: tokio::sync::OnceCell::new(),
+        });
+    }
     let failed = |e| {
         failure(e, &Service::Sts.endpoint(&config), |detail| {
             format!("GetCallerIdentity failed: {detail}")
@@ -238,6 +254,46 @@ pub async fn s3_client_for(
         ..AwsOptions::default()
     };
     Ok(s3_client(&load_config(&options).await?))
+}
+
+/// The S3 client the gateway forwards a scope's calls with: the server's
+/// region and endpoint, signing with `credentials` (a scope's STS
+/// credential), or with the server's own keys when `None`. Bodies stream
+/// for as long as they take, so only connecting is timed; the client
+/// retries itself, so the gateway does not; checksums are added only where
+/// S3 requires one (the client's own pass through, checked upstream).
+pub(crate) fn gateway_client(
+    aws: &Aws,
+    credentials: Option<aws_sdk_s3::config::SharedCredentialsProvider>,
+) -> aws_sdk_s3::Client {
+    use aws_sdk_s3::config::{
+        RequestChecksumCalculation, ResponseChecksumValidation, StalledStreamProtectionConfig,
+    };
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(timeouts().connect)
+        .build();
+    let mut s3 = aws_sdk_s3::config::Builder::from(&aws.config)
+        .timeout_config(timeouts)
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+        .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
+    if let Some(credentials) = credentials {
+        s3 = s3.credentials_provider(credentials);
+    }
+    if s3_endpoint_overridden(&aws.config) {
+        s3 = s3.force_path_style(true);
+    }
+    aws_sdk_s3::Client::from_conf(s3.build())
+}
+
+/// Checks each of `scope`'s buckets with the server's own keys (HeadBucket):
+/// startup's step 2 for a scope that makes no STS call.
+pub(crate) async fn check_buckets(aws: &Aws, scope: &crate::scope::Scope) -> Result<(), Error> {
+    for bucket in &scope.grant.buckets {
+        minter::check_bucket(&aws.s3, &aws.config, bucket).await?;
+    }
+    Ok(())
 }
 
 fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {

@@ -62,7 +62,10 @@ async fn app_serving(
         owners: super::super::Owners::default(),
         instance: Default::default(),
     };
-    App::new(Registry::new(table), options, Arc::default(), None)
+    let registry = Registry::new(table);
+    let book = crate::local::KeyBook::new();
+    let gateway = Arc::new(crate::gateway::Gateway::new(book, registry.clone()));
+    App::new(registry, options, Arc::default(), None, gateway)
 }
 
 async fn app_with(error: Option<&'static str>, token: Option<&str>) -> App {

@@ -19,6 +19,10 @@ forwards, it checks what the STS and IAM API references document:
   accounts");
 - CreateRole: RoleName [\\w+=,.@-]{1,64}, MaxSessionDuration 3600..43200.
 
+and it answers as S3 does where moto does not: CompleteMultipartUpload's
+root element is CompleteMultipartUploadResult (S3 API reference), not
+moto's CompleteMultipartUploadResponse, which strict SDKs refuse.
+
 Each request is recorded as one JSON line in RECORD_FILE: method, path,
 the signing key id from `Authorization` (or null: unsigned), the service
 of its credential scope, and the STS/IAM action.
@@ -110,6 +114,8 @@ class Relay(BaseHTTPRequestHandler):
             ).encode()
             return self.answer(200, {"Content-Type": "text/xml"}, xml)
         status, headers, data = self.forward(body)
+        if status == 200 and b"<CompleteMultipartUploadResponse" in data[:200]:
+            data = data.replace(b"CompleteMultipartUploadResponse", b"CompleteMultipartUploadResult")
         if action == "CreateRole" and status == 200:
             with lock:
                 created[form.get("RoleName", "")] = (time.time(), int(form.get("MaxSessionDuration") or 3600))

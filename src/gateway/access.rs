@@ -1,0 +1,232 @@
+//! Who signed a gateway request, and whether its grant allows it, judged
+//! from the path before anything is forwarded: s3s verifies the SigV4
+//! signature with the secret `Auth` finds, then `Access::check` finds the
+//! local credential, its session token, its scope (still served, by the
+//! same issuer), the operation (on the allowlist) and what the path needs.
+//! What only the typed request tells (a copy's source, a list's prefix,
+//! the keys of a DeleteObjects) is judged by `forward`, on the very values
+//! it forwards, with [`Allowed::need`].
+
+use super::ops::{Needs, Op};
+use super::record::Ticket;
+use crate::local::{Issued, KeyBook, Lookup};
+use crate::policy::Action;
+use crate::registry::Registry;
+use s3s::access::{S3Access, S3AccessContext};
+use s3s::auth::{S3Auth, SecretKey};
+use s3s::path::S3Path;
+use s3s::{s3_error, S3Error, S3ErrorCode, S3Result};
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+
+/// Finds the secret a request was signed with: a local credential's.
+pub(super) struct Auth(pub(super) Arc<KeyBook>);
+
+#[async_trait::async_trait]
+impl S3Auth for Auth {
+    async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
+        match self.0.lookup(access_key) {
+            Lookup::Valid(issued) => Ok(SecretKey::from(issued.secret.as_str())),
+            Lookup::Expired => Err(s3_error!(ExpiredToken, "The provided token has expired.")),
+            Lookup::Unknown => Err(s3_error!(
+                InvalidAccessKeyId,
+                "The AWS Access Key Id you provided is not a local credential of this \
+                 server: fetch one from it"
+            )),
+        }
+    }
+}
+
+/// What a request may do, once checked: its credential and its scope's
+/// forwarding, in the request's extensions for `forward`.
+#[derive(Clone)]
+pub(super) struct Allowed {
+    pub(super) issued: Arc<Issued>,
+    pub(super) proxy: Arc<s3s_aws::Proxy>,
+}
+
+impl Allowed {
+    /// Refuses unless the grant allows `action` on `bucket` (and `key`: an
+    /// object's, or a list's prefix), naming the rule.
+    pub(super) fn need(&self, action: Action, bucket: &str, key: Option<&str>) -> S3Result<()> {
+        if let Some(why) = key.and_then(odd_key) {
+            return Err(denied(format!(
+                "the key {key:?} {why}; the gateway refuses it"
+            )));
+        }
+        if self.issued.grant.allows(action, bucket, key) {
+            return Ok(());
+        }
+        let grant = &self.issued.grant;
+        let what = match key {
+            Some(key) => format!("{bucket}/{key}"),
+            None => bucket.to_owned(),
+        };
+        Err(denied(format!(
+            "scope '{}' ({} {}, prefix {}) does not allow {} on {what}",
+            self.issued.scope,
+            grant.access,
+            grant.buckets.join(","),
+            grant.key_pattern(),
+            action.iam_name(),
+        )))
+    }
+}
+
+/// Why a key is refused whatever the grant, if it is: a form that some
+/// store or proxy on the way may read as another key (a `.` or `..`
+/// segment, an empty one), or a control character.
+fn odd_key(key: &str) -> Option<&'static str> {
+    if key.split('/').any(|s| s == "." || s == "..") {
+        return Some("has a '.' or '..' segment");
+    }
+    if key.contains("//") {
+        return Some("has an empty segment ('//')");
+    }
+    if key.chars().any(char::is_control) {
+        return Some("has a control character");
+    }
+    None
+}
+
+pub(super) fn denied(message: String) -> S3Error {
+    S3Error::with_message(S3ErrorCode::AccessDenied, message)
+}
+
+/// The gateway's checks before anything is read or forwarded.
+pub(super) struct Access {
+    pub(super) book: Arc<KeyBook>,
+    pub(super) registry: Arc<Registry>,
+}
+
+#[async_trait::async_trait]
+impl S3Access for Access {
+    async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        let ticket = cx.extensions_mut().get::<Arc<Ticket>>().cloned();
+        if let Some(ticket) = &ticket {
+            ticket.noted(cx.s3_op().name(), cx.s3_path());
+        }
+        let decided = self.decide(cx, ticket.as_deref());
+        match (decided, ticket) {
+            (Ok(allowed), _) => {
+                cx.extensions_mut().insert(allowed);
+                Ok(())
+            }
+            (Err(e), Some(ticket)) => {
+                ticket.refused(&e);
+                Err(e)
+            }
+            (Err(e), None) => Err(e),
+        }
+    }
+}
+
+impl Access {
+    fn decide(&self, cx: &S3AccessContext<'_>, ticket: Option<&Ticket>) -> S3Result<Allowed> {
+        let Some(credentials) = cx.credentials() else {
+            return Err(denied(
+                "sign the request with a local credential of this server (SigV4); \
+                 anonymous and SigV2 requests are refused"
+                    .into(),
+            ));
+        };
+        if let Some(why) = sigv2(cx) {
+            return Err(denied(why.into()));
+        }
+        let Lookup::Valid(issued) = self.book.lookup(&credentials.access_key) else {
+            return Err(s3_error!(ExpiredToken, "The provided token has expired."));
+        };
+        if let Some(ticket) = ticket {
+            ticket.scoped(&issued.scope);
+        }
+        check_token(cx, &issued)?;
+        let table = self.registry.current();
+        let upstream = (table.by_name.get(&issued.scope))
+            .and_then(|served| served.upstream())
+            .filter(|upstream| upstream.issuer == issued.issuer);
+        let Some(upstream) = upstream else {
+            return Err(s3_error!(
+                ExpiredToken,
+                "The scope that issued this local credential is no longer served: fetch \
+                 a new one"
+            ));
+        };
+        let allowed = Allowed {
+            issued,
+            proxy: upstream.proxy.clone(),
+        };
+        let name = cx.s3_op().name();
+        let Some(op) = Op::named(name) else {
+            return Err(denied(format!(
+                "{name} is not an operation the gateway allows (it allows {})",
+                Op::allowlist()
+            )));
+        };
+        by_path(&allowed, op, cx.s3_path())?;
+        Ok(allowed)
+    }
+}
+
+/// Why a request signed with SigV2 is refused, if it is one (s3s verifies
+/// SigV2 too; AWS has refused it for new buckets since 2020).
+fn sigv2(cx: &S3AccessContext<'_>) -> Option<&'static str> {
+    let header = cx.headers().get("authorization");
+    let v2_header = header.is_some_and(|v| v.as_bytes().starts_with(b"AWS "));
+    let v2_query = cx
+        .uri()
+        .query()
+        .is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "AWSAccessKeyId"));
+    (v2_header || v2_query).then_some("SigV2 is refused: sign with SigV4 (every current SDK does)")
+}
+
+/// The session token sent (`X-Amz-Security-Token`, a header or a
+/// presigned URL's parameter) must be the credential's own.
+fn check_token(cx: &S3AccessContext<'_>, issued: &Issued) -> S3Result<()> {
+    let header = cx
+        .headers()
+        .get("x-amz-security-token")
+        .map(|v| v.as_bytes());
+    let query = cx.uri().query().and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "X-Amz-Security-Token")
+            .map(|(_, v)| v.into_owned())
+    });
+    let sent = header.map(<[u8]>::to_vec).or(query.map(String::into_bytes));
+    match sent {
+        Some(sent) if bool::from(sent.ct_eq(issued.token.as_bytes())) => Ok(()),
+        _ => Err(s3_error!(
+            InvalidToken,
+            "The provided token is malformed or otherwise invalid: send the local \
+             credential's own session token"
+        )),
+    }
+}
+
+/// What the operation needs of the path's bucket and key.
+fn by_path(allowed: &Allowed, op: Op, path: &S3Path) -> S3Result<()> {
+    let (bucket, key) = match path {
+        S3Path::Root => (None, None),
+        S3Path::Bucket { bucket } => (Some(&**bucket), None),
+        S3Path::Object { bucket, key } => (Some(&**bucket), Some(&**key)),
+    };
+    let unclear = || {
+        denied(format!(
+            "{op:?} needs a bucket and key the gateway can tell"
+        ))
+    };
+    match (op.needs(), bucket, key) {
+        (Needs::Nothing, None, None) => Ok(()),
+        (Needs::Object(action), Some(bucket), Some(key)) => allowed.need(action, bucket, Some(key)),
+        (Needs::Bucket(action), Some(bucket), None) => allowed.need(action, bucket, None),
+        (Needs::BucketThenTyped, Some(bucket), None)
+            if allowed.issued.grant.buckets.iter().any(|b| b == bucket) =>
+        {
+            Ok(())
+        }
+        (Needs::BucketThenTyped, Some(bucket), None) => Err(denied(format!(
+            "scope '{}' does not reach bucket {bucket}",
+            allowed.issued.scope
+        ))),
+        _ => Err(unclear()),
+    }
+}

@@ -1,0 +1,95 @@
+//! The S3 gateway (docs/DESIGN.md, "The gateway"): a local S3 endpoint
+//! for the scopes served through it, so that their real credential never
+//! leaves the server. Each request goes:
+//!
+//! 1. s3s parses it (path-style, or `BUCKET.localhost` virtual-host style)
+//!    and verifies its SigV4 signature (header, presigned query, signed
+//!    chunks, unsigned payload or trailer) with the local secret `Auth`
+//!    finds in the key book;
+//! 2. `access` finds the local credential's scope (still served by the
+//!    same issuer), checks the session token and the allowlist, and what
+//!    the path needs of the grant;
+//! 3. `forward` checks what the typed request adds (a copy's source, a
+//!    list's prefix, each key of a DeleteObjects) and forwards through the
+//!    scope's `s3s_aws::Proxy`, signed with the real credential;
+//! 4. `record` writes one access line and counts the call, once the
+//!    answer's body has gone.
+//!
+//! Who may connect at all is the server's accept loop's job, as on every
+//! transport (the peer's uid on loopback).
+
+mod access;
+mod forward;
+mod ops;
+mod record;
+
+use crate::local::KeyBook;
+use crate::peer::Peer;
+use crate::registry::Registry;
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use record::{CountIn, CountOut, Ticket};
+use s3s::service::{S3Service, S3ServiceBuilder};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The answer's body: s3s's, counted.
+pub(crate) type Body = CountOut<s3s::Body>;
+
+/// The gateway's service, shared by its connections.
+pub(crate) struct Gateway {
+    service: S3Service,
+}
+
+impl Gateway {
+    /// A gateway for the local credentials in `book`, whose scopes it
+    /// finds in `registry` on every request (a removed scope's end then).
+    pub(crate) fn new(book: Arc<KeyBook>, registry: Arc<Registry>) -> Gateway {
+        let mut builder = S3ServiceBuilder::new(forward::Forward);
+        builder.set_auth(access::Auth(book.clone()));
+        builder.set_access(access::Access { book, registry });
+        // `BUCKET.localhost` (any port) is virtual-host style; an IP
+        // literal or plain `localhost` is path style.
+        if let Ok(host) = s3s::host::SingleDomain::new("localhost") {
+            builder.set_host(host);
+        }
+        Gateway {
+            service: builder.build(),
+        }
+    }
+
+    /// Answers one request from `peer` (the connection's, when known).
+    pub(crate) async fn handle(
+        &self,
+        peer: Option<Arc<Peer>>,
+        req: Request<Incoming>,
+    ) -> Response<Body> {
+        let started = Instant::now();
+        let ticket = Arc::new(Ticket::default());
+        let (mut parts, body) = req.into_parts();
+        parts.extensions.insert(ticket.clone());
+        let body = CountIn {
+            body,
+            ticket: ticket.clone(),
+        };
+        let req = Request::from_parts(parts, s3s::Body::http_body(body));
+        let response = match self.service.call(req).await {
+            Ok(response) => response,
+            Err(e) => {
+                tracing::error!("the gateway failed to answer: {e:?}");
+                let mut response = Response::new(s3s::Body::empty());
+                *response.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+                response
+            }
+        };
+        let status = response.status().as_u16();
+        response.map(|body| CountOut {
+            body,
+            ticket,
+            peer,
+            status,
+            started,
+            bytes_out: 0,
+        })
+    }
+}
