@@ -273,3 +273,58 @@ proptest! {
         }
     }
 }
+
+/// The gateway's question, as `Grant::allows` is asked it: the action,
+/// the bucket, and the key (or a list's prefix), from a request.
+fn gateway_asks(grant: &Grant, request: &Request) -> bool {
+    use crate::policy::Action as A;
+    let action = match request.action {
+        "s3:GetObject" => A::GetObject,
+        "s3:PutObject" => A::PutObject,
+        "s3:DeleteObject" => A::DeleteObject,
+        "s3:ListBucket" => A::ListBucket,
+        "s3:GetBucketLocation" => A::GetBucketLocation,
+        "s3:AbortMultipartUpload" => A::AbortMultipartUpload,
+        // Not an action the gateway forwards alone (GetObjectTagging).
+        _ => return false,
+    };
+    let path = request.resource.trim_start_matches("arn:aws:s3:::");
+    let (bucket, key) = match path.split_once('/') {
+        Some((bucket, key)) => (bucket, Some(key)),
+        None => (path, request.list_prefix.as_deref()),
+    };
+    grant.allows(action, bucket, key)
+}
+
+proptest! {
+    #[test]
+    fn the_gateway_decides_as_the_session_policy_allows(
+        scope in scope_strategy(),
+        asked in narrowing_strategy(),
+    ) {
+        // A scope served through the gateway has no extra statements.
+        let scope = Grant { statements: vec![], ..scope };
+        let grants = [Some(scope.clone()), asked.apply(&scope).ok()];
+        for grant in grants.into_iter().flatten() {
+            let policy = grant.policy_compact();
+            let mut all = requests();
+            all.push(Request {
+                action: "s3:AbortMultipartUpload",
+                resource: "arn:aws:s3:::a/r/x".into(),
+                list_prefix: None,
+            });
+            all.push(Request {
+                action: "s3:ListBucket",
+                resource: "arn:aws:s3:::a".into(),
+                list_prefix: None,
+            });
+            for request in all.iter().filter(|r| r.action != "s3:GetObjectTagging") {
+                prop_assert_eq!(
+                    gateway_asks(&grant, request),
+                    allowed(&policy, request),
+                    "{:?} under {}", request, policy
+                );
+            }
+        }
+    }
+}
