@@ -28,7 +28,7 @@ use crate::peer::Peer;
 use crate::registry::Registry;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
-use record::{CountIn, CountOut, Ticket};
+use record::{CountOut, Counted, Ticket};
 use s3s::service::{S3Service, S3ServiceBuilder};
 use std::sync::Arc;
 use std::time::Instant;
@@ -68,9 +68,9 @@ impl Gateway {
         let ticket = Arc::new(Ticket::default());
         let (mut parts, body) = req.into_parts();
         parts.extensions.insert(ticket.clone());
-        let body = CountIn {
+        let body = Counted {
             body,
-            ticket: ticket.clone(),
+            count: ticket.bytes_in.clone(),
         };
         let req = Request::from_parts(parts, s3s::Body::http_body(body));
         let response = match self.service.call(req).await {
@@ -84,12 +84,14 @@ impl Gateway {
         };
         let status = response.status().as_u16();
         response.map(|body| CountOut {
-            body,
+            body: Counted {
+                body,
+                count: Arc::default(),
+            },
             ticket,
             peer,
             status,
             started,
-            bytes_out: 0,
         })
     }
 }

@@ -20,7 +20,7 @@ use std::time::Instant;
 pub(super) struct Ticket {
     note: Mutex<Note>,
     /// Request body bytes read so far.
-    bytes_in: AtomicU64,
+    pub(super) bytes_in: Arc<AtomicU64>,
 }
 
 #[derive(Default)]
@@ -122,13 +122,13 @@ fn cut(s: &str) -> &str {
     }
 }
 
-/// A request body that counts its bytes into the ticket.
-pub(super) struct CountIn<B> {
+/// A body that counts the bytes it passes on into `count`.
+pub(super) struct Counted<B> {
     pub(super) body: B,
-    pub(super) ticket: Arc<Ticket>,
+    pub(super) count: Arc<AtomicU64>,
 }
 
-impl<B: Body<Data = Bytes> + Unpin> Body for CountIn<B> {
+impl<B: Body<Data = Bytes> + Unpin> Body for Counted<B> {
     type Data = Bytes;
     type Error = B::Error;
 
@@ -139,9 +139,7 @@ impl<B: Body<Data = Bytes> + Unpin> Body for CountIn<B> {
         let polled = Pin::new(&mut self.body).poll_frame(cx);
         if let Poll::Ready(Some(Ok(frame))) = &polled {
             if let Some(data) = frame.data_ref() {
-                self.ticket
-                    .bytes_in
-                    .fetch_add(data.len() as u64, Ordering::Relaxed);
+                self.count.fetch_add(data.len() as u64, Ordering::Relaxed);
             }
         }
         polled
@@ -156,15 +154,14 @@ impl<B: Body<Data = Bytes> + Unpin> Body for CountIn<B> {
     }
 }
 
-/// An answer's body that counts its bytes, and records the call when it
-/// is done with (sent, or dropped by a client that went away).
+/// An answer's body, counted, that records the call when it is done with
+/// (sent, or dropped by a client that went away).
 pub(crate) struct CountOut<B> {
-    pub(super) body: B,
+    pub(super) body: Counted<B>,
     pub(super) ticket: Arc<Ticket>,
     pub(super) peer: Option<Arc<Peer>>,
     pub(super) status: u16,
     pub(super) started: Instant,
-    pub(super) bytes_out: u64,
 }
 
 impl<B: Body<Data = Bytes> + Unpin> Body for CountOut<B> {
@@ -175,14 +172,7 @@ impl<B: Body<Data = Bytes> + Unpin> Body for CountOut<B> {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
-        let polled = Pin::new(&mut self.body).poll_frame(cx);
-        if let Poll::Ready(Some(Ok(frame))) = &polled {
-            if let Some(data) = frame.data_ref() {
-                let n = data.len() as u64;
-                self.bytes_out += n;
-            }
-        }
-        polled
+        Pin::new(&mut self.body).poll_frame(cx)
     }
 
     fn is_end_stream(&self) -> bool {
@@ -196,7 +186,10 @@ impl<B: Body<Data = Bytes> + Unpin> Body for CountOut<B> {
 
 impl<B> Drop for CountOut<B> {
     fn drop(&mut self) {
-        let peer = self.peer.as_deref();
-        (self.ticket).record(peer, self.status, self.bytes_out, self.started);
+        let (peer, bytes_out) = (
+            self.peer.as_deref(),
+            self.body.count.load(Ordering::Relaxed),
+        );
+        (self.ticket).record(peer, self.status, bytes_out, self.started);
     }
 }

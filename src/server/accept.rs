@@ -286,6 +286,20 @@ impl Conns {
         });
         let io = TokioIo::new(StallGuard::new(io));
         let connection = self.http.serve_connection(io, service);
+        self.to_its_end(connection, transport).await;
+        drop(permit);
+    }
+
+    /// Drives `connection` until it ends, or, once shutdown has begun,
+    /// until the request in flight is answered.
+    async fn to_its_end<I, S, B>(&self, connection: http1::Connection<I, S>, transport: Transport)
+    where
+        I: hyper::rt::Read + hyper::rt::Write + Unpin,
+        S: hyper::service::HttpService<hyper::body::Incoming, ResBody = B>,
+        S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        B: hyper::body::Body + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let mut stopped = self.stopped.clone();
         let mut connection = pin!(connection);
         let ended = tokio::select! {
@@ -299,7 +313,6 @@ impl Conns {
         if let Err(e) = ended {
             log_malformed(transport, &e);
         }
-        drop(permit);
     }
 }
 
@@ -317,18 +330,7 @@ impl Conns {
             async move { Ok::<_, Infallible>(app.gateway(peer, req).await) }
         });
         let connection = self.http.serve_connection(TokioIo::new(io), service);
-        let mut stopped = self.stopped.clone();
-        let mut connection = pin!(connection);
-        let ended = tokio::select! {
-            ended = connection.as_mut() => ended,
-            _ = until_stopped(&mut stopped) => {
-                connection.as_mut().graceful_shutdown();
-                connection.await
-            }
-        };
-        if let Err(e) = ended {
-            log_malformed(Transport::Gateway, &e);
-        }
+        self.to_its_end(connection, Transport::Gateway).await;
     }
 }
 
