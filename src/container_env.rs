@@ -53,6 +53,9 @@ struct Answer {
     full_uri: String,
     token: String,
     region: String,
+    /// The gateway's URL for containers, for a scope served through it.
+    #[serde(default)]
+    gateway: Option<String>,
 }
 
 /// The text to print for `options`, asked of the running server.
@@ -98,6 +101,9 @@ fn render(answer: &Answer, options: &Options) -> String {
         Some(path) => vars.push(("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", path.as_str())),
         None => vars.push(("AWS_CONTAINER_AUTHORIZATION_TOKEN", answer.token.as_str())),
     }
+    if let Some(url) = &answer.gateway {
+        vars.push(("AWS_ENDPOINT_URL_S3", url.as_str()));
+    }
     vars.push(("AWS_REGION", answer.region.as_str()));
     vars.push(("AWS_DEFAULT_REGION", answer.region.as_str()));
     let mut out = match options.format {
@@ -136,6 +142,7 @@ mod tests {
             full_uri: "http://169.254.170.2:8095/scope/prod/ecs".into(),
             token: "t0k'\"\\en$HOME".into(),
             region: "eu-west-1".into(),
+            gateway: None,
         }
     }
 

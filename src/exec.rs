@@ -85,12 +85,13 @@ async fn run_child(options: Options) -> Result<u8, Error> {
             region,
             endpoint_url,
         } => {
+            let served = from_server(fetch).await?;
             let inherited = Inherited {
                 region: region.clone(),
                 endpoint_url: endpoint_url.clone(),
+                gateway: gateway_of(fetch, &served).await?,
             };
             let name = fetch.scope.clone().unwrap_or(DEFAULT_SCOPE.into());
-            let served = from_server(fetch).await?;
             (name.clone(), BTreeMap::from([(name, served)]), inherited)
         }
     };
@@ -143,6 +144,7 @@ async fn from_aws(
     let inherited = Inherited {
         region: aws.region().map(str::to_owned),
         endpoint_url: aws.endpoint_url().map(str::to_owned),
+        gateway: None,
     };
     Ok((name, by_name, inherited))
 }
@@ -161,6 +163,34 @@ async fn from_server(fetch: &fetch::Options) -> Result<Arc<Served>, Error> {
     Ok(Served::start(cache))
 }
 
+/// Where the server's gateway is, when the scope is served through it
+/// (its credential is a local one): asked of the server on its socket
+/// (`/about`, the server's own user's), since nothing else works with it.
+async fn gateway_of(fetch: &fetch::Options, served: &Served) -> Result<Option<String>, Error> {
+    let held = served.cache().get().await?;
+    if !held.access_key_id.starts_with(crate::local::KEY_PREFIX) {
+        return Ok(None);
+    }
+    let route = match fetch.scope.as_deref() {
+        Some(name) => format!("{}{name}/about", crate::body::SCOPE_PATH),
+        None => "/about".to_owned(),
+    };
+    #[derive(serde::Deserialize)]
+    struct About {
+        gateway: Option<String>,
+    }
+    let about: About = fetch::ask_socket(fetch, Some(route), |body| {
+        serde_json::from_slice(body).map_err(|_| "its answer is not a scope's".to_owned())
+    })
+    .await?;
+    about.gateway.map(Some).ok_or_else(|| {
+        Error::new(
+            "the scope is served through a gateway the server did not name: ask it over its \
+             socket (exec --server without --port)",
+        )
+    })
+}
+
 /// The scope to serve: the command line's buckets, or the file's named (or
 /// default) scope; narrowed as asked, under a narrowed session name.
 fn pick(options: &FromAws) -> Result<Scope, Error> {
@@ -173,6 +203,13 @@ fn pick(options: &FromAws) -> Result<Scope, Error> {
         Some(name) => Error::new(format!("no scope is named '{name}' in the config file")),
         None => Error::new("the config file has no default scope: pass --scope NAME"),
     })?;
+    if scope.serve.through_gateway() {
+        return Err(Error::new(format!(
+            "scope '{}' is served through the gateway, which exec does not run: start \
+             s3-credentials localserver --gateway PORT and use exec --server",
+            scope.name
+        )));
+    }
     if !options.narrowing.is_empty() {
         scope.grant = (options.narrowing.apply(&scope.grant))
             .map_err(|why| Error::new(format!("cannot narrow scope '{}': {why}", scope.name)))?;

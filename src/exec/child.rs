@@ -46,6 +46,10 @@ const REMOVED: [&str; 22] = [
 pub(super) struct Inherited {
     pub(super) region: Option<String>,
     pub(super) endpoint_url: Option<String>,
+    /// The gateway's URL, for a scope served through it: its local
+    /// credentials work nowhere else, so it is set whatever the
+    /// environment says.
+    pub(super) gateway: Option<String>,
 }
 
 /// The token in a file too, for SDKs that read only
@@ -123,6 +127,9 @@ pub(super) fn command(
     let endpoint_url = inherited.endpoint_url.as_ref();
     if let Some(url) = endpoint_url.filter(|_| unset("AWS_ENDPOINT_URL")) {
         cmd.env("AWS_ENDPOINT_URL", url);
+    }
+    if let Some(url) = &inherited.gateway {
+        cmd.env("AWS_ENDPOINT_URL_S3", url);
     }
     cmd
 }

@@ -39,12 +39,19 @@ pub(crate) type Body = CountOut<s3s::Body>;
 /// The gateway's service, shared by its connections.
 pub(crate) struct Gateway {
     service: S3Service,
+    /// Where it listens, if it does: on loopback, and for containers.
+    addrs: [Option<std::net::SocketAddr>; 2],
 }
 
 impl Gateway {
-    /// A gateway for the local credentials in `book`, whose scopes it
-    /// finds in `registry` on every request (a removed scope's end then).
-    pub(crate) fn new(book: Arc<KeyBook>, registry: Arc<Registry>) -> Gateway {
+    /// A gateway at `addrs` (loopback's, the containers') for the local
+    /// credentials in `book`, whose scopes it finds in `registry` on every
+    /// request (a removed scope's end then).
+    pub(crate) fn new(
+        book: Arc<KeyBook>,
+        registry: Arc<Registry>,
+        addrs: [Option<std::net::SocketAddr>; 2],
+    ) -> Gateway {
         let mut builder = S3ServiceBuilder::new(forward::Forward);
         builder.set_auth(access::Auth(book.clone()));
         builder.set_access(access::Access { book, registry });
@@ -55,7 +62,18 @@ impl Gateway {
         }
         Gateway {
             service: builder.build(),
+            addrs,
         }
+    }
+
+    /// Its URL, for clients' `AWS_ENDPOINT_URL_S3`, if it listens.
+    pub(crate) fn url(&self) -> Option<String> {
+        self.addrs[0].map(|addr| format!("http://{addr}"))
+    }
+
+    /// Its URL for containers, if it listens for them.
+    pub(crate) fn container_url(&self) -> Option<String> {
+        self.addrs[1].map(|addr| format!("http://{addr}"))
     }
 
     /// Answers one request from `peer` (the connection's, when known).

@@ -60,7 +60,16 @@ pub(super) fn accept_all(
         ));
     }
     if let Some(listener) = listeners.gateway {
-        let conns = conns(gateway_budget);
+        let conns = conns(gateway_budget.clone());
+        tokio::spawn(accept_tcp(listener, conns, Transport::Gateway));
+    }
+    // Containers, as on the container endpoint: by source address, and
+    // the SigV4 signature of a local credential their endpoint gave them.
+    if let Some(listener) = listeners.gateway_container {
+        let conns = Conns {
+            unnamed: Some(Unnamed::new()),
+            ..conns(gateway_budget)
+        };
         tokio::spawn(accept_tcp(listener, conns, Transport::Gateway));
     }
     if let Some(listener) = listeners.imds {

@@ -194,9 +194,10 @@ impl App {
             }
             Route::ContainerEnv(name) => {
                 let container = (self.container).map(|a| (a, &self.options.instance.region[..]));
-                super::owner::container_env(table, name, container).into()
+                let gateway = self.gateway.container_url();
+                super::owner::container_env(table, name, container, gateway).into()
             }
-            Route::About(scope) => super::owner::about(table, scope).into(),
+            Route::About(scope) => super::owner::about(table, scope, self.gateway.url()).into(),
             // Over TCP without a token that opens it, a scope with a token
             // of its own is as unknown as a scope that does not exist: its
             // name is not the caller's to learn.

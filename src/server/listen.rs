@@ -27,6 +27,9 @@ pub struct Listeners {
     pub(super) imds: Option<TcpListener>,
     pub(super) container: Option<TcpListener>,
     pub(super) gateway: Option<TcpListener>,
+    /// The gateway on the container endpoint's address too, for the
+    /// containers that address serves (same port as on loopback).
+    pub(super) gateway_container: Option<TcpListener>,
 }
 
 impl Listeners {
@@ -116,15 +119,19 @@ impl Listeners {
                  where the kernel names each caller's user"
             )));
         }
-        let listener = TcpListener::bind(addr).await.map_err(|e| match e.kind() {
-            ErrorKind::AddrInUse => Error::new(format!(
-                "--gateway {addr} is already in use{}; pick another port",
-                held_by(addr)
-            )),
-            _ => Error::new(format!("cannot listen on {addr} for the gateway: {e}")),
-        })?;
+        let listener = bind_gateway(addr).await?;
+        if let Some(container) = self.container_addr() {
+            let port = listener.local_addr().map_or(addr.port(), |a| a.port());
+            let at = std::net::SocketAddr::new(container.ip(), port);
+            self.gateway_container = Some(bind_gateway(at).await?);
+        }
         self.gateway = Some(listener);
         Ok(self)
+    }
+
+    /// Where the gateway listens for containers, if it does.
+    pub(crate) fn gateway_container_addr(&self) -> Option<std::net::SocketAddr> {
+        self.gateway_container.as_ref()?.local_addr().ok()
     }
 
     /// Where the gateway really listens, if it does.
@@ -144,6 +151,17 @@ impl Listeners {
     }
 }
 
+/// A gateway listener on `addr`, or why not, in the flag's words.
+async fn bind_gateway(addr: std::net::SocketAddr) -> Result<TcpListener, Error> {
+    TcpListener::bind(addr).await.map_err(|e| match e.kind() {
+        ErrorKind::AddrInUse => Error::new(format!(
+            "--gateway: {addr} is already in use{}; pick another port",
+            held_by(addr)
+        )),
+        _ => Error::new(format!("cannot listen on {addr} for the gateway: {e}")),
+    })
+}
+
 /// The listeners systemd `passed`, or else TCP (and the socket) bound here.
 pub async fn listen(
     host: &str,
@@ -161,6 +179,7 @@ pub async fn listen(
         imds: None,
         container: None,
         gateway: None,
+        gateway_container: None,
     };
     let port = listeners.port().unwrap_or(port);
     listeners.socket = match socket {
@@ -189,6 +208,7 @@ fn adopt(inherited: systemd::Inherited) -> Result<Listeners, Error> {
         imds: None,
         container: None,
         gateway: None,
+        gateway_container: None,
     })
 }
 

@@ -119,7 +119,9 @@ pub(crate) fn serve(
     book: Arc<crate::local::KeyBook>,
 ) -> Running {
     let last_request = Arc::new(AtomicU64::new(unix_now()));
-    let gateway = Arc::new(crate::gateway::Gateway::new(book, registry.clone()));
+    let addrs = [listeners.gateway_addr(), listeners.gateway_container_addr()];
+    let gateway = crate::gateway::Gateway::new(book, registry.clone(), addrs);
+    let gateway = Arc::new(gateway);
     let container = listeners.container_addr();
     let app = Arc::new(app::App::new(
         registry.clone(),

@@ -12,15 +12,17 @@ use std::net::SocketAddr;
 
 /// `container-env`'s answer: the container endpoint's URI for scope
 /// `name` (`container`: its address and the region), the scope's own
-/// token and the region.
+/// token and the region, and, for a scope served through the gateway, the
+/// gateway's URL for containers (`gateway`).
 pub(super) fn container_env(
     table: &Table,
     name: &str,
     container: Option<(SocketAddr, &str)>,
+    gateway: Option<String>,
 ) -> Response<Body> {
-    if !table.by_name.contains_key(name) {
+    let Some(served) = table.by_name.get(name) else {
         return error(StatusCode::NOT_FOUND, "No such scope");
-    }
+    };
     let Some((addr, region)) = container else {
         let why = "This server has no container endpoint: start it with --container-endpoint PORT";
         return error(StatusCode::NOT_FOUND, why);
@@ -33,31 +35,41 @@ pub(super) fn container_env(
         );
         return error(StatusCode::CONFLICT, &why);
     };
-    let body = json!({
+    let mut body = json!({
         "full_uri": format!("http://{addr}{SCOPE_PATH}{name}/ecs"),
         "token": String::from_utf8_lossy(token.expose()),
         "region": region,
     });
+    if let Some(url) = gateway.filter(|_| served.upstream().is_some()) {
+        body["gateway"] = url.into();
+    }
     json(StatusCode::OK, Bytes::from(python_json(&body)))
 }
 
-/// `verify`'s question: what the named scope (or the default one) grants,
-/// its buckets, prefix and mode (no statement, no secret).
-pub(super) fn about(table: &Table, scope: Option<&str>) -> Response<Body> {
+/// `verify`'s and `exec --server`'s question: what the named scope (or the
+/// default one) grants, its buckets, prefix and mode (no statement, no
+/// secret), and, for a scope served through the gateway, the gateway's
+/// URL (`gateway`).
+pub(super) fn about(table: &Table, scope: Option<&str>, gateway: Option<String>) -> Response<Body> {
     let Some(name) = scope.or(table.default.as_deref()) else {
         return error(
             StatusCode::NOT_FOUND,
             "No default scope; ask /scope/NAME/about",
         );
     };
-    let Some(grant) = table.by_name.get(name).and_then(|s| s.grant()) else {
+    let served = table.by_name.get(name);
+    let Some(grant) = served.and_then(|s| s.grant()) else {
         return error(StatusCode::NOT_FOUND, "No such scope");
     };
-    let body = json!({
+    let mut body = json!({
         "scope": name,
         "buckets": grant.buckets,
         "prefix": grant.prefix,
         "access": grant.access.to_string(),
     });
+    let through_gateway = served.is_some_and(|s| s.upstream().is_some());
+    if let Some(url) = gateway.filter(|_| through_gateway) {
+        body["gateway"] = url.into();
+    }
     json(StatusCode::OK, Bytes::from(python_json(&body)))
 }

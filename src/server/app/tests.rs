@@ -64,7 +64,11 @@ async fn app_serving(
     };
     let registry = Registry::new(table);
     let book = crate::local::KeyBook::new();
-    let gateway = Arc::new(crate::gateway::Gateway::new(book, registry.clone()));
+    let gateway = Arc::new(crate::gateway::Gateway::new(
+        book,
+        registry.clone(),
+        [None, None],
+    ));
     App::new(registry, options, Arc::default(), None, gateway)
 }
 
