@@ -55,12 +55,18 @@ impl Drop for Installed {
     }
 }
 
-/// The .deb of the debug build, made by `scripts/package` in `dir`.
+/// The .deb of the binaries this suite runs (the debug build, unless it
+/// was run with another profile), made by `scripts/package` in `dir`.
 fn build_package(dir: &Path) -> PathBuf {
     let deb = dir.join("s3-credentials.deb");
     let revision = format!("--deb-revision={REVISION}");
+    let built = Path::new(SERVER).parent().unwrap().file_name().unwrap();
+    let profile = match built.to_str().unwrap() {
+        "debug" => "dev",
+        other => other,
+    };
     ok(Command::new(repo().join("scripts/package"))
-        .args(["--no-build", "--profile", "dev", "--strip", "--fast"])
+        .args(["--no-build", "--profile", profile, "--strip", "--fast"])
         .arg(revision)
         .arg("--output")
         .arg(&deb));
