@@ -3,8 +3,8 @@
 //! it: built from the debug binaries this suite already has (cargo-deb
 //! `--no-build --profile dev`, seconds, where a release build takes many
 //! minutes), then `dpkg -i`, each installed part used as its program finds
-//! it (man, bash, zsh and fish, systemd, doctor), and `dpkg --purge`, which
-//! must leave no file of the package behind. It runs only as root (CI is
+//! it (man, bash, zsh and fish, systemd, doctor), then `dpkg -r` and
+//! `dpkg --purge`, each of which must leave no file of the package behind. It runs only as root (CI is
 //! root) and says NOT RUN otherwise; a guard purges the package however the
 //! test ends. Also: the packaged unit is the repository's but for its path.
 
@@ -119,14 +119,22 @@ fn the_package_installs_works_and_purges_to_nothing() {
     units();
     doctor_finds_them();
     copyright();
+    ok(Command::new("dpkg").args(["-r", PACKAGE]));
+    nothing_left(&listed, &before, "dpkg -r");
     drop(guard);
     assert_eq!(installed_version(), None, "purged");
+    nothing_left(&listed, &before, "dpkg --purge");
+}
+
+/// No path `dpkg -L` listed is on the filesystem unless it was there
+/// before the package was installed (/usr, say).
+fn nothing_left(listed: &[PathBuf], before: &BTreeMap<PathBuf, bool>, after: &str) {
     let left: Vec<&PathBuf> = listed
         .iter()
         .filter(|p| !before.get(*p).copied().unwrap_or(false))
         .filter(|p| p.symlink_metadata().is_ok())
         .collect();
-    assert!(left.is_empty(), "left after dpkg --purge: {left:?}");
+    assert!(left.is_empty(), "left after {after}: {left:?}");
 }
 
 /// Every part the package promises, where each program looks for it.
