@@ -271,31 +271,53 @@ fn socket_dir(port: u16) -> Verdict {
     Verdict::Fail(format!("{}: {why}; {fix}", dir.display()))
 }
 
-/// Installed man pages and completions (warn only).
-fn installed() -> Check {
-    let home = directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf());
-    let home = |rel: &str| home.as_ref().map(|h| h.join(rel));
-    let mut man_dirs: Vec<PathBuf> = std::env::var("MANPATH")
+/// Where `man` looks for our pages: MANPATH's directories, then the
+/// system's (the Debian package's /usr/share/man) and the user's.
+fn man_dirs(home: Option<&Path>) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var("MANPATH")
         .unwrap_or_default()
         .split(':')
         .filter(|d| !d.is_empty())
         .map(PathBuf::from)
         .collect();
-    man_dirs.extend(["/usr/local/share/man", "/usr/share/man"].map(PathBuf::from));
-    man_dirs.extend(home(".local/share/man"));
-    let man = man_dirs
+    dirs.extend(["/usr/local/share/man", "/usr/share/man"].map(PathBuf::from));
+    dirs.extend(home.map(|h| h.join(".local/share/man")));
+    dirs
+}
+
+/// Where bash-completion, zsh and fish find `s3-credentials`'s
+/// completions: the user's places the guide names, and the system's,
+/// where the Debian package puts them (bash-completion's
+/// `completions/NAME`, zsh's `vendor-completions`, fish's
+/// `vendor_completions.d`).
+fn completion_paths(home: Option<&Path>) -> Vec<PathBuf> {
+    let user = [
+        ".local/share/bash-completion/completions/s3-credentials.bash",
+        ".local/share/bash-completion/completions/s3-credentials",
+        ".zfunc/_s3-credentials",
+        ".config/fish/completions/s3-credentials.fish",
+    ];
+    let system = [
+        "/usr/share/bash-completion/completions/s3-credentials",
+        "/usr/local/share/zsh/site-functions/_s3-credentials",
+        "/usr/share/zsh/vendor-completions/_s3-credentials",
+        "/usr/share/fish/vendor_completions.d/s3-credentials.fish",
+    ];
+    let mut paths: Vec<PathBuf> = home
+        .map(|h| user.iter().map(|p| h.join(p)).collect())
+        .unwrap_or_default();
+    paths.extend(system.map(PathBuf::from));
+    paths
+}
+
+/// Installed man pages and completions (warn only).
+fn installed() -> Check {
+    let home = directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf());
+    let man = man_dirs(home.as_deref())
         .iter()
         .map(|d| d.join("man1"))
         .any(|d| d.join("s3-credentials.1").exists() || d.join("s3-credentials.1.gz").exists());
-    let completions = [
-        home(".local/share/bash-completion/completions/s3-credentials.bash"),
-        home(".local/share/bash-completion/completions/s3-credentials"),
-        Some("/usr/share/bash-completion/completions/s3-credentials".into()),
-        home(".zfunc/_s3-credentials"),
-        Some("/usr/local/share/zsh/site-functions/_s3-credentials".into()),
-        home(".config/fish/completions/s3-credentials.fish"),
-    ];
-    let completions = completions.iter().flatten().any(|p| p.exists());
+    let completions = completion_paths(home.as_deref()).iter().any(|p| p.exists());
     let verdict = match (man, completions) {
         (true, true) => Verdict::Ok("man pages and completions are installed".into()),
         _ => Verdict::Warn(format!(
@@ -309,4 +331,58 @@ fn installed() -> Check {
         )),
     };
     Check::new("installed", verdict)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where the Debian package installs `s3-credentials`'s man page and
+    /// completions (Cargo.toml's `[package.metadata.deb]` assets; the man
+    /// pages by a glob, so the page is named here).
+    fn packaged() -> Vec<PathBuf> {
+        let manifest: toml::Table = toml::from_str(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/Cargo.toml"
+        )))
+        .unwrap();
+        let assets = manifest["package"]["metadata"]["deb"]["assets"]
+            .as_array()
+            .unwrap();
+        let mut found = Vec::new();
+        for asset in assets {
+            let [source, dest, _] = &asset.as_array().unwrap()[..] else {
+                panic!("{asset}");
+            };
+            let (source, dest) = (source.as_str().unwrap(), dest.as_str().unwrap());
+            let name = match source.rsplit_once('/') {
+                Some(("man", "*.1")) => "s3-credentials.1",
+                Some((_, name)) => name,
+                None => source,
+            };
+            let ours = name.trim_start_matches('_').split('.').next() == Some("s3-credentials");
+            if ours && (source.starts_with("completions/") || source.starts_with("man/")) {
+                found.push(match dest.strip_suffix('/') {
+                    Some(dir) => PathBuf::from(format!("/{dir}/{name}")),
+                    None => PathBuf::from(format!("/{dest}")),
+                });
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn doctor_looks_where_the_package_installs() {
+        let packaged = packaged();
+        assert_eq!(packaged.len(), 4, "a man page and 3 shells: {packaged:?}");
+        let completions = completion_paths(None);
+        let man = man_dirs(None);
+        for path in packaged {
+            let found = match path.strip_prefix("/usr/share/man/man1") {
+                Ok(_) => man.contains(&PathBuf::from("/usr/share/man")),
+                Err(_) => completions.contains(&path),
+            };
+            assert!(found, "doctor does not look for {}", path.display());
+        }
+    }
 }

@@ -20,6 +20,7 @@ mod metrics;
 mod narrow_shares;
 mod narrowing;
 mod own_programs;
+mod package;
 mod properties;
 mod real_aws;
 mod scopes;
