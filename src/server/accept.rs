@@ -63,26 +63,17 @@ pub(super) fn accept_all(
         let conns = conns(gateway_budget.clone());
         tokio::spawn(accept_tcp(listener, conns, Transport::Gateway));
     }
-    // Containers, as on the container endpoint: by source address, and
-    // the SigV4 signature of a local credential their endpoint gave them.
+    // Containers, as on the container endpoint, then a local credential's
+    // SigV4 signature.
     if let Some(listener) = listeners.gateway_container {
-        let conns = Conns {
-            unnamed: Some(Unnamed::new()),
-            ..conns(gateway_budget)
-        };
+        let conns = conns(gateway_budget).for_containers();
         tokio::spawn(accept_tcp(listener, conns, Transport::Gateway));
     }
     if let Some(listener) = listeners.imds {
         tokio::spawn(accept_tcp(listener, conns(imds_budget), Transport::Imds));
     }
-    // Its peers in other network namespaces (containers) have no uid
-    // here, and share its budget by source address; its peers on this
-    // host are judged by uid, as TCP's are.
     if let Some(listener) = listeners.container {
-        let conns = Conns {
-            unnamed: Some(Unnamed::new()),
-            ..conns(container_budget)
-        };
+        let conns = conns(container_budget).for_containers();
         tokio::spawn(accept_tcp(listener, conns, Transport::Container));
     }
     listeners.socket.map(|BoundSocket { listener, file }| {
@@ -120,6 +111,19 @@ struct Conns {
     unnamed: Option<Arc<Unnamed>>,
     /// Each guest uid's share of the budget.
     per_guest: Arc<PerGuest>,
+}
+
+impl Conns {
+    /// For a listener on the container endpoint's address: its peers in
+    /// other network namespaces (containers) have no uid here, and share
+    /// its budget by source address; its peers on this host are judged by
+    /// uid, as TCP's are.
+    fn for_containers(self) -> Conns {
+        Conns {
+            unnamed: Some(Unnamed::new()),
+            ..self
+        }
+    }
 }
 
 fn http1_builder() -> http1::Builder {
