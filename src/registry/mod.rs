@@ -34,6 +34,9 @@ pub struct Upstream {
     pub issuer: u64,
     /// Forwards typed S3 calls, signed with the real credential.
     pub proxy: Arc<s3s_aws::Proxy>,
+    /// Whose credential signs: the scope's STS one (S3 enforces the scope
+    /// too), or the server's own keys (the gateway alone enforces it).
+    pub kind: crate::scope::Upstream,
     /// The real credential's renewer (STS), stopped with the scope.
     renewer: Option<AbortHandle>,
 }
@@ -42,9 +45,14 @@ impl Upstream {
     /// Forwarding through `proxy`, signing with `real`'s credential (kept
     /// fresh from now on), or with the server's own keys when `None`.
     pub fn new(issuer: u64, proxy: s3s_aws::Proxy, real: Option<&Arc<Cache>>) -> Upstream {
+        let kind = match real {
+            Some(_) => crate::scope::Upstream::Sts,
+            None => crate::scope::Upstream::Keys,
+        };
         Upstream {
             issuer,
             proxy: Arc::new(proxy),
+            kind,
             renewer: real.map(|cache| cache.spawn_renewer().abort_handle()),
         }
     }

@@ -49,7 +49,7 @@ pub(super) fn container_env(
 /// `verify`'s and `exec --server`'s question: what the named scope (or the
 /// default one) grants, its buckets, prefix and mode (no statement, no
 /// secret), and, for a scope served through the gateway, the gateway's
-/// URL (`gateway`).
+/// URL (`gateway`) and what signs upstream (`upstream`: `sts` or `keys`).
 pub(super) fn about(table: &Table, scope: Option<&str>, gateway: Option<String>) -> Response<Body> {
     let Some(name) = scope.or(table.default.as_deref()) else {
         return error(
@@ -67,9 +67,13 @@ pub(super) fn about(table: &Table, scope: Option<&str>, gateway: Option<String>)
         "prefix": grant.prefix,
         "access": grant.access.to_string(),
     });
-    let through_gateway = served.is_some_and(|s| s.upstream().is_some());
-    if let Some(url) = gateway.filter(|_| through_gateway) {
+    if let (Some(upstream), Some(url)) = (served.and_then(|s| s.upstream()), gateway) {
         body["gateway"] = url.into();
+        body["upstream"] = match upstream.kind {
+            crate::scope::Upstream::Sts => "sts",
+            crate::scope::Upstream::Keys => "keys",
+        }
+        .into();
     }
     json(StatusCode::OK, Bytes::from(python_json(&body)))
 }

@@ -40,6 +40,27 @@ struct About {
     buckets: Vec<String>,
     prefix: String,
     access: Access,
+    /// The gateway's URL, for a scope served through it: its local
+    /// credential is good nowhere else, so the probes go there.
+    #[serde(default)]
+    gateway: Option<String>,
+    /// What signs behind the gateway: `sts` (two layers) or `keys`.
+    #[serde(default)]
+    upstream: Option<String>,
+}
+
+impl About {
+    /// Who enforces the scope, in words, when the gateway does.
+    fn layers(&self) -> Option<String> {
+        let url = self.gateway.as_deref()?;
+        Some(match self.upstream.as_deref() {
+            Some("keys") => format!("by the gateway at {url} alone (upstream = \"keys\")"),
+            Some("sts") => {
+                format!("by the gateway at {url}, and by S3 with the scope's STS credential")
+            }
+            _ => format!("by the gateway at {url}"),
+        })
+    }
 }
 
 /// One probe and what came of it.
@@ -84,9 +105,9 @@ pub async fn run(options: &Options) -> Result<(String, bool), Error> {
     })
     .await?;
     let mut grant = Grant {
-        buckets: about.buckets,
+        buckets: about.buckets.clone(),
         access: about.access,
-        prefix: about.prefix,
+        prefix: about.prefix.clone(),
         statements: vec![],
     };
     if !options.narrowing.is_empty() {
@@ -100,7 +121,8 @@ pub async fn run(options: &Options) -> Result<(String, bool), Error> {
         key: options.outside_key.as_deref(),
     };
     outside.check(&grant)?;
-    let s3 = sts::s3_client_for(&credential, options.endpoint_url.clone()).await?;
+    let endpoint = about.gateway.clone().or(options.endpoint_url.clone());
+    let s3 = sts::s3_client_for(&credential, endpoint).await?;
     let (_, tag) = crate::token::random()?;
     let mut rows = Vec::new();
     for probe in probes::plan(&grant, &outside, &tag[..12]) {
@@ -118,13 +140,14 @@ pub async fn run(options: &Options) -> Result<(String, bool), Error> {
     let enforced = something && must_refuse.all(|r| r.outcome == Outcome::Refused);
     let ok = something && rows.iter().all(Row::as_expected);
     let text = match options.json {
-        true => json(&about.scope, &rows, ok, enforced),
-        false => lines(&about.scope, &rows, enforced),
+        true => json(&about, &rows, ok, enforced),
+        false => lines(&about, &rows, enforced),
     };
     Ok((text, ok))
 }
 
-fn lines(scope: &str, rows: &[Row], enforced: bool) -> String {
+fn lines(about: &About, rows: &[Row], enforced: bool) -> String {
+    let scope = &about.scope;
     let mut out = String::new();
     for row in rows {
         let cleanup = row
@@ -149,9 +172,15 @@ fn lines(scope: &str, rows: &[Row], enforced: bool) -> String {
         return out;
     }
     out.push_str(&match (enforced, allowed) {
-        (true, _) => {
-            format!("scope {scope} is enforced here: every request it must refuse was refused\n")
-        }
+        (true, _) => match about.layers() {
+            Some(layers) => format!(
+                "scope {scope} is enforced here, {layers}: every request it must refuse was \
+                 refused\n"
+            ),
+            None => format!(
+                "scope {scope} is enforced here: every request it must refuse was refused\n"
+            ),
+        },
         (false, true) => format!(
             "scope {scope} is NOT enforced by this backend: it allowed what the session policy \
              refuses; do not rely on it to hold a credential to its scope\n"
@@ -164,8 +193,10 @@ fn lines(scope: &str, rows: &[Row], enforced: bool) -> String {
 }
 
 /// `{"ok", "enforced", "scope", "probes": [{"probe", "request", "expected",
-/// "outcome", "result", "cleanup"}]}`: the stable keys docs/SECURITY.md documents.
-fn json(scope: &str, rows: &[Row], ok: bool, enforced: bool) -> String {
+/// "outcome", "result", "cleanup"}]}`, and `gateway` and `upstream` for a
+/// scope served through the gateway: the stable keys docs/SECURITY.md
+/// documents.
+fn json(about: &About, rows: &[Row], ok: bool, enforced: bool) -> String {
     let probes: Vec<serde_json::Value> = rows
         .iter()
         .map(|r| {
@@ -185,7 +216,12 @@ fn json(scope: &str, rows: &[Row], ok: bool, enforced: bool) -> String {
             })
         })
         .collect();
-    serde_json::json!({"ok": ok, "enforced": enforced, "scope": scope, "probes": probes})
-        .to_string()
-        + "\n"
+    let mut out = serde_json::json!({
+        "ok": ok, "enforced": enforced, "scope": about.scope, "probes": probes
+    });
+    if let Some(url) = &about.gateway {
+        out["gateway"] = url.clone().into();
+        out["upstream"] = about.upstream.clone().into();
+    }
+    out.to_string() + "\n"
 }
