@@ -18,6 +18,7 @@ mod aws;
 mod chain;
 mod command;
 mod curl;
+mod gateway;
 mod health;
 mod ini;
 mod local;

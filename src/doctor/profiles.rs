@@ -13,6 +13,8 @@ use super::chain::{self, Source};
 use super::command::{self, Kind};
 use super::ini::{self, Profiles};
 use super::{curl, redact, words, Check, Options};
+use crate::body::parse_process_body;
+use crate::credential::Credential;
 use crate::sts::checks::Verdict;
 use crate::trusted;
 use std::collections::HashMap;
@@ -180,7 +182,10 @@ async fn judge(
             return involved.then(|| Verdict::Fail(format!("{why}: the SDKs refuse the profile")))
         }
     };
-    let verdict = run_line(line, asked, runs, port).await?;
+    let mut verdict = run_line(line, asked, runs, port).await?;
+    if let Some((shown, credential)) = runs.local_credential(line) {
+        verdict = super::gateway::check(name, &shown, &credential).await;
+    }
     if holder == name {
         return Some(verdict);
     }
@@ -241,27 +246,38 @@ fn sdk_unsafe(profiles: &Profiles) -> Option<String> {
     ))
 }
 
-/// Each command run once, however many profiles name it.
+/// Each command run once, however many profiles name it: its verdict,
+/// and the credential it answered when that is a local one (for the
+/// gateway check, which depends on each profile's S3 endpoint).
 #[derive(Default)]
-struct Runs(HashMap<Vec<String>, Verdict>);
+struct Runs(HashMap<Vec<String>, (Verdict, Option<Credential>)>);
 
 impl Runs {
     async fn run(&mut self, words: &[String], shown: &str, port: u16) -> Verdict {
-        if let Some(verdict) = self.0.get(words) {
+        if let Some((verdict, _)) = self.0.get(words) {
             return verdict.clone();
         }
-        let verdict = run(words, shown, port).await;
-        self.0.insert(words.to_vec(), verdict.clone());
+        let (verdict, credential) = run(words, shown, port).await;
+        let local = credential.filter(super::gateway::is_local);
+        self.0.insert(words.to_vec(), (verdict.clone(), local));
         verdict
+    }
+
+    /// The command `line` names, shown, and the local credential it
+    /// answered, if it did.
+    fn local_credential(&self, line: &str) -> Option<(String, Credential)> {
+        let words = words::split(line).ok()?;
+        let credential = self.0.get(&words)?.1.clone()?;
+        Some((redact::command(&words), credential))
     }
 }
 
 /// Runs one credential_process: credentials on stdout, or why not (its
 /// own first line on stderr, redacted), with where a server does answer.
-async fn run(words: &[String], shown: &str, doctor_port: u16) -> Verdict {
+async fn run(words: &[String], shown: &str, doctor_port: u16) -> (Verdict, Option<Credential>) {
     let program = match command::program(&words[0]) {
         Ok(program) => program,
-        Err(why) => return Verdict::Fail(format!("not run: `{shown}`: {why}")),
+        Err(why) => return (Verdict::Fail(format!("not run: `{shown}`: {why}")), None),
     };
     let mut command = tokio::process::Command::new(program);
     command
@@ -271,21 +287,31 @@ async fn run(words: &[String], shown: &str, doctor_port: u16) -> Verdict {
         .kill_on_drop(true);
     let out = match tokio::time::timeout(RUN_TIMEOUT, command.output()).await {
         Err(_) => {
-            return Verdict::Fail(format!(
+            let why = format!(
                 "`{shown}` did not answer within {}s: is its server stuck? restart it",
                 RUN_TIMEOUT.as_secs()
-            ))
+            );
+            return (Verdict::Fail(why), None);
         }
         Ok(Err(e)) => {
-            return Verdict::Fail(format!(
-                "cannot run `{shown}`: {e}; fix the path in the profile"
-            ))
+            let why = format!("cannot run `{shown}`: {e}; fix the path in the profile");
+            return (Verdict::Fail(why), None);
         }
         Ok(Ok(out)) => out,
     };
-    if out.status.success() && crate::body::check_process_body(out.stdout.trim_ascii()).is_ok() {
-        return Verdict::Ok(format!("`{shown}` answers with credentials"));
+    let answered = out
+        .status
+        .success()
+        .then(|| parse_process_body(out.stdout.trim_ascii()));
+    if let Some(Ok(credential)) = answered {
+        let verdict = Verdict::Ok(format!("`{shown}` answers with credentials"));
+        return (verdict, Some(credential));
     }
+    (failed(&out, shown, doctor_port).await, None)
+}
+
+/// Why a credential_process that ran gave no credentials.
+async fn failed(out: &std::process::Output, shown: &str, doctor_port: u16) -> Verdict {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let why = match stderr.lines().find(|l| !l.trim().is_empty()) {
         Some(line) => redact::text(line.trim()),

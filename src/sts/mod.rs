@@ -296,6 +296,29 @@ pub(crate) async fn check_buckets(aws: &Aws, scope: &crate::scope::Scope) -> Res
     Ok(())
 }
 
+/// The S3 endpoint the SDKs would send `profile`'s calls to: the
+/// environment's (`AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`), the
+/// profile's `services` section's for s3, or its `endpoint_url`; `None`:
+/// AWS's. Read by the SDK's own loader, with no credential looked up.
+pub(crate) async fn profile_s3_endpoint(profile: &str) -> Option<String> {
+    use aws_types::service_config::ServiceConfigKey;
+    let unused = aws_credential_types::Credentials::new("-", "-", None, None, "doctor");
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .profile_name(profile)
+        .region(Region::from_static("us-east-1"))
+        .credentials_provider(unused)
+        .load()
+        .await;
+    let key = ServiceConfigKey::builder()
+        .service_id("s3")
+        .env("AWS_ENDPOINT_URL_S3")
+        .profile("endpoint_url")
+        .build()
+        .ok()?;
+    (config.service_config().and_then(|c| c.load_config(key)))
+        .or_else(|| config.endpoint_url().map(str::to_owned))
+}
+
 fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
     let mut s3 = aws_sdk_s3::config::Builder::from(config);
     // A custom endpoint (moto, MinIO, Ceph, `localhost`) rarely has
