@@ -329,7 +329,12 @@ pub(super) fn bucket_error(err: SdkError<HeadBucketError>, bucket: &str, endpoin
         .as_service_error()
         .is_some_and(HeadBucketError::is_not_found)
     {
-        return Error::caused(format!("Bucket does not exist: {bucket}"), err);
+        // The original's words first; then where it was looked for.
+        let message = format!(
+            "Bucket does not exist: {bucket} (asked {endpoint}: check the name, \
+             --endpoint-url and --region)"
+        );
+        return Error::caused(message, err);
     }
     if http_status(&err) == Some(403) {
         let message = format!(

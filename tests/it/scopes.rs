@@ -82,7 +82,15 @@ fn several_buckets_make_one_credential_and_the_startup_line_lists_them() {
         .args(["--endpoint-url", &moto.url()]));
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stderr, "Error: Bucket does not exist: no-such-bucket-m\n");
+    let says = format!(
+        "Error: Bucket does not exist: no-such-bucket-m (asked S3 at {}",
+        moto.url()
+    );
+    assert!(stderr.starts_with(&says), "{stderr}");
+    assert!(
+        stderr.ends_with("check the name, --endpoint-url and --region)\n"),
+        "{stderr}"
+    );
 }
 
 #[test]

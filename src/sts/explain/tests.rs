@@ -210,7 +210,11 @@ fn a_missing_or_refused_bucket_says_so() {
     let meta = ErrorMetadata::builder().code("NotFound").build();
     let found = HeadBucketError::NotFound(NotFound::builder().meta(meta).build());
     let error = head_bucket(404, found);
-    assert_eq!(error.to_string(), "Bucket does not exist: b");
+    assert_eq!(
+        error.to_string(),
+        "Bucket does not exist: b (asked S3 at http://127.0.0.1:1: check the name, \
+         --endpoint-url and --region)"
+    );
     let kept = sdk_source::<HeadBucketError>(&error).as_service_error();
     assert!(kept.is_some_and(HeadBucketError::is_not_found));
     let error = head_bucket(
