@@ -49,7 +49,7 @@ impl Allowed {
     /// Refuses unless the grant allows `action` on `bucket` (and `key`: an
     /// object's, or a list's prefix), naming the rule.
     pub(super) fn need(&self, action: Action, bucket: &str, key: Option<&str>) -> S3Result<()> {
-        if let Some(why) = key.and_then(odd_key) {
+        if let Some((key, why)) = key.and_then(|k| Some((k, odd_key(k)?))) {
             return Err(denied(format!(
                 "the key {key:?} {why}; the gateway refuses it"
             )));

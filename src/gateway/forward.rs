@@ -8,6 +8,7 @@
 
 use super::access::{denied, Allowed};
 use super::record::Ticket;
+use super::whole;
 use crate::policy::Action;
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, S3};
@@ -69,9 +70,11 @@ impl S3 for Forward {
 
     async fn put_object(
         &self,
-        req: S3Request<PutObjectInput>,
+        mut req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
         let allowed = object(&req, Action::PutObject, &req.input.bucket, &req.input.key)?;
+        req.input.body = req.input.body.take().map(whole::verified);
+        req.input.content_encoding = whole::stored_encoding(req.input.content_encoding.take());
         allowed.proxy.put_object(req).await
     }
 
@@ -98,9 +101,10 @@ impl S3 for Forward {
 
     async fn upload_part(
         &self,
-        req: S3Request<UploadPartInput>,
+        mut req: S3Request<UploadPartInput>,
     ) -> S3Result<S3Response<UploadPartOutput>> {
         let allowed = object(&req, Action::PutObject, &req.input.bucket, &req.input.key)?;
+        req.input.body = req.input.body.take().map(whole::verified);
         allowed.proxy.upload_part(req).await
     }
 

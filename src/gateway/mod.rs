@@ -15,13 +15,18 @@
 //! 4. `record` writes one access line and counts the call, once the
 //!    answer's body has gone.
 //!
+//! `host` reads the Host header; `whole` holds an upload's body back until
+//! its signing is verified to the end.
+//!
 //! Who may connect at all is the server's accept loop's job, as on every
 //! transport (the peer's uid on loopback).
 
 mod access;
 mod forward;
+mod host;
 mod ops;
 mod record;
+mod whole;
 
 use crate::local::KeyBook;
 use crate::peer::Peer;
@@ -55,11 +60,7 @@ impl Gateway {
         let mut builder = S3ServiceBuilder::new(forward::Forward);
         builder.set_auth(access::Auth(book.clone()));
         builder.set_access(access::Access { book, registry });
-        // `BUCKET.localhost` (any port) is virtual-host style; an IP
-        // literal or plain `localhost` is path style.
-        if let Ok(host) = s3s::host::SingleDomain::new("localhost") {
-            builder.set_host(host);
-        }
+        builder.set_host(host::Loopback);
         Gateway {
             service: builder.build(),
             addrs,
@@ -84,6 +85,7 @@ impl Gateway {
     ) -> Response<Body> {
         let started = Instant::now();
         let ticket = Arc::new(Ticket::default());
+        let has_body = !http_body::Body::is_end_stream(req.body());
         let (mut parts, body) = req.into_parts();
         parts.extensions.insert(ticket.clone());
         let body = Counted {
@@ -101,6 +103,16 @@ impl Gateway {
             }
         };
         let status = response.status().as_u16();
+        let mut response = response;
+        if has_body && status >= 400 {
+            // Refused before its body was read (botocore waits for a `100
+            // Continue` that never comes): the connection cannot be
+            // reused, and a client reuses it unless told (RFC 9112, 9.6).
+            response.headers_mut().insert(
+                hyper::header::CONNECTION,
+                hyper::header::HeaderValue::from_static("close"),
+            );
+        }
         response.map(|body| CountOut {
             body: Counted {
                 body,

@@ -19,13 +19,17 @@ forwards, it checks what the STS and IAM API references document:
   accounts");
 - CreateRole: RoleName [\\w+=,.@-]{1,64}, MaxSessionDuration 3600..43200.
 
-and it answers as S3 does where moto does not: CompleteMultipartUpload's
+and it answers as S3 does where moto does not: a request whose body ends
+before its Content-Length (the client went away mid-upload) is
+IncompleteBody (400) and never forwarded (moto stores the part that came);
+CompleteMultipartUpload's
 root element is CompleteMultipartUploadResult (S3 API reference), not
 moto's CompleteMultipartUploadResponse, which strict SDKs refuse.
 
 Each request is recorded as one JSON line in RECORD_FILE: method, path,
 the signing key id from `Authorization` (or null: unsigned), the service
-of its credential scope, and the STS/IAM action.
+of its credential scope, the STS/IAM action, and its Content-Encoding and
+X-Amz-Content-SHA256 headers (how its body is framed).
 """
 
 import argparse
@@ -70,21 +74,36 @@ class Relay(BaseHTTPRequestHandler):
         pass
 
     def body(self):
+        """The request's body, or None if it ended before its length (the
+        client went away mid-upload)."""
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             data = b""
             while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                line = self.rfile.readline()
+                if not line:
+                    return None
+                size = int(line.split(b";")[0].strip() or b"0", 16)
                 if size == 0:
                     while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                         pass
                     return data
-                data += self.rfile.read(size)
+                chunk = self.rfile.read(size)
+                if len(chunk) < size:
+                    return None
+                data += chunk
                 self.rfile.readline()
         length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        data = self.rfile.read(length) if length else b""
+        return data if len(data) == length else None
 
     def handle_any(self):
         body = self.body()
+        if body is None:
+            # S3 stores nothing of a body cut short; moto stores what came.
+            self.close_connection = True
+            message = "You did not provide the number of bytes specified by the Content-Length HTTP header."
+            return self.answer(400, {"Content-Type": "application/xml"},
+                               f"<Error><Code>IncompleteBody</Code><Message>{message}</Message></Error>".encode())
         auth = self.headers.get("Authorization", "")
         signed = CREDENTIAL.search(auth)
         akid, service = (signed.group(1), signed.group(2)) if signed else (None, None)
@@ -99,7 +118,9 @@ class Relay(BaseHTTPRequestHandler):
         with lock:
             with open(args.record, "a") as out:
                 out.write(json.dumps({"method": self.command, "path": self.path.split("?")[0],
-                                      "akid": akid, "service": service, "action": action}) + "\n")
+                                      "akid": akid, "service": service, "action": action,
+                                      "encoding": self.headers.get("Content-Encoding"),
+                                      "payload": self.headers.get("X-Amz-Content-SHA256")}) + "\n")
         refusal = self.refuse(action, form, akid)
         if refusal:
             status, code, message, svc = refusal
