@@ -3,7 +3,8 @@
 //! it: built from the debug binaries this suite already has (cargo-deb
 //! `--no-build --profile dev`, seconds, where a release build takes many
 //! minutes), then `dpkg -i`, each installed part used as its program finds
-//! it (man, bash, zsh and fish, systemd, doctor), then `dpkg -r` and
+//! it (man, bash, zsh and fish, systemd, the unit's own ExecStart serving
+//! moto's bucket to curl, doctor), then `dpkg -r` and
 //! `dpkg --purge`, each of which must leave no file of the package behind. It runs only as root (CI is
 //! root) and says NOT RUN otherwise; a guard purges the package however the
 //! test ends. Also: the packaged unit is the repository's but for its path.
@@ -117,6 +118,7 @@ fn the_package_installs_works_and_purges_to_nothing() {
     man_pages();
     completions();
     units();
+    served_by_the_unit();
     doctor_finds_them();
     copyright();
     ok(Command::new("dpkg").args(["-r", PACKAGE]));
@@ -283,6 +285,48 @@ fn units() {
     }
     let unit = std::fs::read_to_string("/usr/lib/systemd/user/s3-credentials@.service").unwrap();
     assert!(unit.contains("\nExecStart=/usr/bin/s3-credentials localserver %i $S3C_ARGS\n"));
+}
+
+/// The installed unit's own `ExecStart`, run as systemd runs it for the
+/// instance BUCKET (this machine has no user manager to start it): `%i`
+/// the instance, `$S3C_ARGS` split into words from the instance's
+/// environment file (`%h/.config/s3-credentials/%i.env`, as the guide
+/// writes it), against moto; curl then gets a credential from it.
+fn served_by_the_unit() {
+    let moto = Moto::shared();
+    let bucket = moto.bucket("unit");
+    let unit = std::fs::read_to_string("/usr/lib/systemd/user/s3-credentials@.service").unwrap();
+    let exec = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .unwrap();
+    assert!(unit.contains("\nEnvironmentFile=-%h/.config/s3-credentials/%i.env\n"));
+    let env_file = "--duration 1h --port 0 --no-socket";
+    let words: Vec<String> = (exec.split_whitespace())
+        .flat_map(|word| match word {
+            "$S3C_ARGS" => env_file.split_whitespace().map(str::to_owned).collect(),
+            word => vec![word.replace("%i", &bucket)],
+        })
+        .collect();
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(&words[0]);
+    aws_env(&mut cmd, home.path());
+    cmd.args(&words[1..])
+        .env("AWS_ENDPOINT_URL", moto.url())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut server = spawn(&mut cmd);
+    let stderr = server.stderr.take().unwrap();
+    let ready = ["Press Ctrl+C to stop"];
+    let lines = wait_for_lines(stderr, &ready, std::time::Duration::from_secs(30))
+        .unwrap_or_else(|lines| panic!("the unit's command did not serve: {lines:#?}"));
+    let port = (lines.iter())
+        .find_map(|l| l.split("http://localhost:").nth(1)?.split('/').next())
+        .expect("the serving line names the port");
+    let url = format!("http://127.0.0.1:{port}/");
+    let body = ok(Command::new("curl").args(["-s", "--max-time", "10", &url]));
+    assert!(body.contains("\"AccessKeyId\""), "{body}");
 }
 
 /// The installed `doctor`, from an empty home, finds the man pages and
