@@ -10,6 +10,7 @@ mod bypass;
 mod clients;
 mod credentials;
 mod signing;
+mod tools;
 
 use crate::support::*;
 use std::path::Path;
