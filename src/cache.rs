@@ -173,13 +173,8 @@ impl Cache {
 
     /// A source for a narrowing of this cache's credential: the same role,
     /// `policy` and `session_name` (None: the source cannot narrow).
-    pub fn narrowed_source(
-        &self,
-        grant: &crate::policy::Grant,
-        policy: String,
-        session_name: String,
-    ) -> Option<Box<dyn Mint>> {
-        self.source.narrowed(grant, policy, session_name)
+    pub fn narrowed_source(&self, ask: crate::credential::Ask<'_>) -> Option<Box<dyn Mint>> {
+        self.source.narrowed(ask)
     }
 
     /// The credential to serve, or why there is none (the last STS error).

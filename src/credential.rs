@@ -33,6 +33,31 @@ impl fmt::Debug for Credential {
     }
 }
 
+/// Who a credential is minted for, when its scope gives each caller its
+/// own session (`attribute = "caller"`; docs/GUIDE.md, "Attribution"):
+/// the local user and the program, as the kernel named them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Caller {
+    /// The user's name (the uid's, from the password database; the uid
+    /// in digits where it has none).
+    pub user: String,
+    /// The program's file name (`/proc/PID/exe`'s last part), or
+    /// `unknown` where it cannot be known: never left out.
+    pub program: String,
+}
+
+/// What a minter of a narrower (or attributed) credential is asked for.
+pub struct Ask<'a> {
+    /// The grant, a narrowing of the minter's (or the same).
+    pub grant: &'a Grant,
+    /// Its session policy (compact JSON).
+    pub policy: String,
+    /// The `RoleSessionName` to mint under.
+    pub session_name: String,
+    /// The caller it is for, when the scope attributes each caller.
+    pub caller: Option<&'a Caller>,
+}
+
 /// A boxed future, so that `Mint` can be used as a trait object.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -41,15 +66,10 @@ pub trait Mint: Send + Sync + 'static {
     /// Mints one new credential (one STS call).
     fn mint(&self) -> BoxFuture<'_, Result<Credential, Error>>;
 
-    /// A minter of the same kind for `grant`, a narrowing of this one's,
-    /// whose session policy is `policy` (compact JSON), under
-    /// `session_name`; `None` when this one cannot.
-    fn narrowed(
-        &self,
-        _grant: &Grant,
-        _policy: String,
-        _session_name: String,
-    ) -> Option<Box<dyn Mint>> {
+    /// A minter of the same kind for what `ask` says: a narrowing of this
+    /// one's grant, its session policy and name, and for whom; `None` when
+    /// this one cannot.
+    fn narrowed(&self, _ask: Ask<'_>) -> Option<Box<dyn Mint>> {
         None
     }
 }

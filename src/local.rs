@@ -8,7 +8,7 @@
 //! gateway also checks that the scope that issued it is still served by
 //! the same issuer (a scope removed or changed on reload ends them too).
 
-use crate::credential::{BoxFuture, Credential, Mint};
+use crate::credential::{Ask, BoxFuture, Credential, Mint};
 use crate::duration::SessionDuration;
 use crate::policy::Grant;
 use crate::Error;
@@ -141,11 +141,11 @@ impl Mint for LocalMint {
 
     /// The same scope and issuer, reaching only `grant`: the gateway
     /// enforces the narrowing itself (the policy is STS's form of it).
-    fn narrowed(&self, grant: &Grant, _policy: String, _session: String) -> Option<Box<dyn Mint>> {
+    fn narrowed(&self, ask: Ask<'_>) -> Option<Box<dyn Mint>> {
         Some(Box::new(LocalMint {
             book: self.book.clone(),
             scope: self.scope.clone(),
-            grant: grant.clone(),
+            grant: ask.grant.clone(),
             issuer: self.issuer,
             duration: self.duration,
         }))
@@ -211,9 +211,13 @@ mod tests {
             prefix: "p/q/".into(),
             ..grant()
         };
-        let narrowed = mint
-            .narrowed(&narrower, String::new(), String::new())
-            .unwrap();
+        let ask = Ask {
+            grant: &narrower,
+            policy: String::new(),
+            session_name: String::new(),
+            caller: None,
+        };
+        let narrowed = mint.narrowed(ask).unwrap();
         let credential = narrowed.mint().await.unwrap();
         let Lookup::Valid(issued) = book.lookup(&credential.access_key_id) else {
             panic!("not found")

@@ -119,7 +119,13 @@ impl Narrowed {
             return Err(NarrowFailure::Refused(Refused::Malformed(why)));
         }
         let session = crate::narrow::session_name(&self.scope, &policy);
-        (scope.narrowed_source(&grant, policy, session)).ok_or(NarrowFailure::Unsupported)
+        let ask = crate::credential::Ask {
+            grant: &grant,
+            policy,
+            session_name: session,
+            caller: None,
+        };
+        (scope.narrowed_source(ask)).ok_or(NarrowFailure::Unsupported)
     }
 
     /// How many entries (both shares), and the soonest expiry among them.

@@ -3,9 +3,8 @@
 
 use super::explain::{self, assume_role_error, Service};
 use super::{role, Aws};
-use crate::credential::{BoxFuture, Credential, Mint};
+use crate::credential::{Ask, BoxFuture, Caller, Credential, Mint};
 use crate::duration::SessionDuration;
-use crate::policy::Grant;
 use crate::scope::Scope;
 use crate::Error;
 use aws_config::SdkConfig;
@@ -29,6 +28,9 @@ pub struct Minter {
     session_name: String,
     policy: String,
     duration: SessionDuration,
+    /// Who it mints for, when its scope attributes each caller: sent as
+    /// `SourceIdentity` and session tags (docs/GUIDE.md, "Attribution").
+    caller: Option<Caller>,
 }
 
 impl Minter {
@@ -74,6 +76,7 @@ impl Minter {
             session_name: scope.session_name.clone(),
             policy,
             duration: scope.duration,
+            caller: None,
         })
     }
 
@@ -92,15 +95,17 @@ impl Minter {
     async fn call_assume_role(&self) -> Result<Credential, Error> {
         let mut pause = Duration::from_millis(500);
         let out = loop {
-            let sent = self
+            let mut call = self
                 .sts
                 .assume_role()
                 .role_arn(&self.role_arn)
                 .role_session_name(&self.session_name)
                 .policy(&self.policy)
-                .duration_seconds(self.duration.secs() as i32)
-                .send()
-                .await;
+                .duration_seconds(self.duration.secs() as i32);
+            if let Some(caller) = &self.caller {
+                call = attributed(call, &self.scope, caller);
+            }
+            let sent = call.send().await;
             let settling = self
                 .role_made
                 .is_some_and(|made| made.elapsed() + pause < role::NEW_ROLE_GRACE);
@@ -139,7 +144,13 @@ impl Mint for Minter {
     /// The same role and duration, a narrower policy (checked against
     /// STS's size by its maker, `narrow`, being never larger than the
     /// scope's own but for the names it may add).
-    fn narrowed(&self, _: &Grant, policy: String, session_name: String) -> Option<Box<dyn Mint>> {
+    fn narrowed(&self, ask: Ask<'_>) -> Option<Box<dyn Mint>> {
+        let Ask {
+            policy,
+            session_name,
+            caller,
+            ..
+        } = ask;
         Some(Box::new(Minter {
             scope: self.scope.clone(),
             minted: std::sync::atomic::AtomicBool::new(false),
@@ -150,8 +161,50 @@ impl Mint for Minter {
             session_name,
             policy,
             duration: self.duration,
+            caller: caller.cloned(),
         }))
     }
+}
+
+/// AssumeRole for `caller` of `scope`: `SourceIdentity` `USER@HOST`, and
+/// the session tags `s3c-scope`, `s3c-user`, `s3c-program`, `s3c-host`
+/// (each value within STS's characters).
+fn attributed(
+    call: aws_sdk_sts::operation::assume_role::builders::AssumeRoleFluentBuilder,
+    scope: &str,
+    caller: &Caller,
+) -> aws_sdk_sts::operation::assume_role::builders::AssumeRoleFluentBuilder {
+    let host = nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "unknown".into());
+    let identity = crate::policy::session_name(&format!("{}@{host}", caller.user));
+    let tag = |key: &str, value: &str| {
+        let value: String = (value.chars())
+            .map(|c| match c.is_alphanumeric() || " _.:/=+-@".contains(c) {
+                true => c,
+                false => '-',
+            })
+            .take(256)
+            .collect();
+        aws_sdk_sts::types::Tag::builder()
+            .key(key)
+            .value(value)
+            .build()
+    };
+    let tags = [
+        ("s3c-scope", scope),
+        ("s3c-user", &caller.user),
+        ("s3c-program", &caller.program),
+        ("s3c-host", &host),
+    ];
+    let mut call = call.source_identity(identity);
+    for (key, value) in tags {
+        if let Ok(tag) = tag(key, value) {
+            call = call.tags(tag);
+        }
+    }
+    call
 }
 
 pub(super) async fn check_bucket(

@@ -31,7 +31,7 @@ impl Mint for Counting {
         })
     }
 
-    fn narrowed(&self, _: &Grant, _: String, _: String) -> Option<Box<dyn Mint>> {
+    fn narrowed(&self, _: crate::credential::Ask<'_>) -> Option<Box<dyn Mint>> {
         Some(Box::new(Counting {
             mints: self.narrowed.clone(),
             narrowed: self.narrowed.clone(),
