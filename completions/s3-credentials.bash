@@ -655,7 +655,7 @@ _s3__credentials() {
             return 0
             ;;
         s3__credentials__subcmd__localserver)
-            opts="-d -p -q -a -h --read-only --write-only --prefix --statement --config --duration --port --host --socket --no-socket --idle-exit --imds-port --auth-token-file --container-endpoint --gateway --allow-uid --quiet --log-format --role-arn --profile --access-key --secret-key --session-token --auth --region --endpoint-url --help"
+            opts="-d -p -q -a -h --read-only --write-only --prefix --statement --config --duration --port --host --socket --no-socket --idle-exit --imds-port --auth-token-file --container-endpoint --gateway --attribute --allow-uid --quiet --log-format --role-arn --profile --access-key --secret-key --session-token --auth --region --endpoint-url --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -42,6 +42,9 @@ pub struct Scope {
     pub token_file: Option<PathBuf>,
     /// How its credentials reach S3: handed out, or kept behind the gateway.
     pub serve: Serve,
+    /// `attribute = "caller"`: each caller (local user and program) gets
+    /// its own STS session, named for it (docs/GUIDE.md, "Attribution").
+    pub attribute: bool,
 }
 
 /// How a scope's credentials reach S3 (docs/DESIGN.md, "The gateway").
@@ -97,6 +100,9 @@ pub struct CommandLine {
     pub role_arn: Option<String>,
     /// `--gateway`: the command line's scope is served through it.
     pub serve: Serve,
+    /// `--attribute`: the command line's scope gives each caller its own
+    /// session.
+    pub attribute: bool,
 }
 
 impl CommandLine {
@@ -117,6 +123,7 @@ impl CommandLine {
             uids: BTreeSet::new(),
             token_file: None,
             serve: self.serve,
+            attribute: self.attribute,
         }))
     }
 }

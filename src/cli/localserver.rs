@@ -50,6 +50,11 @@ pub struct LocalserverArgs {
     /// local credentials, good only there; the real one stays here.
     #[arg(long, value_name = "[ADDR:]PORT", value_parser = parse_gateway, value_hint = ValueHint::Other)]
     pub gateway: Option<std::net::SocketAddr>,
+    /// Give each caller (your user and the program, or an allowed uid's)
+    /// of the buckets on the command line its own STS session, named for
+    /// it in CloudTrail (RoleSessionName, SourceIdentity, session tags).
+    #[arg(long)]
+    pub attribute: bool,
     /// Also serve this uid (a service account) every scope over TCP, IMDS
     /// and the socket; repeatable. By default only your own uid is served.
     #[arg(long = "allow-uid", value_name = "UID", value_hint = ValueHint::Other)]
@@ -84,6 +89,7 @@ impl LocalserverArgs {
         if self.gateway.is_some() {
             command_line.serve = crate::scope::Serve::Gateway(crate::scope::Upstream::Sts);
         }
+        command_line.attribute = self.attribute;
         Ok(crate::localserver::Options {
             command_line,
             gateway: self.gateway,

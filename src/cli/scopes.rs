@@ -79,6 +79,7 @@ impl ScopesArgs {
             duration: self.duration,
             role_arn,
             serve: crate::scope::Serve::Direct,
+            attribute: false,
         }
     }
 }

@@ -108,6 +108,14 @@ struct FileScope {
     token_file: Option<Spanned<PathBuf>>,
     serve: Option<Spanned<ServeWord>>,
     upstream: Option<Spanned<UpstreamWord>>,
+    attribute: Option<AttributeWord>,
+}
+
+/// `attribute = "caller"`: the one way a scope's sessions are attributed.
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum AttributeWord {
+    Caller,
 }
 
 /// `serve = "direct" | "gateway"`.
@@ -207,6 +215,7 @@ fn scope_of(
     let buckets = table.buckets.into_inner().into_iter().map(|b| b.0);
     Ok(Scope {
         serve,
+        attribute: table.attribute == Some(AttributeWord::Caller),
         session_name: session_name(&format!("s3c.{name}")),
         grant: Grant {
             buckets: buckets.collect(),

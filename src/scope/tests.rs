@@ -7,6 +7,7 @@ fn cli() -> CommandLine {
         duration: Some("1h".parse().unwrap()),
         role_arn: None,
         serve: Serve::Direct,
+        attribute: false,
     }
 }
 

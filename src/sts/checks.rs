@@ -237,6 +237,7 @@ mod tests {
             uids: Default::default(),
             token_file: None,
             serve: Default::default(),
+            attribute: false,
         }
     }
 
