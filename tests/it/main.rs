@@ -10,6 +10,7 @@ mod docs;
 mod doctor;
 mod enforce;
 mod exec_server;
+mod gateway_clients;
 mod generated;
 mod guards;
 mod hygiene;
