@@ -33,6 +33,9 @@ struct Rgw {
     _stdin: Mutex<ChildStdin>,
     _run: Mutex<Running>,
     clock: PathBuf,
+    /// radosgw's ops log: one JSON line per request, with how it was
+    /// authenticated (`"authentication_type":"STS"` and the role session).
+    ops_log: PathBuf,
 }
 
 fn radosgw() -> &'static Rgw {
@@ -77,6 +80,7 @@ fn radosgw() -> &'static Rgw {
             _stdin: Mutex::new(stdin),
             _run: Mutex::new(child),
             clock,
+            ops_log: state.join("log/ops.log"),
         }
     })
 }
@@ -1068,4 +1072,33 @@ fn the_gateway_on_radosgw_holds_a_prefix_with_two_layers() {
     assert!(text.contains(&verdict), "{text}");
     rows.extend(text.lines().map(|l| format!("verify gw {l}")));
     print_matrix(&rows);
+    // The second layer, in radosgw's own ops log: what the gateway
+    // forwarded (the Rust SDK's user agent, not boto3's) came with the
+    // scope's STS session credential; what it refused never arrived.
+    let ops = |needle: &str| -> Vec<serde_json::Value> {
+        let log = std::fs::read_to_string(&radosgw().ops_log).unwrap_or_default();
+        let entries = log.lines().filter(|l| l.contains(needle));
+        entries
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    };
+    let forwarded = polled("radosgw's ops log", || {
+        let entries = ops("/main/reports/gw.txt");
+        (entries.len() >= 3).then_some(entries)
+    });
+    for entry in &forwarded {
+        assert_eq!(entry["authentication_type"], "STS", "{entry}");
+        assert_eq!(entry["sts_info"]["role_session"], "s3c.gw", "{entry}");
+        assert!(
+            entry["user_agent"]
+                .as_str()
+                .unwrap()
+                .contains("aws-sdk-rust"),
+            "{entry}"
+        );
+    }
+    assert!(
+        ops("outside-gw.txt").is_empty(),
+        "a refused call reached radosgw"
+    );
 }
