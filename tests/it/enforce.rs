@@ -33,6 +33,9 @@ struct Rgw {
     _stdin: Mutex<ChildStdin>,
     _run: Mutex<Running>,
     clock: PathBuf,
+    /// radosgw's ops log: one JSON line per request, with how it was
+    /// authenticated (`"authentication_type":"STS"` and the role session).
+    ops_log: PathBuf,
 }
 
 fn radosgw() -> &'static Rgw {
@@ -77,6 +80,7 @@ fn radosgw() -> &'static Rgw {
             _stdin: Mutex::new(stdin),
             _run: Mutex::new(child),
             clock,
+            ops_log: state.join("log/ops.log"),
         }
     })
 }
@@ -283,6 +287,15 @@ fn ops_json(tries: &[Try]) -> String {
 /// boto3's outcomes, with credentials from what `env` says (the container
 /// endpoint, or fixed keys).
 fn boto3_outcomes(tries: &[Try], env: &[(String, String)]) -> BTreeMap<String, String> {
+    boto3_outcomes_at(ENDPOINT, tries, env)
+}
+
+/// `boto3_outcomes` against the S3 endpoint at `s3` (a gateway, say).
+fn boto3_outcomes_at(
+    s3: &str,
+    tries: &[Try],
+    env: &[(String, String)],
+) -> BTreeMap<String, String> {
     let home = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(tool("python3"));
     aws_env(&mut cmd, home.path());
@@ -290,7 +303,7 @@ fn boto3_outcomes(tries: &[Try], env: &[(String, String)]) -> BTreeMap<String, S
         .env_remove("AWS_SECRET_ACCESS_KEY")
         .envs(env.iter().map(|(k, v)| (k, v)))
         .arg(backend().join("ops.py"))
-        .args([ENDPOINT, &ops_json(tries)]);
+        .args([s3, &ops_json(tries)]);
     let out = run(&mut cmd);
     assert!(
         out.status.success(),
@@ -969,4 +982,123 @@ fn verify_proves_each_scope_on_radosgw() {
         );
     }
     print_matrix(&rows);
+}
+
+/// A scope served through the gateway on radosgw, two layers: the gateway
+/// holds its local credential to the prefix (what it refuses is its own
+/// AccessDenied, with an access line that says so), and what it forwards
+/// is signed with the scope's STS credential, which radosgw holds to the
+/// session policy; `verify` over the socket says both and exits 0.
+#[test]
+fn the_gateway_on_radosgw_holds_a_prefix_with_two_layers() {
+    let Some(_clock) = shared() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("scopes.toml");
+    std::fs::write(
+        &config,
+        "[scope.gw]\nbuckets = [\"main\"]\nprefix = \"reports/\"\nserve = \"gateway\"\n",
+    )
+    .unwrap();
+    let server = serve(
+        "",
+        &["--config", config.to_str().unwrap(), "--gateway", "0"],
+    )
+    .unwrap();
+    let lines = server.stderr_lines();
+    let gateway = lines
+        .iter()
+        .find_map(|l| {
+            Some(
+                l.strip_prefix("S3 gateway: ")?
+                    .split(' ')
+                    .next()?
+                    .to_owned(),
+            )
+        })
+        .expect("the gateway's startup line");
+    let ecs = format!("http://127.0.0.1:{}/scope/gw/ecs", server.port);
+    let served: serde_json::Value =
+        serde_json::from_str(&server.get("/scope/gw").2).expect("a credential");
+    assert!(served["AccessKeyId"].as_str().unwrap().starts_with("S3CL"));
+    let tries = [
+        t(Get, "main", "reports/r1.txt", true),
+        t(List, "main", "reports/", true),
+        t(Put, "main", "reports/gw.txt", true),
+        t(Get, "main", "reports/gw.txt", true),
+        t(Delete, "main", "reports/gw.txt", true),
+        t(Get, "main", "hello.txt", false),
+        t(Put, "main", "outside-gw.txt", false),
+        t(Delete, "main", "hello.txt", false),
+        t(List, "main", "", false),
+        t(Get, "other", "secret.txt", false),
+        t(List, "other", "", false),
+    ];
+    let env = [("AWS_CONTAINER_CREDENTIALS_FULL_URI".to_owned(), ecs)];
+    let outcomes = boto3_outcomes_at(&gateway, &tries, &env);
+    let mut rows = expect_outcomes("gateway gw (reports/)", &tries, &outcomes);
+    // Each refusal was the gateway's own, never forwarded.
+    let refused = tries.iter().filter(|t| !t.allowed).count();
+    let lines = server.stderr_lines();
+    let access: Vec<&String> = lines.iter().filter(|l| l.contains("gateway gw ")).collect();
+    let by_gateway = access
+        .iter()
+        .filter(|l| l.contains(" 403 ") && l.contains("refused=grant"));
+    assert_eq!(by_gateway.count(), refused, "{access:#?}");
+    assert_eq!(
+        access.len(),
+        tries.len(),
+        "one access line a call: {access:#?}"
+    );
+    let mut cmd = Command::new(SERVER);
+    aws_env(&mut cmd, server.home.path());
+    cmd.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .args(["verify", "--scope", "gw", "--outside-bucket", "other"])
+        .args(["--outside-key", "hello.txt", "--socket"])
+        .arg(server.socket());
+    let out = run(&mut cmd);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "verify: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verdict = format!(
+        "scope gw is enforced here, by the gateway at {gateway}, and by S3 with the scope's STS credential"
+    );
+    assert!(text.contains(&verdict), "{text}");
+    rows.extend(text.lines().map(|l| format!("verify gw {l}")));
+    print_matrix(&rows);
+    // The second layer, in radosgw's own ops log: what the gateway
+    // forwarded (the Rust SDK's user agent, not boto3's) came with the
+    // scope's STS session credential; what it refused never arrived.
+    let ops = |needle: &str| -> Vec<serde_json::Value> {
+        let log = std::fs::read_to_string(&radosgw().ops_log).unwrap_or_default();
+        let entries = log.lines().filter(|l| l.contains(needle));
+        entries
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    };
+    let forwarded = polled("radosgw's ops log", || {
+        let entries = ops("/main/reports/gw.txt");
+        (entries.len() >= 3).then_some(entries)
+    });
+    for entry in &forwarded {
+        assert_eq!(entry["authentication_type"], "STS", "{entry}");
+        assert_eq!(entry["sts_info"]["role_session"], "s3c.gw", "{entry}");
+        assert!(
+            entry["user_agent"]
+                .as_str()
+                .unwrap()
+                .contains("aws-sdk-rust"),
+            "{entry}"
+        );
+    }
+    assert!(
+        ops("outside-gw.txt").is_empty(),
+        "a refused call reached radosgw"
+    );
 }

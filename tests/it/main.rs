@@ -11,6 +11,7 @@ mod doctor;
 mod enforce;
 mod exec_server;
 mod gateway;
+mod gateway_clients;
 mod generated;
 mod guards;
 mod hygiene;
