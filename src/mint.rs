@@ -90,7 +90,7 @@ fn prime(caches: Vec<(String, Prepared)>) -> Tasks<Arc<Served>> {
         cache.prime().await?;
         Ok(match upstream {
             Some(up) => Served::through_gateway(cache, &scope.name, scope.grant, up),
-            None => Served::narrowable(cache, &scope.name, scope.grant),
+            None => Served::narrowable(cache, &scope.name, scope.grant, scope.attribute),
         })
     })
 }

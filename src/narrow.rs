@@ -163,13 +163,41 @@ impl Tuple {
 /// STS's characters (`[\w+=,.@-]`, `policy::session_name`); the scope's name
 /// is cut so the whole fits STS's 64 characters.
 pub fn session_name(scope: &str, policy: &str) -> String {
-    let hash = (policy.bytes()).fold(0x811c_9dc5_u32, |hash, byte| {
-        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
-    });
-    let tag = format!(".n{hash:08x}");
+    let tag = format!(".n{:08x}", fnv(policy));
     let head = crate::policy::session_name(&format!("s3c.{scope}"));
     let head: String = head.chars().take(64 - tag.len()).collect();
     format!("{head}{tag}")
+}
+
+/// The `RoleSessionName` of `caller`'s own session of scope `scope`:
+/// `s3c.SCOPE.USER.PROGRAM` in STS's characters (others as `-`), and, for
+/// a narrowing (`narrowed`: its compact policy), `.n` and its hash as
+/// [`session_name`] adds. Cut to STS's 64 characters with a short hash of
+/// the whole when too long, so that names stay apart.
+pub fn caller_session_name(
+    scope: &str,
+    caller: &crate::credential::Caller,
+    narrowed: Option<&str>,
+) -> String {
+    let whole = format!("s3c.{scope}.{}.{}", caller.user, caller.program);
+    let tag = narrowed.map_or(String::new(), |policy| format!(".n{:08x}", fnv(policy)));
+    let name = crate::policy::session_name(&format!("{whole}{tag}"));
+    if whole.len() + tag.len() <= 64 && name.len() == whole.len() + tag.len() {
+        return name;
+    }
+    let cut = format!(".h{:08x}", fnv(&format!("{whole}{tag}")));
+    let head: String = crate::policy::session_name(&whole)
+        .chars()
+        .take(64 - cut.len() - tag.len())
+        .collect();
+    format!("{head}{tag}{cut}")
+}
+
+/// The 32-bit FNV-1a hash of `text`.
+fn fnv(text: &str) -> u32 {
+    (text.bytes()).fold(0x811c_9dc5_u32, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    })
 }
 
 fn parse_access(value: &str) -> Result<Access, Refused> {

@@ -53,7 +53,9 @@ pub struct LocalserverArgs {
     /// Give each caller (your user and the program, or an allowed uid's)
     /// of the buckets on the command line its own STS session, named for
     /// it in CloudTrail (RoleSessionName, SourceIdentity, session tags).
-    #[arg(long)]
+    // The gateway does not sign upstream per caller yet: refused rather
+    // than silently shared.
+    #[arg(long, conflicts_with = "gateway")]
     pub attribute: bool,
     /// Also serve this uid (a service account) every scope over TCP, IMDS
     /// and the socket; repeatable. By default only your own uid is served.

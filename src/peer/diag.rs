@@ -37,7 +37,12 @@ pub(super) fn listeners() -> Option<Vec<(SocketAddr, u32)>> {
 /// client's address as `local` to learn the client's uid. `Ok(None)` when
 /// the kernel has no such socket (a client already gone); `Err` when
 /// sock_diag does not answer at all.
-pub(super) fn owner(local: SocketAddr, remote: SocketAddr) -> Result<Option<u32>, ()> {
+/// With it, the socket's inode (which the process holding it has open as
+/// `socket:[INODE]`): the same one exchange with the kernel.
+pub(super) fn owner_and_inode(
+    local: SocketAddr,
+    remote: SocketAddr,
+) -> Result<Option<(u32, u32)>, ()> {
     let family = match local {
         SocketAddr::V4(_) => nix::libc::AF_INET,
         SocketAddr::V6(_) => nix::libc::AF_INET6,
@@ -66,7 +71,7 @@ thread_local! {
 /// socket the kernel answers with. The kernel answers during `sendto`, so
 /// the non-blocking `recv` finds the answer at once; an answer with
 /// another sequence number (one a failed lookup left behind) is skipped.
-fn ask_one(req: &mut [u8]) -> Result<Option<u32>, ()> {
+fn ask_one(req: &mut [u8]) -> Result<Option<(u32, u32)>, ()> {
     let seq = SEQ.with(|s| {
         s.set(s.get().wrapping_add(1));
         s.get()
@@ -86,7 +91,7 @@ fn ask_one(req: &mut [u8]) -> Result<Option<u32>, ()> {
 }
 
 /// `Some(None)`: the kernel has no such socket; `None`: the socket failed.
-fn exchange_one(fd: &OwnedFd, req: &[u8], seq: u32) -> Option<Option<u32>> {
+fn exchange_one(fd: &OwnedFd, req: &[u8], seq: u32) -> Option<Option<(u32, u32)>> {
     let kernel = NetlinkAddr::new(0, 0);
     sendto(fd.as_raw_fd(), req, &kernel, MsgFlags::empty()).ok()?;
     let mut buf = [0u8; 1024];
@@ -99,7 +104,7 @@ fn exchange_one(fd: &OwnedFd, req: &[u8], seq: u32) -> Option<Option<u32>> {
         let len = (u32::from_ne_bytes(msg[0..4].try_into().ok()?) as usize).min(n);
         return match u16::from_ne_bytes(msg[4..6].try_into().ok()?) {
             NLMSG_ERROR | NLMSG_DONE => Some(None),
-            _ => Some(socket_of(msg.get(HEADER..len)?).map(|(_, uid)| uid)),
+            _ => Some(uid_and_inode(msg.get(HEADER..len)?)),
         };
     }
 }
@@ -157,6 +162,13 @@ fn ask(req: &[u8]) -> Option<Vec<(SocketAddr, u32)>> {
             rest = rest.get(((len + 3) & !3).min(rest.len())..)?;
         }
     }
+}
+
+/// The uid and inode of one `inet_diag_msg` (`idiag_uid`, `idiag_inode`).
+fn uid_and_inode(msg: &[u8]) -> Option<(u32, u32)> {
+    let uid = u32::from_ne_bytes(msg.get(64..68)?.try_into().ok()?);
+    let inode = u32::from_ne_bytes(msg.get(68..72)?.try_into().ok()?);
+    Some((uid, inode))
 }
 
 /// The local address and uid of one `inet_diag_msg`.

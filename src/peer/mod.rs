@@ -19,6 +19,51 @@ pub(crate) struct Peer {
     /// Its program (`/proc/PID/exe`, Linux), read as it connects, so a
     /// reused pid is unlikely (not impossible) to name another program.
     pub exe: Option<String>,
+    /// A TCP client's socket inode (sock_diag's), by which its program is
+    /// found when it is asked for ([`Peer::program`]).
+    inode: Option<u32>,
+    /// Its program's file name, found once per connection when asked.
+    program: std::sync::OnceLock<String>,
+    /// Its user's name, found once per connection when asked.
+    user: std::sync::OnceLock<String>,
+}
+
+impl Peer {
+    /// Its user's name, from the password database (the uid in digits
+    /// where it has none), looked up once per connection.
+    pub(crate) fn user(&self) -> &str {
+        self.user.get_or_init(|| {
+            let found = nix::unistd::User::from_uid(self.uid.into()).ok().flatten();
+            found.map_or_else(|| self.uid.to_string(), |user| user.name)
+        })
+    }
+
+    /// Its program's file name, for a scope that attributes each caller:
+    /// the exe's last part (the socket's peer; for `s3-credentials-fetch`,
+    /// which an SDK runs as its credential_process, the program that ran
+    /// it), or, on TCP, that of the process of its uid holding the client's
+    /// socket inode, found once per connection; `unknown` where neither
+    /// tells (never left out).
+    pub(crate) fn program(&self) -> &str {
+        self.program.get_or_init(|| {
+            let exe = match (&self.exe, self.pid) {
+                (Some(exe), Some(pid)) if exe.ends_with("/s3-credentials-fetch") => {
+                    program::parent_of(pid)
+                        .and_then(exe_of)
+                        .or(Some(exe.clone()))
+                }
+                (exe, _) => exe.clone(),
+            };
+            let exe = exe.or_else(|| {
+                self.inode
+                    .and_then(|inode| program::holder(self.uid, inode))
+            });
+            let name = exe.as_deref().and_then(|e| e.rsplit('/').next());
+            name.filter(|n| !n.is_empty())
+                .unwrap_or("unknown")
+                .to_owned()
+        })
+    }
 }
 
 /// The peer of a Unix socket connection.
@@ -29,17 +74,20 @@ pub(crate) fn unix_peer(stream: &UnixStream) -> std::io::Result<Peer> {
         uid: cred.uid(),
         pid,
         exe: pid.and_then(exe_of),
+        inode: None,
+        program: Default::default(),
+        user: Default::default(),
     })
 }
 
 #[cfg(target_os = "linux")]
-fn exe_of(pid: i32) -> Option<String> {
+pub(super) fn exe_of(pid: i32) -> Option<String> {
     let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
     Some(exe.to_string_lossy().into_owned())
 }
 
 #[cfg(not(target_os = "linux"))]
-fn exe_of(_pid: i32) -> Option<String> {
+pub(super) fn exe_of(_pid: i32) -> Option<String> {
     None
 }
 
@@ -80,11 +128,14 @@ pub(crate) fn other_listener_uid(addr: SocketAddr, expected: u32) -> Option<u32>
 
 /// A TCP client, as the access log names it (the kernel tells its uid
 /// only: no pid).
-pub(crate) fn tcp_peer(uid: u32) -> Peer {
+pub(crate) fn tcp_peer(uid: u32, inode: Option<u32>) -> Peer {
     Peer {
         uid,
         pid: None,
         exe: None,
+        inode,
+        program: Default::default(),
+        user: Default::default(),
     }
 }
 
@@ -99,13 +150,29 @@ pub(crate) fn tcp_peer(uid: u32) -> Peer {
 /// user can make it long.
 #[cfg(target_os = "linux")]
 pub fn tcp_peer_uid(local: SocketAddr, remote: SocketAddr) -> Option<u32> {
+    tcp_peer_of(local, remote).map(|(uid, _)| uid)
+}
+
+/// The same, with the client's socket inode where sock_diag told it (the
+/// same one exchange).
+#[cfg(target_os = "linux")]
+pub(crate) fn tcp_peer_of(local: SocketAddr, remote: SocketAddr) -> Option<(u32, Option<u32>)> {
     let (local, remote) = (unmapped(local), unmapped(remote));
-    diag::owner(remote, local).unwrap_or_else(|()| proc_owner(remote, local))
+    match diag::owner_and_inode(remote, local) {
+        Ok(found) => found.map(|(uid, inode)| (uid, Some(inode))),
+        Err(()) => proc_owner(remote, local).map(|uid| (uid, None)),
+    }
 }
 
 /// Elsewhere the kernel is not asked: connections rely on the token.
 #[cfg(not(target_os = "linux"))]
 pub fn tcp_peer_uid(_local: SocketAddr, _remote: SocketAddr) -> Option<u32> {
+    None
+}
+
+/// Elsewhere the kernel is not asked: connections rely on the token.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn tcp_peer_of(_local: SocketAddr, _remote: SocketAddr) -> Option<(u32, Option<u32>)> {
     None
 }
 
@@ -239,6 +306,7 @@ fn could_take(local: SocketAddr, target: SocketAddr) -> bool {
 
 #[cfg(target_os = "linux")]
 mod diag;
+mod program;
 
 #[cfg(test)]
 mod tests {

@@ -9,6 +9,7 @@ mod narrowed;
 pub use narrowed::{NarrowFailure, Share};
 
 use crate::cache::{Cache, Held};
+use crate::credential::Caller;
 use crate::narrow::Narrowing;
 use crate::policy::Grant;
 use crate::token::Token;
@@ -80,10 +81,16 @@ impl Served {
     }
 
     /// The same, for the scope `name` granting `grant`, which clients may
-    /// narrow (`?bucket=&prefix=&access=`).
-    pub fn narrowable(cache: Arc<Cache>, name: &str, grant: Grant) -> Arc<Served> {
+    /// narrow (`?bucket=&prefix=&access=`), and which gives each caller
+    /// its own session when it `attributes`.
+    pub fn narrowable(
+        cache: Arc<Cache>,
+        name: &str,
+        grant: Grant,
+        attributes: bool,
+    ) -> Arc<Served> {
         let renewer = cache.spawn_renewer().abort_handle();
-        let narrowed = Some(Narrowed::new(name, grant));
+        let narrowed = Some(Narrowed::new(name, grant, attributes));
         Arc::new(Served {
             cache,
             renewer,
@@ -104,7 +111,7 @@ impl Served {
         Arc::new(Served {
             cache,
             renewer,
-            narrowed: Some(Narrowed::new(name, grant)),
+            narrowed: Some(Narrowed::new(name, grant, false)),
             upstream: Some(upstream),
         })
     }
@@ -126,18 +133,26 @@ impl Served {
         &self.cache
     }
 
-    /// The credential for `asked`, a narrowing of this scope: from its
-    /// own cache entry in `share`'s part, made (one AssumeRole, within
-    /// that share's budget) on first use.
+    /// The credential for `asked`, a narrowing of this scope (for
+    /// `caller`, when it attributes each caller), with its session's name:
+    /// from its own cache entry in `share`'s part, made (one AssumeRole,
+    /// within that share's budget) on first use.
     pub async fn narrowed(
         &self,
         asked: &Narrowing,
         share: Share,
-    ) -> Result<Arc<Held>, NarrowFailure> {
+        caller: Option<&Caller>,
+    ) -> Result<(Arc<Held>, String), NarrowFailure> {
         match &self.narrowed {
-            Some(narrowed) => narrowed.get(&self.cache, asked, share).await,
+            Some(narrowed) => narrowed.get(&self.cache, asked, share, caller).await,
             None => Err(NarrowFailure::Unsupported),
         }
+    }
+
+    /// Whether it gives each caller its own session (`attribute =
+    /// "caller"`): every answer is then that caller's.
+    pub fn attributes(&self) -> bool {
+        self.narrowed.as_ref().is_some_and(|n| n.attributes)
     }
 
     /// How many narrowed entries are held, and the soonest one's time to

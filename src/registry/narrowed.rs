@@ -11,11 +11,11 @@
 mod partition;
 
 use crate::cache::{Cache, Held};
-use crate::credential::Mint;
-use crate::narrow::{Narrowing, Refused, Tuple};
+use crate::credential::{Ask, Caller, Mint};
+use crate::narrow::{Narrowing, Refused};
 use crate::policy::{Grant, MAX_POLICY_CHARS};
 use crate::Error;
-use partition::Partition;
+use partition::{Key, Partition};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,6 +56,8 @@ pub enum NarrowFailure {
 pub(super) struct Narrowed {
     scope: String,
     grant: Grant,
+    /// Each caller gets its own entry (`attribute = "caller"`).
+    pub(super) attributes: bool,
     owner: Partition,
     others: Partition,
 }
@@ -66,35 +68,41 @@ impl Narrowed {
         &self.grant
     }
 
-    pub(super) fn new(scope: &str, grant: Grant) -> Narrowed {
+    pub(super) fn new(scope: &str, grant: Grant, attributes: bool) -> Narrowed {
         Narrowed {
             scope: scope.to_owned(),
             grant,
+            attributes,
             owner: Partition::default(),
             others: Partition::default(),
         }
     }
 
-    /// The credential for `asked`, from `share`'s entries: refused before
-    /// any STS call when it would widen or its policy would not fit, from
-    /// its entry when there is one, else minted anew (within the share's
-    /// budget) from `scope`'s source.
+    /// The credential for `asked` (for `caller`, when the scope attributes
+    /// each caller), from `share`'s entries, with its session's name:
+    /// refused before any STS call when it would widen or its policy would
+    /// not fit, from its entry when there is one, else minted anew (within
+    /// the share's budget) from `scope`'s source.
     pub(super) async fn get(
         &self,
         scope: &Arc<Cache>,
         asked: &Narrowing,
         share: Share,
-    ) -> Result<Arc<Held>, NarrowFailure> {
+        caller: Option<&Caller>,
+    ) -> Result<(Arc<Held>, String), NarrowFailure> {
         let tuple = asked.narrow(&self.grant).map_err(NarrowFailure::Refused)?;
         let partition = match share {
             Share::Owner => &self.owner,
             Share::Others => &self.others,
         };
-        let (cache, fresh) = match partition.held(&tuple) {
-            Some(cache) => (cache, false),
+        let key = (tuple, caller.cloned());
+        let (cache, session, fresh) = match partition.held(&key) {
+            Some((cache, session)) => (cache, session, false),
             None => {
-                let source = self.source(scope, &tuple)?;
-                partition.made(&self.scope, tuple, source, scope.duration())?
+                let (source, session) = self.source(scope, &key, asked.is_empty())?;
+                let made = (key, session.clone());
+                let (cache, fresh) = partition.made(&self.scope, made, source, scope.duration())?;
+                (cache, session, fresh)
             }
         };
         crate::metrics::narrowed(&self.scope, if fresh { "mint" } else { "hit" });
@@ -102,12 +110,19 @@ impl Narrowed {
             true => cache.prime().await,
             false => cache.get().await,
         };
-        held.map_err(NarrowFailure::Unavailable)
+        held.map(|held| (held, session))
+            .map_err(NarrowFailure::Unavailable)
     }
 
-    /// What mints `tuple`'s credential: its policy, which must fit STS's
-    /// size, under its narrowed session name (`narrow::session_name`).
-    fn source(&self, scope: &Cache, tuple: &Tuple) -> Result<Box<dyn Mint>, NarrowFailure> {
+    /// What mints `key`'s credential, and its session's name: its policy,
+    /// which must fit STS's size, under the narrowed session name
+    /// (`narrow::session_name`), or the caller's (`narrow::caller_session_name`).
+    fn source(
+        &self,
+        scope: &Cache,
+        (tuple, caller): &Key,
+        whole: bool,
+    ) -> Result<(Box<dyn Mint>, String), NarrowFailure> {
         let grant = tuple.clone().grant(&self.grant.statements);
         let policy = grant.policy_compact();
         if policy.len() > MAX_POLICY_CHARS {
@@ -118,14 +133,21 @@ impl Narrowed {
             );
             return Err(NarrowFailure::Refused(Refused::Malformed(why)));
         }
-        let session = crate::narrow::session_name(&self.scope, &policy);
-        let ask = crate::credential::Ask {
-            grant: &grant,
-            policy,
-            session_name: session,
-            caller: None,
+        let narrowed = (!whole).then_some(policy.as_str());
+        let session = match caller {
+            Some(caller) => crate::narrow::caller_session_name(&self.scope, caller, narrowed),
+            None => crate::narrow::session_name(&self.scope, &policy),
         };
-        (scope.narrowed_source(ask)).ok_or(NarrowFailure::Unsupported)
+        let ask = Ask {
+            grant: &grant,
+            policy: policy.clone(),
+            session_name: session.clone(),
+            caller: caller.as_ref(),
+        };
+        let source = scope
+            .narrowed_source(ask)
+            .ok_or(NarrowFailure::Unsupported)?;
+        Ok((source, session))
     }
 
     /// How many entries (both shares), and the soonest expiry among them.

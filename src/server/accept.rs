@@ -240,12 +240,14 @@ impl Conns {
             Ok(local) if self.traced && (local.ip().is_loopback() || container) => local,
             _ => return Ok(None),
         };
-        match peer::tcp_peer_uid(local, remote) {
-            Some(uid) if self.app.admits(uid) => Ok(Some(Arc::new(peer::tcp_peer(uid)))),
+        match peer::tcp_peer_of(local, remote) {
+            Some((uid, inode)) if self.app.admits(uid) => {
+                Ok(Some(Arc::new(peer::tcp_peer(uid, inode))))
+            }
             // Not in this network namespace: a container, left to the
             // token and its address's share.
             None if container => Ok(None),
-            uid => Err(uid),
+            found => Err(found.map(|(uid, _)| uid)),
         }
     }
 

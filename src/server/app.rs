@@ -49,6 +49,8 @@ pub(super) struct App {
 /// What the steps before the answer found out about one request.
 struct Asked<'t> {
     transport: Transport,
+    /// Who the kernel says is calling, where it could tell.
+    peer: Option<&'t Peer>,
     caller: Caller,
     key: Key,
     route: Route<'t>,
@@ -124,6 +126,7 @@ impl App {
                 let given = req.headers().get(AUTHORIZATION).map(|v| v.as_bytes());
                 let asked = Asked {
                     transport,
+                    peer,
                     caller: self.options.owners.caller(peer),
                     key: Key::of(transport, self.options.token.as_ref(), &table, given),
                     route,
@@ -247,22 +250,44 @@ async fn credential(
             NO_DEFAULT
         };
         let response = error(StatusCode::NOT_FOUND, why);
-        return Answer { response, refused };
+        return Answer {
+            response,
+            refused,
+            session: None,
+        };
     };
-    let held = match narrowing.is_empty() {
-        true => served.cache().get().await,
-        false => match served.narrowed(narrowing, asked.caller.share()).await {
-            Ok(held) => Ok(held),
-            Err(NarrowFailure::Unavailable(why)) => Err(why),
+    let caller = served.attributes().then(|| who(asked.peer));
+    let (held, session) = match (narrowing.is_empty(), &caller) {
+        (true, None) => (served.cache().get().await, None),
+        (_, caller) => match served
+            .narrowed(narrowing, asked.caller.share(), caller.as_ref())
+            .await
+        {
+            Ok((held, session)) => (Ok(held), Some(session)),
+            Err(NarrowFailure::Unavailable(why)) => (Err(why), None),
             Err(refused) => return narrow_refusal(refused),
         },
     };
     match held {
-        Ok(held) => json(StatusCode::OK, body(&held, format)).into(),
+        Ok(held) => Answer {
+            session,
+            ..json(StatusCode::OK, body(&held, format)).into()
+        },
         Err(why) => {
             let why = format!("No valid credentials: {}", cause(asked.transport, &why));
             error(StatusCode::SERVICE_UNAVAILABLE, &why).into()
         }
+    }
+}
+
+/// Who is asking, for a scope that gives each caller its own session: the
+/// peer's user and program; where the kernel could not name the peer (a
+/// container), `unknown` for both, never another caller's session.
+fn who(peer: Option<&Peer>) -> crate::credential::Caller {
+    let (user, program) = peer.map_or(("unknown", "unknown"), |p| (p.user(), p.program()));
+    crate::credential::Caller {
+        user: user.to_owned(),
+        program: program.to_owned(),
     }
 }
 
@@ -284,15 +309,21 @@ fn record<B>(
     let target = req.uri().path_and_query().map_or("", |p| p.as_str());
     let (method, path) = (req.method(), loggable(target));
     let took = started.elapsed().as_micros();
+    let session = answer.session.as_deref();
     match peer {
         Some(peer) => tracing::info!(
             target: "access",
             peer_uid = peer.uid,
             peer_pid = peer.pid,
             peer_exe = peer.exe.as_deref(),
+            session,
             "{transport} {method} {path} {status} {took}us"
         ),
-        None => tracing::info!(target: "access", "{transport} {method} {path} {status} {took}us"),
+        None => tracing::info!(
+            target: "access",
+            session,
+            "{transport} {method} {path} {status} {took}us"
+        ),
     }
 }
 

@@ -36,6 +36,9 @@ pub(super) type Body = Full<Bytes>;
 pub(super) struct Answer {
     pub(super) response: Response<Body>,
     pub(super) refused: Option<&'static str>,
+    /// The session a credential answered came from, where it is not the
+    /// scope's own (a narrowing's, a caller's), for the access line.
+    pub(super) session: Option<String>,
 }
 
 impl Answer {
@@ -44,6 +47,7 @@ impl Answer {
         Answer {
             response,
             refused: Some(reason),
+            session: None,
         }
     }
 }
@@ -53,6 +57,7 @@ impl From<Response<Body>> for Answer {
         Answer {
             response,
             refused: None,
+            session: None,
         }
     }
 }

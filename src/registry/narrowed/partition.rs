@@ -3,6 +3,7 @@
 
 use super::{NarrowFailure, MAX_ENTRIES, MINTS_PER_SECOND, MINT_BURST};
 use crate::cache::Cache;
+use crate::credential::Caller;
 use crate::credential::Mint;
 use crate::duration::SessionDuration;
 use crate::narrow::Tuple;
@@ -27,9 +28,15 @@ struct Budget {
     refilled: Instant,
 }
 
+/// What one entry is for: the narrowed grant, and the caller when the
+/// scope attributes each caller.
+pub(super) type Key = (Tuple, Option<Caller>);
+
 struct Entry {
-    /// What the narrowed grant reaches: one entry per tuple.
-    tuple: Tuple,
+    /// What the narrowed grant reaches, and for whom: one entry per key.
+    key: Key,
+    /// Its `RoleSessionName`, for the access line.
+    session: String,
     cache: Arc<Cache>,
     renewer: Mutex<JoinHandle<()>>,
     used: AtomicU64,
@@ -60,9 +67,9 @@ impl Default for Partition {
 impl Partition {
     /// The held entry for `tuple`, marked used, its renewer started again
     /// if it stopped (an idle spell).
-    pub(super) fn held(&self, tuple: &Tuple) -> Option<Arc<Cache>> {
+    pub(super) fn held(&self, key: &Key) -> Option<(Arc<Cache>, String)> {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        let entry = entries.iter().find(|e| e.tuple == *tuple)?;
+        let entry = entries.iter().find(|e| e.key == *key)?;
         entry.used.store(
             self.clock.fetch_add(1, Ordering::Relaxed),
             Ordering::Relaxed,
@@ -71,7 +78,7 @@ impl Partition {
         if renewer.is_finished() {
             *renewer = entry.cache.spawn_renewer();
         }
-        Some(entry.cache.clone())
+        Some((entry.cache.clone(), entry.session.clone()))
     }
 
     /// A new entry for `tuple`, minting from `source` (true: made now;
@@ -81,12 +88,12 @@ impl Partition {
     pub(super) fn made(
         &self,
         scope: &str,
-        tuple: Tuple,
+        (key, session): (Key, String),
         source: Box<dyn Mint>,
         duration: SessionDuration,
     ) -> Result<(Arc<Cache>, bool), NarrowFailure> {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(entry) = entries.iter().find(|e| e.tuple == tuple) {
+        if let Some(entry) = entries.iter().find(|e| e.key == key) {
             return Ok((entry.cache.clone(), false));
         }
         let spent = self.budget.lock().unwrap_or_else(|e| e.into_inner()).take();
@@ -104,7 +111,8 @@ impl Partition {
             }
         }
         entries.push(Entry {
-            tuple,
+            key,
+            session,
             renewer: Mutex::new(cache.spawn_renewer()),
             cache: cache.clone(),
             used: AtomicU64::new(self.clock.fetch_add(1, Ordering::Relaxed)),

@@ -56,7 +56,7 @@ async fn scope(lifetime_secs: i64) -> (Arc<Served>, Arc<AtomicUsize>) {
         prefix: "*".into(),
         statements: vec![],
     };
-    (Served::narrowable(cache, "s", grant), narrowed)
+    (Served::narrowable(cache, "s", grant, false), narrowed)
 }
 
 fn prefix(i: usize) -> Narrowing {
@@ -72,7 +72,7 @@ async fn a_thousand_narrowings_stay_bounded_and_within_the_mint_rate() {
     let started = Instant::now();
     let (mut granted, mut limited, mut last) = (0, 0, 0);
     for i in 0..1000 {
-        match served.narrowed(&prefix(i), Share::Owner).await {
+        match served.narrowed(&prefix(i), Share::Owner, None).await {
             Ok(_) => (granted, last) = (granted + 1, i),
             Err(NarrowFailure::Limited(wait)) => {
                 limited += 1;
@@ -93,7 +93,10 @@ async fn a_thousand_narrowings_stay_bounded_and_within_the_mint_rate() {
     assert_eq!(served.narrowed_summary().0, MAX_ENTRIES);
     // A held entry is a hit: no new mint, no token needed.
     let before = mints.load(Ordering::SeqCst);
-    assert!(served.narrowed(&prefix(last), Share::Owner).await.is_ok());
+    assert!(served
+        .narrowed(&prefix(last), Share::Owner, None)
+        .await
+        .is_ok());
     assert_eq!(mints.load(Ordering::SeqCst), before);
 }
 
@@ -105,10 +108,10 @@ async fn the_same_narrowing_asked_again_is_one_mint() {
         access: Some(Access::ReadOnly),
         ..Narrowing::default()
     };
-    let first = served.narrowed(&asked, Share::Owner).await.unwrap();
+    let first = served.narrowed(&asked, Share::Owner, None).await.unwrap();
     for _ in 0..100 {
-        let again = served.narrowed(&asked, Share::Owner).await.unwrap();
-        assert_eq!(again.access_key_id, first.access_key_id);
+        let again = served.narrowed(&asked, Share::Owner, None).await.unwrap();
+        assert_eq!(again.0.access_key_id, first.0.access_key_id);
     }
     assert_eq!(mints.load(Ordering::SeqCst), 1);
     let widen = Narrowing {
@@ -116,7 +119,7 @@ async fn the_same_narrowing_asked_again_is_one_mint() {
         ..Narrowing::default()
     };
     assert!(matches!(
-        served.narrowed(&widen, Share::Owner).await,
+        served.narrowed(&widen, Share::Owner, None).await,
         Err(NarrowFailure::Refused(_))
     ));
     assert_eq!(
@@ -131,7 +134,7 @@ async fn the_same_narrowing_asked_again_is_one_mint() {
 async fn an_idle_entry_is_not_renewed_and_a_used_one_is() {
     let (served, mints) = scope(4).await;
     let idle = prefix(1);
-    served.narrowed(&idle, Share::Owner).await.unwrap();
+    served.narrowed(&idle, Share::Owner, None).await.unwrap();
     let after_first = mints.load(Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(
@@ -140,11 +143,11 @@ async fn an_idle_entry_is_not_renewed_and_a_used_one_is() {
         "an idle entry was renewed"
     );
     let used = prefix(2);
-    served.narrowed(&used, Share::Owner).await.unwrap();
+    served.narrowed(&used, Share::Owner, None).await.unwrap();
     let before = mints.load(Ordering::SeqCst);
     for _ in 0..10 {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        served.narrowed(&used, Share::Owner).await.unwrap();
+        served.narrowed(&used, Share::Owner, None).await.unwrap();
     }
     assert!(
         mints.load(Ordering::SeqCst) > before,
@@ -157,28 +160,40 @@ async fn an_idle_entry_is_not_renewed_and_a_used_one_is() {
 #[tokio::test(start_paused = true)]
 async fn others_flooding_narrowings_leave_the_owner_its_entries_and_mints() {
     let (served, mints) = scope(3600).await;
-    let own = served.narrowed(&prefix(0), Share::Owner).await.unwrap();
+    let own = served
+        .narrowed(&prefix(0), Share::Owner, None)
+        .await
+        .unwrap();
     let mut limited = 0;
     for i in 1..1000 {
-        if let Err(NarrowFailure::Limited(_)) = served.narrowed(&prefix(i), Share::Others).await {
+        if let Err(NarrowFailure::Limited(_)) =
+            served.narrowed(&prefix(i), Share::Others, None).await
+        {
             limited += 1;
         }
         tokio::time::advance(Duration::from_millis(100)).await;
     }
     assert!(limited > 500, "{limited} limited");
     let mut more = 1000;
-    while served.narrowed(&prefix(more), Share::Others).await.is_ok() {
+    while served
+        .narrowed(&prefix(more), Share::Others, None)
+        .await
+        .is_ok()
+    {
         more += 1;
     }
     // The owner's entry is still held: no mint.
     let before = mints.load(Ordering::SeqCst);
-    let again = served.narrowed(&prefix(0), Share::Owner).await.unwrap();
-    assert_eq!(again.access_key_id, own.access_key_id);
+    let again = served
+        .narrowed(&prefix(0), Share::Owner, None)
+        .await
+        .unwrap();
+    assert_eq!(again.0.access_key_id, own.0.access_key_id);
     assert_eq!(mints.load(Ordering::SeqCst), before);
     // And the owner's whole burst of new mints is its own.
     for i in 0..MINT_BURST as usize {
         let asked = prefix(10_000 + i);
-        let got = served.narrowed(&asked, Share::Owner).await;
+        let got = served.narrowed(&asked, Share::Owner, None).await;
         assert!(got.is_ok(), "the owner's narrowing {i}: {got:?}");
     }
     assert_eq!(
@@ -198,7 +213,7 @@ async fn refused_narrowings_spend_no_mint() {
             prefix: Some(format!("{long}{i}")),
             ..Narrowing::default()
         };
-        let got = served.narrowed(&oversize, Share::Owner).await;
+        let got = served.narrowed(&oversize, Share::Owner, None).await;
         assert!(
             matches!(&got, Err(NarrowFailure::Refused(Refused::Malformed(why))) if why.contains("over STS's limit")),
             "{got:?}"
@@ -207,7 +222,7 @@ async fn refused_narrowings_spend_no_mint() {
             buckets: vec![format!("b{i}")],
             ..Narrowing::default()
         };
-        let got = served.narrowed(&widens, Share::Owner).await;
+        let got = served.narrowed(&widens, Share::Owner, None).await;
         assert!(
             matches!(got, Err(NarrowFailure::Refused(Refused::Widens(_)))),
             "{got:?}"
@@ -216,7 +231,7 @@ async fn refused_narrowings_spend_no_mint() {
     assert_eq!(mints.load(Ordering::SeqCst), 0);
     // No time passed: the whole burst is still there.
     for i in 0..MINT_BURST as usize {
-        let got = served.narrowed(&prefix(i), Share::Owner).await;
+        let got = served.narrowed(&prefix(i), Share::Owner, None).await;
         assert!(got.is_ok(), "narrowing {i} after the refusals: {got:?}");
     }
 }

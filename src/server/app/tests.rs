@@ -102,7 +102,7 @@ async fn ask_as(
     peer: Option<u32>,
     req: Request<()>,
 ) -> (u16, hyper::HeaderMap, String) {
-    let peer = peer.map(crate::peer::tcp_peer);
+    let peer = peer.map(|uid| crate::peer::tcp_peer(uid, None));
     let response = app.handle(transport, peer.as_ref(), req).await;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
