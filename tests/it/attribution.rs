@@ -1,0 +1,165 @@
+//! Attribution end to end (`--attribute`, `attribute = "caller"`): real
+//! programs of one user get a session each, named for them in what STS is
+//! sent (moto's record) and in the access line; the same program twice
+//! shares one; a narrowing of an attributed scope is attributed too; a
+//! guest uid gets its own; and 200 program names stay within the bound.
+
+use crate::support::*;
+use std::process::Command;
+use std::time::Duration;
+
+/// This test process's user's name, as the server names a caller.
+fn user() -> String {
+    let uid = nix::unistd::getuid();
+    let found = nix::unistd::User::from_uid(uid).ok().flatten();
+    found.map_or_else(|| uid.to_string(), |u| u.name)
+}
+
+/// The file name of the program `name` on PATH resolves to (what
+/// `/proc/PID/exe` names once it runs).
+fn program(name: &str) -> String {
+    let path = std::fs::canonicalize(tool(name)).unwrap();
+    path.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+/// The AccessKeyId `GET url` answers, fetched by `program` (curl or python3).
+fn key_by(program: &str, url: &str) -> String {
+    let out = match program {
+        "curl" => run(Command::new("curl").args(["-s", "--max-time", "10", url])),
+        _ => run(Command::new(tool("python3")).args([
+            "-c",
+            "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())",
+            url,
+        ])),
+    };
+    key_and_life(&expect_success(&out)).0
+}
+
+/// The sessions the access lines named so far, waiting for `at_least`.
+fn sessions(server: &Server, at_least: usize) -> Vec<String> {
+    polled(
+        "access lines naming sessions",
+        Duration::from_secs(10),
+        || {
+            let named: Vec<String> = (server.stderr_lines().iter())
+                .filter_map(|l| {
+                    l.split("session=\"")
+                        .nth(1)?
+                        .split('"')
+                        .next()
+                        .map(str::to_owned)
+                })
+                .collect();
+            (named.len() >= at_least).then_some(named)
+        },
+    )
+}
+
+#[test]
+fn curl_and_python_of_one_user_get_a_session_each_and_a_program_twice_shares_one() {
+    let moto = Moto::shared();
+    let bucket = moto.bucket("attr");
+    let server = Start::new(moto, &bucket).args(&["--attribute"]).run();
+    let url = format!("http://127.0.0.1:{}/", server.port);
+    let (first, again) = (key_by("curl", &url), key_by("curl", &url));
+    let python = key_by("python3", &url);
+    assert_eq!(first, again, "the same program twice: one session");
+    assert_ne!(first, python, "another program: its own session");
+    let user = user();
+    let curl_session = format!("s3c.default.{user}.curl");
+    let python_session = format!("s3c.default.{user}.{}", program("python3"));
+    let named = sessions(&server, 3);
+    assert_eq!(
+        named,
+        [
+            curl_session.clone(),
+            curl_session.clone(),
+            python_session.clone()
+        ],
+        "{named:?}"
+    );
+    let sent = moto.session_names();
+    for session in [&curl_session, &python_session] {
+        let times = sent.iter().filter(|s| *s == session).count();
+        assert_eq!(times, 1, "{session} minted once: {sent:?}");
+    }
+    // Narrowed, and still the caller's.
+    let narrowed = key_by("curl", &format!("{url}?prefix=reports/"));
+    assert_ne!(narrowed, first);
+    let named = sessions(&server, 4);
+    assert!(
+        named[3].starts_with(&format!("{curl_session}.n")),
+        "{named:?}"
+    );
+}
+
+#[test]
+fn a_guest_uid_gets_its_own_session() {
+    if !can_be_nobody() {
+        eprintln!("NOT RUN: needs root to act as uid 65534");
+        return;
+    }
+    let moto = Moto::shared();
+    let bucket = moto.bucket("attrguest");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("scopes.toml");
+    let text = format!(
+        "duration = \"15m\"\n[scope.shared]\nbuckets = [\"{bucket}\"]\nuids = [65534]\nattribute = \"caller\"\n"
+    );
+    std::fs::write(&config, text).unwrap();
+    let server = Start::new(moto, "")
+        .args(&["--config", config.to_str().unwrap()])
+        .run();
+    let ours = key_by(
+        "python3",
+        &format!("http://127.0.0.1:{}/scope/shared", server.port),
+    );
+    let request = "GET /scope/shared HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    let theirs = http_as_nobody(server.addr(), request);
+    assert!(theirs.starts_with("HTTP/1.1 200"), "{theirs}");
+    assert!(!theirs.contains(&ours), "the guest's session is not ours");
+    let guest = nix::unistd::User::from_uid(65534.into()).ok().flatten();
+    let guest = guest.map_or("65534".to_owned(), |u| u.name);
+    let named = sessions(&server, 2);
+    let expected = format!("s3c.shared.{guest}.{}", program("python3"));
+    assert_eq!(named[1], expected, "{named:?}");
+}
+
+#[test]
+fn two_hundred_program_names_stay_within_the_bound() {
+    let moto = Moto::shared();
+    let bucket = moto.bucket("attrmany");
+    let server = Start::new(moto, &bucket).args(&["--attribute"]).run();
+    let url = format!("http://127.0.0.1:{}/", server.port);
+    let dir = tempfile::tempdir().unwrap();
+    let curl = (std::env::split_paths(&std::env::var_os("PATH").unwrap()))
+        .map(|dir| dir.join("curl"))
+        .find(|path| path.is_file())
+        .expect("curl on PATH");
+    let (mut served, mut limited) = (0, 0);
+    for i in 0..200 {
+        let named = dir.path().join(format!("agent-{i:03}"));
+        std::fs::copy(&curl, &named).unwrap();
+        let out =
+            run(Command::new(&named).args(["-s", "-o", "/dev/null", "-w", "%{http_code}", &url]));
+        match expect_success(&out).as_str() {
+            "200" => served += 1,
+            "429" => limited += 1,
+            other => panic!("agent-{i:03}: {other}"),
+        }
+    }
+    assert!(
+        served >= 10 && served + limited == 200,
+        "{served} served, {limited} limited"
+    );
+    let (_, _, health) = server.get("/healthz");
+    let health: serde_json::Value = serde_json::from_str(&health).unwrap();
+    let count = health["scopes"]["default"]["narrowed"]["count"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(count <= 64 && count as usize <= served, "{health}");
+    let minted = (moto.session_names().iter())
+        .filter(|s| s.starts_with(&format!("s3c.default.{}.agent-", user())))
+        .count();
+    assert_eq!(minted, served, "one AssumeRole per served program");
+}
