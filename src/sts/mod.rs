@@ -3,6 +3,7 @@
 //! mints credentials with `AssumeRole` and the session policy. How its
 //! failures read is `explain`'s job.
 
+mod attribution;
 #[cfg(test)]
 mod canned;
 pub mod checks;
