@@ -11,6 +11,7 @@ mod explain;
 mod keys;
 mod minter;
 mod role;
+mod trust;
 
 pub use keys::{KeySource, Keys};
 pub use minter::Minter;
