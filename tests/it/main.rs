@@ -2,6 +2,7 @@
 //! tests share one moto (`support::Moto::shared`). Each module is one
 //! concern; `support` is the test bed they share.
 
+mod attribution_sts;
 mod bench;
 mod client_matrix;
 mod clients;
