@@ -1,9 +1,11 @@
 //! What `doctor` asks of AWS: this machine's clock against STS's `Date`,
 //! and, for each scope, what startup would refuse (a policy over STS's
 //! size, role chaining, a duration over the role's `MaxSessionDuration`, a
-//! missing bucket), each found and said on its own.
+//! missing bucket) or an attributed scope's first caller would meet (a
+//! trust policy without attribution's actions), each found and said on
+//! its own.
 
-use super::explain;
+use super::{explain, trust};
 use super::{load_config, minter::check_bucket, Aws, AwsOptions, DEFAULT_ROLE_NAME};
 use crate::scope::Scope;
 use crate::Error;
@@ -101,12 +103,16 @@ pub async fn check_scope(aws: &Aws, scope: &Scope) -> Vec<(&'static str, Verdict
         Err(_) => Verdict::Warn("STS did not say who you are: role chaining not checked".into()),
     };
     let buckets = buckets(aws, scope).await;
-    let duration = max_session(aws, scope).await;
-    vec![
+    let role = RoleSeen::get(aws, scope).await;
+    let mut found = vec![
         ("role chaining", chaining),
-        ("duration", duration),
+        ("duration", max_session(&role, scope)),
         ("buckets", buckets),
-    ]
+    ];
+    if scope.attribute {
+        found.push(("trust policy", trust_policy(&role)));
+    }
+    found
 }
 
 /// The scope's buckets, checked as startup checks them: the first that
@@ -126,33 +132,57 @@ async fn buckets(aws: &Aws, scope: &Scope) -> Verdict {
     Verdict::Ok(format!("{} exist", named.join(", ")))
 }
 
-/// The scope's duration against its role's `MaxSessionDuration`
-/// (`iam:GetRole`, where allowed; the IAM API reference).
-async fn max_session(aws: &Aws, scope: &Scope) -> Verdict {
-    let name = match &scope.role_arn {
-        Some(arn) => arn.rsplit('/').next().unwrap_or(arn).to_owned(),
-        None => DEFAULT_ROLE_NAME.to_owned(),
-    };
-    let iam = aws_sdk_iam::Client::new(&aws.config);
-    let role = match iam.get_role().role_name(&name).send().await {
-        Ok(found) => found.role,
-        Err(e)
-            if scope.role_arn.is_none()
-                && e.as_service_error()
-                    .is_some_and(GetRoleError::is_no_such_entity_exception) =>
-        {
+/// The role `scope` assumes, as IAM's GetRole answers it (`iam:GetRole`,
+/// where allowed; the IAM API reference).
+struct RoleSeen {
+    /// Its name.
+    name: String,
+    /// The role; `None`: the default role, which startup makes, does not
+    /// exist yet.
+    role: Result<Option<aws_sdk_iam::types::Role>, String>,
+}
+
+impl RoleSeen {
+    async fn get(aws: &Aws, scope: &Scope) -> RoleSeen {
+        let name = match &scope.role_arn {
+            Some(arn) => arn.rsplit('/').next().unwrap_or(arn).to_owned(),
+            None => DEFAULT_ROLE_NAME.to_owned(),
+        };
+        let iam = aws_sdk_iam::Client::new(&aws.config);
+        let role = match iam.get_role().role_name(&name).send().await {
+            Ok(found) => Ok(found.role),
+            Err(e)
+                if scope.role_arn.is_none()
+                    && e.as_service_error()
+                        .is_some_and(GetRoleError::is_no_such_entity_exception) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(aws_sdk_iam::error::ProvideErrorMetadata::code(&e)
+                .unwrap_or("no answer")
+                .to_owned()),
+        };
+        RoleSeen { name, role }
+    }
+}
+
+/// The scope's duration against its role's `MaxSessionDuration`.
+fn max_session(seen: &RoleSeen, scope: &Scope) -> Verdict {
+    let name = &seen.name;
+    let role = match &seen.role {
+        Ok(Some(role)) => role,
+        Ok(None) => {
             return Verdict::Ok(format!(
                 "role {name} does not exist yet: startup makes it (MaxSessionDuration 12h)"
-            ));
+            ))
         }
-        Err(e) => {
-            let code = aws_sdk_iam::error::ProvideErrorMetadata::code(&e).unwrap_or("no answer");
+        Err(code) => {
             return Verdict::Warn(format!(
                 "cannot read role {name} ({code}): its MaxSessionDuration is not checked"
-            ));
+            ))
         }
     };
-    let max = role.and_then(|r| r.max_session_duration).unwrap_or(3600);
+    let max = role.max_session_duration.unwrap_or(3600);
     let wanted = scope.duration.secs();
     match wanted <= max as u32 {
         true => Verdict::Ok(format!(
@@ -162,6 +192,40 @@ async fn max_session(aws: &Aws, scope: &Scope) -> Verdict {
             "the duration {wanted}s is over role {name}'s MaxSessionDuration of {max}s: lower \
              the duration, or raise the role's: aws iam update-role --role-name {name} \
              --max-session-duration {wanted}"
+        )),
+    }
+}
+
+/// For an attributed scope: whether its role's trust policy allows
+/// `sts:SetSourceIdentity` and `sts:TagSession`, without which each
+/// caller's AssumeRole is AccessDenied.
+fn trust_policy(seen: &RoleSeen) -> Verdict {
+    let name = &seen.name;
+    let document = match &seen.role {
+        Ok(Some(role)) => role.assume_role_policy_document().unwrap_or_default(),
+        Ok(None) => {
+            return Verdict::Ok(format!(
+                "role {name} does not exist yet: startup makes it with a trust policy that \
+                 allows sts:SetSourceIdentity and sts:TagSession"
+            ))
+        }
+        Err(code) => {
+            return Verdict::Warn(format!(
+                "cannot read role {name} ({code}): its trust policy is not checked"
+            ))
+        }
+    };
+    match trust::missing(document) {
+        Ok(missing) if missing.is_empty() => Verdict::Ok(format!(
+            "role {name}'s trust policy allows sts:SetSourceIdentity and sts:TagSession"
+        )),
+        Ok(missing) => Verdict::Fail(format!(
+            "role {name}'s trust policy does not allow {}: {}",
+            missing.join(" or "),
+            trust::ADVICE
+        )),
+        Err(why) => Verdict::Warn(format!(
+            "cannot read role {name}'s trust policy ({why}): it is not checked"
         )),
     }
 }
@@ -248,15 +312,52 @@ mod tests {
             s3-credentials.AmazonS3FullAccess cannot be found.</Message></Error>\
             <RequestId>r</RequestId></ErrorResponse>";
         let iam = canned::answering("404 Not Found", missing).await;
-        let verdict = max_session(&aws_at(&iam.url).await, &scope()).await;
-        assert!(
-            matches!(&verdict, Verdict::Ok(said) if said.contains("does not exist yet")),
-            "{verdict:?}"
-        );
+        let seen = RoleSeen::get(&aws_at(&iam.url).await, &scope()).await;
+        for verdict in [max_session(&seen, &scope()), trust_policy(&seen)] {
+            assert!(
+                matches!(&verdict, Verdict::Ok(said) if said.contains("does not exist yet")),
+                "{verdict:?}"
+            );
+        }
         // An endpoint that is no IAM (an S3-only store) answers 404 to
         // anything: that role is not known to be missing, nor creatable.
         let not_iam = canned::answering("404 Not Found", "").await;
-        let verdict = max_session(&aws_at(&not_iam.url).await, &scope()).await;
-        assert!(matches!(verdict, Verdict::Warn(_)), "{verdict:?}");
+        let seen = RoleSeen::get(&aws_at(&not_iam.url).await, &scope()).await;
+        for verdict in [max_session(&seen, &scope()), trust_policy(&seen)] {
+            assert!(matches!(verdict, Verdict::Warn(_)), "{verdict:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_attributed_scopes_trust_policy_is_read_from_get_role() {
+        let role = |document: &str| {
+            format!(
+                "<GetRoleResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><GetRoleResult>\
+                 <Role><Path>/</Path><RoleName>r</RoleName><RoleId>AROA1</RoleId>\
+                 <Arn>arn:aws:iam::1:role/r</Arn><CreateDate>2024-01-01T00:00:00Z</CreateDate>\
+                 <AssumeRolePolicyDocument>{document}</AssumeRolePolicyDocument>\
+                 </Role></GetRoleResult></GetRoleResponse>"
+            )
+        };
+        let attributed = Scope {
+            attribute: true,
+            role_arn: Some("arn:aws:iam::1:role/r".into()),
+            ..scope()
+        };
+        let only_assume = "%7B%22Statement%22%3A%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22sts%3AAssumeRole%22%7D%7D";
+        let iam = canned::answering("200 OK", &role(only_assume)).await;
+        let seen = RoleSeen::get(&aws_at(&iam.url).await, &attributed).await;
+        let verdict = trust_policy(&seen);
+        assert_eq!(
+            verdict,
+            Verdict::Fail(format!(
+                "role r's trust policy does not allow sts:SetSourceIdentity or sts:TagSession: {}",
+                trust::ADVICE
+            ))
+        );
+        let all = only_assume.replace("sts%3AAssumeRole", "sts%3A%2A");
+        let iam = canned::answering("200 OK", &role(&all)).await;
+        let seen = RoleSeen::get(&aws_at(&iam.url).await, &attributed).await;
+        assert!(matches!(trust_policy(&seen), Verdict::Ok(_)));
     }
 }

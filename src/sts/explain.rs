@@ -2,7 +2,7 @@
 //! (never `Debug`), naming the endpoint or the permission at fault, and
 //! saying what to do. A newcomer's first error should be their last.
 
-use super::timeouts;
+use super::{timeouts, trust};
 use crate::duration::SessionDuration;
 use crate::error::{chain, find, root_cause};
 use crate::policy::MAX_POLICY_CHARS;
@@ -300,6 +300,9 @@ pub(super) fn assume_role_error(
              from one (role chaining) at 1 hour: use --duration 1h or less \
              (it was {duration}s)"
         ),
+        (_, Some("AccessDenied")) if trust::refuses_attribution(message) => {
+            trust::ADVICE.to_owned()
+        }
         (_, Some("AccessDenied")) => "the AWS identity in use may not assume this role: it \
              needs sts:AssumeRole on it, and the role's trust policy must allow it"
             .to_owned(),

@@ -3,6 +3,7 @@
 //! mints credentials with `AssumeRole` and the session policy. How its
 //! failures read is `explain`'s job.
 
+mod attribution;
 #[cfg(test)]
 mod canned;
 pub mod checks;
@@ -10,6 +11,7 @@ mod explain;
 mod keys;
 mod minter;
 mod role;
+mod trust;
 
 pub use keys::{KeySource, Keys};
 pub use minter::Minter;

@@ -7,6 +7,7 @@
 //! made says so, and its first AssumeRole is retried for a while.
 
 use super::explain::{failure, Service};
+use super::trust;
 use super::{DEFAULT_ROLE_NAME, S3_FULL_ACCESS};
 use crate::Error;
 use aws_config::SdkConfig;
@@ -95,18 +96,12 @@ pub(super) async fn ensure_default_role(
 }
 
 /// Makes the original's role `s3-credentials.AmazonS3FullAccess` in
-/// `account`, as the original does: a trust policy for the account's root,
+/// `account`, as the original does: a trust policy for the account's root
+/// (which allows attribution's actions too: `trust::default_trust`),
 /// `MaxSessionDuration` 43200 s, the managed `AmazonS3FullAccess` attached.
 /// A role another server made meanwhile is taken as it is.
 async fn create_default_role(iam: &Iam, account: &str) -> Result<DefaultRole, Error> {
-    let trust = serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"AWS": format!("arn:aws:iam::{account}:root")},
-            "Action": "sts:AssumeRole",
-        }],
-    });
+    let trust = trust::default_trust(account);
     let created = iam
         .client
         .create_role()

@@ -13,7 +13,12 @@ use std::process::Command;
 
 /// `s3-credentials doctor --json ARGS` in `home` (its runtime directory
 /// too), with `env` on top of the test bed's; its exit code and report.
-fn doctor(home: &Path, env: &[(&str, &str)], unset: &[&str], args: &[&str]) -> (i32, Value) {
+pub(crate) fn doctor(
+    home: &Path,
+    env: &[(&str, &str)],
+    unset: &[&str],
+    args: &[&str],
+) -> (i32, Value) {
     let mut cmd = Command::new(SERVER);
     aws_env(&mut cmd, home);
     for var in unset {
@@ -30,7 +35,7 @@ fn doctor(home: &Path, env: &[(&str, &str)], unset: &[&str], args: &[&str]) -> (
 }
 
 /// The checks called `name` (or starting with it): their status and message.
-fn named(report: &Value, name: &str) -> Vec<(String, String)> {
+pub(crate) fn named(report: &Value, name: &str) -> Vec<(String, String)> {
     report["checks"]
         .as_array()
         .unwrap()

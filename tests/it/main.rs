@@ -3,6 +3,7 @@
 //! concern; `support` is the test bed they share.
 
 mod attribution;
+mod attribution_sts;
 mod bench;
 mod client_matrix;
 mod clients;

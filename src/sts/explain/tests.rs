@@ -153,6 +153,28 @@ fn policy_and_permission_errors_say_what_to_change() {
 }
 
 #[test]
+fn a_trust_policy_without_attributions_actions_names_the_statement_to_add() {
+    for action in ["sts:SetSourceIdentity", "sts:TagSession"] {
+        let said = format!(
+            "User: arn:aws:iam::1:user/a is not authorized to perform: {action} on resource: \
+             arn:aws:iam::1:role/r"
+        );
+        let error = assume(answer(403, Some("AccessDenied"), Some(&said)), 900);
+        readable(&error);
+        assert_eq!(
+            error,
+            format!(
+                "AssumeRole of arn:aws:iam::1:role/r failed: AccessDenied: {said}; the role's \
+                 trust policy must allow sts:SetSourceIdentity and sts:TagSession for \
+                 attribute = \"caller\": add \"Action\": [\"sts:AssumeRole\", \
+                 \"sts:SetSourceIdentity\", \"sts:TagSession\"] to its statement for this \
+                 principal"
+            )
+        );
+    }
+}
+
+#[test]
 fn stss_modeled_errors_are_told_by_their_variant() {
     let refused = "The policy is not in the valid JSON format.";
     let error = assume_error(

@@ -10,6 +10,14 @@ forwards, it checks what the STS and IAM API references document:
 - AssumeRole `Policy`: at most 2,048 characters, each in
   [\\u0009\\u000A\\u000D\\u0020-\\u00FF] (ValidationError, 400);
 - AssumeRole `RoleSessionName`: [\\w+=,.@-]{2,64} (ValidationError);
+- AssumeRole `SourceIdentity`: [\\w+=,.@-]{2,64}, not starting with aws:
+  (ValidationError); session tags (`Tags.member.N.Key`/`Value`): at most
+  50, a key 1 to 128 and a value 0 to 256 characters of
+  [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@] (ValidationError);
+- AssumeRole with `SourceIdentity` (or tags) of a role whose trust policy
+  (moto's GetRole) does not allow sts:SetSourceIdentity (sts:TagSession):
+  AccessDenied (403), in AWS's words; `Action` a string or a list, IAM's
+  wildcards (`sts:*`), a Deny winning, principals and conditions unjudged;
 - AssumeRole `DurationSeconds`: 900 up to the role's MaxSessionDuration
   (ValidationError, with AWS's words, which the server's hint reads);
 - AssumeRole of a role created less than --new-role-grace seconds ago:
@@ -29,22 +37,30 @@ moto's CompleteMultipartUploadResponse, which strict SDKs refuse.
 Each request is recorded as one JSON line in RECORD_FILE: method, path,
 the signing key id from `Authorization` (or null: unsigned), the service
 of its credential scope, the STS/IAM action, and its Content-Encoding and
-X-Amz-Content-SHA256 headers (how its body is framed).
+X-Amz-Content-SHA256 headers (how its body is framed), the error code it
+was refused with (`refused`, null when forwarded); an AssumeRole's also
+with its `session_name`, `source_identity` (or null) and `tags` (an
+object, in the request's order).
 """
 
 import argparse
+import html
 import http.client
 import json
 import re
 import sys
 import threading
 import time
+import unicodedata
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
 ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 POLICY_CHARS = re.compile(r"^[\u0009\u000A\u000D\u0020-\u00FF]+$")
+# Java's \w, as STS reads it, is ASCII's.
+SOURCE_IDENTITY = re.compile(r"^[\w+=,.@-]{2,64}$", re.ASCII)
+TAG_MEMBER = re.compile(r"^Tags\.member\.(\d+)\.(?:Key|Value)$")
 CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/[^/]+/([^/]+)/")
 
 args = None
@@ -65,6 +81,84 @@ def error_xml(code, message, service="sts"):
 
 def role_name_of(arn):
     return arn.rsplit("/", 1)[-1] if arn else ""
+
+
+def denied(action, role_arn):
+    """AWS's AccessDenied for an action the caller may not perform on the role."""
+    return (403, "AccessDenied", f"User: arn:aws:iam::123456789012:user/test is not "
+            f"authorized to perform: {action} on resource: {role_arn}", "sts")
+
+
+def tags_of(form):
+    """AssumeRole's session tags, (key, value) in their member order."""
+    numbers = sorted({int(m.group(1)) for k in form for m in [TAG_MEMBER.match(k)] if m})
+    return [(form.get(f"Tags.member.{n}.Key", ""), form.get(f"Tags.member.{n}.Value", "")) for n in numbers]
+
+
+def attributed(form):
+    return "SourceIdentity" in form or bool(tags_of(form))
+
+
+def tag_text(text, least, most):
+    """Whether STS takes text as a tag key or value: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@],
+    least to most characters, counted as Java counts them (UTF-16 units)."""
+    units = len(text.encode("utf-16-le")) // 2
+    return least <= units <= most and all(
+        c in "_.:/=+-@" or unicodedata.category(c)[0] in "LZN" for c in text)
+
+
+def attribution_invalid(form):
+    """STS's ValidationError for a SourceIdentity or session tag it refuses, or None."""
+    identity = form.get("SourceIdentity")
+    if identity is not None and (not SOURCE_IDENTITY.match(identity) or identity.lower().startswith("aws:")):
+        return ("1 validation error detected: Value at 'sourceIdentity' failed to satisfy constraint: "
+                "Member must satisfy regular expression pattern: [\\w+=,.@-]*")
+    tags = tags_of(form)
+    if len(tags) > 50:
+        return "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50"
+    for n, (key, value) in enumerate(tags, 1):
+        for what, text, least, most in (("key", key, 1, 128), ("value", value, 0, 256)):
+            if not tag_text(text, least, most):
+                return (f"1 validation error detected: Value at 'tags.{n}.member.{what}' failed to satisfy "
+                        "constraint: Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*")
+    return None
+
+
+def action_matches(pattern, action):
+    """IAM's action match: case-insensitive, * any run, ? one character."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern.lower())
+    return re.fullmatch(regex, action.lower()) is not None
+
+
+def trust_allows(document, action):
+    """Whether the trust policy allows the action: an Allow names it (Action,
+    or NotAction leaving it out), and no Deny does."""
+    statements = document.get("Statement", [])
+    statements = statements if isinstance(statements, list) else [statements]
+
+    def names(statement):
+        for field, named in (("Action", True), ("NotAction", False)):
+            if field in statement:
+                listed = statement[field] if isinstance(statement[field], list) else [statement[field]]
+                return any(action_matches(p, action) for p in listed) == named
+        return False
+    judged = lambda effect: any(s.get("Effect") == effect and names(s) for s in statements)
+    return judged("Allow") and not judged("Deny")
+
+
+def trust_lacks(form, role_xml):
+    """The attribution actions this AssumeRole needs that the role's trust
+    policy (from moto's GetRole answer) does not allow; none when unread."""
+    found = re.search(rb"<AssumeRolePolicyDocument>(.*?)</AssumeRolePolicyDocument>", role_xml or b"", re.S)
+    if not found:
+        return []
+    try:
+        document = json.loads(urllib.parse.unquote(html.unescape(found.group(1).decode())))
+    except ValueError:
+        return []
+    needed = (["sts:SetSourceIdentity"] if "SourceIdentity" in form else []) + \
+        (["sts:TagSession"] if tags_of(form) else [])
+    return [a for a in needed if not trust_allows(document if isinstance(document, dict) else {}, a)]
 
 
 class Relay(BaseHTTPRequestHandler):
@@ -115,13 +209,18 @@ class Relay(BaseHTTPRequestHandler):
         if body and b"Action=" in body[:4096]:
             form = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode("utf-8", "replace")).items()}
         action = form.get("Action")
+        refusal = self.refuse(action, form, akid)
+        record = {"method": self.command, "path": self.path.split("?")[0],
+                  "akid": akid, "service": service, "action": action,
+                  "encoding": self.headers.get("Content-Encoding"),
+                  "payload": self.headers.get("X-Amz-Content-SHA256"),
+                  "refused": refusal[1] if refusal else None}
+        if action == "AssumeRole":
+            record.update(session_name=form.get("RoleSessionName"),
+                          source_identity=form.get("SourceIdentity"), tags=dict(tags_of(form)))
         with lock:
             with open(args.record, "a") as out:
-                out.write(json.dumps({"method": self.command, "path": self.path.split("?")[0],
-                                      "akid": akid, "service": service, "action": action,
-                                      "encoding": self.headers.get("Content-Encoding"),
-                                      "payload": self.headers.get("X-Amz-Content-SHA256")}) + "\n")
-        refusal = self.refuse(action, form, akid)
+                out.write(json.dumps(record) + "\n")
         if refusal:
             status, code, message, svc = refusal
             return self.answer(status, {"Content-Type": "text/xml"}, error_xml(code, message, svc))
@@ -158,17 +257,24 @@ class Relay(BaseHTTPRequestHandler):
             if not SESSION_NAME.match(name):
                 return (400, "ValidationError", "1 validation error detected: Value at 'roleSessionName' "
                         "failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*", "sts")
+            invalid = attribution_invalid(form)
+            if invalid:
+                return (400, "ValidationError", invalid, "sts")
             role = role_name_of(form.get("RoleArn", ""))
             made, max_secs = created.get(role, (0, None))
+            found = self.get_role(role) if max_secs is None or attributed(form) else None
             if max_secs is None:
-                max_secs = self.max_session_duration(role)
+                found_max = re.search(rb"<MaxSessionDuration>(\d+)</MaxSessionDuration>", found or b"")
+                max_secs = int(found_max.group(1)) if found_max else None
             secs = int(form.get("DurationSeconds") or 3600)
             if secs < 900 or (max_secs and secs > max_secs):
                 return (400, "ValidationError", "The requested DurationSeconds exceeds the "
                         "MaxSessionDuration set for this role.", "sts")
             if time.time() - made < args.new_role_grace:
-                return (403, "AccessDenied", f"User: arn:aws:iam::123456789012:user/test is not "
-                        f"authorized to perform: sts:AssumeRole on resource: {form.get('RoleArn')}", "sts")
+                return denied("sts:AssumeRole", form.get("RoleArn"))
+            lacks = trust_lacks(form, found)
+            if lacks:
+                return denied(lacks[0], form.get("RoleArn"))
         if action == "CreateRole":
             if not ROLE_NAME.match(form.get("RoleName", "")):
                 return (400, "ValidationError", "The specified value for roleName is invalid.", "iam")
@@ -177,14 +283,13 @@ class Relay(BaseHTTPRequestHandler):
                 return (400, "ValidationError", "The specified value for maxSessionDuration is invalid.", "iam")
         return None
 
-    def max_session_duration(self, role):
-        """The role's MaxSessionDuration, asked of moto (it takes unsigned calls)."""
+    def get_role(self, role):
+        """moto's GetRole answer for the role (it takes unsigned calls), or None."""
         body = urllib.parse.urlencode({"Action": "GetRole", "RoleName": role, "Version": "2010-05-08"})
         status, _, data = self.forward(body.encode(), method="POST", path="/",
                                        headers={"Content-Type": "application/x-www-form-urlencoded",
                                                 "Authorization": "AWS4-HMAC-SHA256 Credential=relay/x/us-east-1/iam/aws4_request"})
-        found = re.search(rb"<MaxSessionDuration>(\d+)</MaxSessionDuration>", data)
-        return int(found.group(1)) if status == 200 and found else None
+        return data if status == 200 else None
 
     def forward(self, body, method=None, path=None, headers=None):
         up = urllib.parse.urlsplit(args.upstream)

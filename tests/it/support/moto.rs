@@ -170,6 +170,39 @@ impl Moto {
             })
             .collect()
     }
+
+    /// Every AssumeRole the relay saw, oldest first, refused ones too:
+    /// what AWS would record of each (CloudTrail's `sourceIdentity` and
+    /// session tags).
+    pub fn assume_roles_seen(&self) -> Vec<AssumeRoleSeen> {
+        let text = std::fs::read_to_string(&self.signed).unwrap_or_default();
+        let text_of = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|r| r["action"] == "AssumeRole")
+            .map(|r| AssumeRoleSeen {
+                session_name: text_of(&r["session_name"]).unwrap_or_default(),
+                source_identity: text_of(&r["source_identity"]),
+                tags: (r["tags"].as_object().into_iter().flatten())
+                    .map(|(k, v)| (k.clone(), text_of(v).unwrap_or_default()))
+                    .collect(),
+                refused: text_of(&r["refused"]),
+            })
+            .collect()
+    }
+}
+
+/// One AssumeRole as the strict relay recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssumeRoleSeen {
+    /// Its `RoleSessionName`.
+    pub session_name: String,
+    /// Its `SourceIdentity`, if it had one.
+    pub source_identity: Option<String>,
+    /// Its session tags, key and value, in the request's order.
+    pub tags: Vec<(String, String)>,
+    /// The error code the relay refused it with (`None`: forwarded).
+    pub refused: Option<String>,
 }
 
 /// The request body of one recording line (moto stores it base64).
