@@ -48,6 +48,18 @@ pub(crate) async fn each(
     (served, failed)
 }
 
+/// The server itself as a caller: its user, the program `s3-credentials`.
+/// An attributed scope's own credential is minted for it at startup, so a
+/// trust policy without attribution's actions fails there, not later.
+fn the_server() -> crate::credential::Caller {
+    let uid = nix::unistd::getuid();
+    let user = nix::unistd::User::from_uid(uid).ok().flatten();
+    crate::credential::Caller {
+        user: user.map_or_else(|| uid.to_string(), |u| u.name),
+        program: "s3-credentials".into(),
+    }
+}
+
 /// A scope's error, naming the scope unless it is the command line's (its
 /// causes kept).
 pub(crate) fn named(scope: &str, error: Error) -> Error {
@@ -69,7 +81,10 @@ fn prepare(aws: &Arc<Aws>, book: &Arc<KeyBook>, scopes: Vec<Scope>) -> Tasks<Pre
         async move {
             match scope.serve {
                 Serve::Direct => {
-                    let minter = Minter::prepare(&aws, &scope).await?;
+                    let mut minter = Minter::prepare(&aws, &scope).await?;
+                    if scope.attribute {
+                        minter = minter.attributed_to(&the_server());
+                    }
                     Ok((Cache::new(Box::new(minter), scope.duration), scope, None))
                 }
                 Serve::Gateway(kind) => {

@@ -86,10 +86,6 @@ impl Minter {
     /// program `s3-credentials`): a role whose trust policy does not allow
     /// `sts:SetSourceIdentity` and `sts:TagSession` then fails at startup,
     /// with what to add to it, rather than at a caller's first request.
-    #[expect(
-        dead_code,
-        reason = "mint preparation calls it once attributed scopes are wired"
-    )]
     pub fn attributed_to(self, caller: &Caller) -> Minter {
         Minter {
             caller: Some(caller.clone()),

@@ -180,3 +180,29 @@ fn the_role_the_server_makes_allows_attribution_and_doctor_reads_trust_as_the_re
     let said = assume_roles(&moto, &[call(&bare, &session, true, true)]);
     assert_eq!(said, [refused("sts:SetSourceIdentity", &bare)]);
 }
+
+#[test]
+fn a_role_without_attributions_actions_is_one_line_at_startup() {
+    let moto = Moto::start_strict(&Strict::default());
+    let bucket = moto.bucket("attr-bare");
+    let bare = role_trusting(&moto, "attr-startup-bare", json!("sts:AssumeRole"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("scopes.toml");
+    let text = format!(
+        "[scope.bare]\nbuckets = [\"{bucket}\"]\nduration = \"1h\"\nattribute = \"caller\"\n\
+         role_arn = \"{bare}\"\n"
+    );
+    std::fs::write(&config, text).unwrap();
+    let lines = Start::new(&moto, "")
+        .args(&["--config", config.to_str().unwrap()])
+        .try_run()
+        .err()
+        .expect("the server refuses to start");
+    let errors: Vec<&String> = lines.iter().filter(|l| l.starts_with("Error: ")).collect();
+    assert_eq!(errors.len(), 1, "{lines:#?}");
+    assert!(
+        errors[0].starts_with("Error: scope 'bare': ")
+            && errors[0].contains("the role's trust policy must allow sts:SetSourceIdentity and sts:TagSession for attribute = \"caller\""),
+        "{lines:#?}"
+    );
+}
