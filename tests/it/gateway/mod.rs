@@ -58,7 +58,13 @@ pub(super) fn gateway_server(moto: &Moto, dir: &Path, config: &str) -> (Server, 
         .args(&["--config", path.to_str().unwrap()])
         .args(&["--gateway", "0", "--no-socket"])
         .run();
-    let gw = (server.stderr_lines().iter())
+    let gw = gateway_port(&server);
+    (server, gw)
+}
+
+/// The gateway's port, from `server`'s startup line.
+pub(super) fn gateway_port(server: &Server) -> u16 {
+    (server.stderr_lines().iter())
         .find_map(|l| {
             l.split("S3 gateway: http://127.0.0.1:")
                 .nth(1)?
@@ -67,8 +73,7 @@ pub(super) fn gateway_server(moto: &Moto, dir: &Path, config: &str) -> (Server, 
                 .parse()
                 .ok()
         })
-        .unwrap_or_else(|| panic!("no gateway line: {:#?}", server.stderr_lines()));
-    (server, gw)
+        .unwrap_or_else(|| panic!("no gateway line: {:#?}", server.stderr_lines()))
 }
 
 /// The shared bed, started on first use.

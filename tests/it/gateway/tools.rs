@@ -4,7 +4,7 @@
 //! `upstream = "keys"` scope, and `doctor` checks a gateway profile end to
 //! end.
 
-use super::{bed, scopes};
+use super::{bed, gateway_port, scopes};
 use crate::support::*;
 use std::process::Command;
 
@@ -17,16 +17,7 @@ fn with_socket(dir: &std::path::Path) -> (Server, u16) {
     let server = Start::new(&bed.moto, "")
         .args(&["--config", path.to_str().unwrap(), "--gateway", "0"])
         .run();
-    let gw = (server.stderr_lines().iter())
-        .find_map(|l| {
-            l.split("S3 gateway: http://127.0.0.1:")
-                .nth(1)?
-                .split(' ')
-                .next()?
-                .parse()
-                .ok()
-        })
-        .expect("the gateway line");
+    let gw = gateway_port(&server);
     (server, gw)
 }
 
