@@ -172,3 +172,25 @@ fn a_refusal_is_counted_and_its_access_line_names_scope_and_reason() {
     });
     assert!(counted, "{metrics}");
 }
+
+#[test]
+fn upstream_keys_scopes_make_no_sts_or_iam_call_at_startup_or_after() {
+    let bed = bed();
+    // A call through the gateway first, so that "after" has happened.
+    let cred = bed.cred("/scope/up");
+    let listed = bed.client(
+        &cred,
+        "out = code(lambda: s3.list_objects_v2(Bucket=B, Prefix='team/'))",
+        &[],
+    );
+    assert_eq!(listed, "ok");
+    for service in ["sts", "iam"] {
+        let calls = bed.moto.signers(service);
+        assert!(calls.is_empty(), "{service} was called: {calls:?}");
+    }
+    let s3 = bed.moto.signers("s3");
+    assert!(
+        s3.iter().any(|akid| akid == "testing"),
+        "S3 saw the server's own key"
+    );
+}
