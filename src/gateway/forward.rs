@@ -31,6 +31,25 @@ fn noted<T, V>(req: &S3Request<T>, checked: S3Result<V>) -> S3Result<V> {
     checked
 }
 
+/// `answer`, unless the upload's body failed its checks: then S3's error
+/// for that (SignatureDoesNotMatch, IncompleteBody), noted on `ticket`,
+/// rather than the upstream client's InternalError.
+fn body_refused<T>(
+    answer: S3Result<T>,
+    failed: &whole::Failed,
+    ticket: Option<&Ticket>,
+) -> S3Result<T> {
+    match (answer, whole::refusal(failed)) {
+        (Err(_), Some(refused)) => {
+            if let Some(ticket) = ticket {
+                ticket.refused(&refused);
+            }
+            Err(refused)
+        }
+        (answer, _) => answer,
+    }
+}
+
 /// A copy's source needs `s3:GetObject` on it, apart from its destination.
 fn source(allowed: &Allowed, source: &CopySource) -> S3Result<()> {
     match source {
@@ -73,9 +92,13 @@ impl S3 for Forward {
         mut req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
         let allowed = object(&req, Action::PutObject, &req.input.bucket, &req.input.key)?;
-        req.input.body = req.input.body.take().map(whole::verified);
+        let failed = whole::Failed::default();
+        let body = req.input.body.take();
+        req.input.body = body.map(|body| whole::verified(body, failed.clone()));
         req.input.content_encoding = whole::stored_encoding(req.input.content_encoding.take());
-        allowed.proxy.put_object(req).await
+        let ticket = req.extensions.get::<Arc<Ticket>>().cloned();
+        let answer = allowed.proxy.put_object(req).await;
+        body_refused(answer, &failed, ticket.as_deref())
     }
 
     async fn delete_object(
@@ -104,8 +127,12 @@ impl S3 for Forward {
         mut req: S3Request<UploadPartInput>,
     ) -> S3Result<S3Response<UploadPartOutput>> {
         let allowed = object(&req, Action::PutObject, &req.input.bucket, &req.input.key)?;
-        req.input.body = req.input.body.take().map(whole::verified);
-        allowed.proxy.upload_part(req).await
+        let failed = whole::Failed::default();
+        let body = req.input.body.take();
+        req.input.body = body.map(|body| whole::verified(body, failed.clone()));
+        let ticket = req.extensions.get::<Arc<Ticket>>().cloned();
+        let answer = allowed.proxy.upload_part(req).await;
+        body_refused(answer, &failed, ticket.as_deref())
     }
 
     async fn complete_multipart_upload(

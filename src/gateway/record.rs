@@ -65,6 +65,7 @@ impl Ticket {
         let reason = match error.code().as_str() {
             "InvalidToken" => "token",
             "ExpiredToken" => "expired",
+            "SignatureDoesNotMatch" | "IncompleteBody" => "signature",
             _ => "grant",
         };
         self.note().refused = Some(reason);

@@ -24,13 +24,31 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 /// `body`, each piece released once the one after it (or a clean end)
-/// has been read.
-pub(super) fn verified(body: StreamingBlob) -> StreamingBlob {
+/// has been read; why it failed, if it did, goes to `failed`.
+pub(super) fn verified(body: StreamingBlob, failed: Failed) -> StreamingBlob {
     let held = Held {
         body: Body::from(body),
         held: None,
+        failed,
     };
     StreamingBlob::from(Body::http_body(held))
+}
+
+/// Why an upload's body failed (a chunk's signature, a short stream), for
+/// the answer: the upstream client only sees that its body stopped.
+pub(super) type Failed = std::sync::Arc<std::sync::Mutex<Option<String>>>;
+
+/// The answer for an upload whose body failed as `failed` says, if it did.
+pub(super) fn refusal(failed: &Failed) -> Option<s3s::S3Error> {
+    let why = failed.lock().unwrap_or_else(|e| e.into_inner()).clone()?;
+    let code = match why.to_ascii_lowercase().contains("signature") {
+        true => s3s::S3ErrorCode::SignatureDoesNotMatch,
+        false => s3s::S3ErrorCode::IncompleteBody,
+    };
+    Some(s3s::S3Error::with_message(
+        code,
+        format!("the upload's body failed its checks ({why}): nothing was stored"),
+    ))
 }
 
 /// An upload's `Content-Encoding` without `aws-chunked` (which says how
@@ -47,6 +65,7 @@ struct Held {
     body: Body,
     /// The last piece read, not yet released.
     held: Option<Bytes>,
+    failed: Failed,
 }
 
 impl http_body::Body for Held {
@@ -70,6 +89,7 @@ impl http_body::Body for Held {
                 }
                 Poll::Ready(Some(Err(e))) => {
                     self.held = None;
+                    *self.failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string());
                     return Poll::Ready(Some(Err(e)));
                 }
                 Poll::Ready(None) => {
@@ -125,7 +145,8 @@ mod tests {
     /// What `pieces` gives through [`verified`]: data, or `!` for an error.
     async fn through(pieces: Vec<Result<&'static [u8], &'static str>>) -> Vec<String> {
         let blob = StreamingBlob::from(Body::http_body(Pieces(pieces.into())));
-        let mut body = Body::from(verified(blob));
+        let failed = Failed::default();
+        let mut body = Body::from(verified(blob, failed.clone()));
         let mut seen = vec![];
         while let Some(frame) = body.frame().await {
             seen.push(match frame {
@@ -133,6 +154,9 @@ mod tests {
                 Err(_) => "!".to_owned(),
             });
         }
+        // A failure is kept for the answer; none is made up.
+        let kept = failed.lock().unwrap().is_some();
+        assert_eq!(kept, seen.iter().any(|s| s == "!"), "{seen:?}");
         seen
     }
 
