@@ -133,6 +133,11 @@ impl Access {
         if let Some(why) = sigv2(cx) {
             return Err(denied(why.into()));
         }
+        if let Some(name) = unsigned_amz_header(cx) {
+            return Err(denied(format!(
+                "There were headers present in the request which were not signed: {name}"
+            )));
+        }
         let Lookup::Valid(issued) = self.book.lookup(&credentials.access_key) else {
             return Err(s3_error!(ExpiredToken, "The provided token has expired."));
         };
@@ -177,6 +182,30 @@ fn sigv2(cx: &S3AccessContext<'_>) -> Option<&'static str> {
         .query()
         .is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "AWSAccessKeyId"));
     (v2_header || v2_query).then_some("SigV2 is refused: sign with SigV4 (every current SDK does)")
+}
+
+/// An `x-amz-*` header the signature does not cover, if there is one. S3
+/// refuses those (AWS S3 API Reference, "Authenticating Requests: Using
+/// the Authorization Header" and "... Query Parameters"): without this, a
+/// presigned PUT could be turned into a copy (`x-amz-copy-source`), or be
+/// given an ACL, by whoever holds the URL.
+fn unsigned_amz_header(cx: &S3AccessContext<'_>) -> Option<String> {
+    let from_header = (cx.headers().get("authorization"))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|auth| auth.split("SignedHeaders=").nth(1))
+        .map(|rest| rest.split(',').next().unwrap_or_default().to_owned());
+    let from_query = || {
+        let query = cx.uri().query()?;
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == "X-Amz-SignedHeaders")
+            .map(|(_, v)| v.into_owned())
+    };
+    let signed = from_header.or_else(from_query)?;
+    let signed: Vec<&str> = signed.split(';').map(str::trim).collect();
+    (cx.headers().keys())
+        .map(|name| name.as_str())
+        .find(|name| name.starts_with("x-amz-") && !signed.contains(name))
+        .map(str::to_owned)
 }
 
 /// The session token sent (`X-Amz-Security-Token`, a header or a

@@ -8,14 +8,32 @@
 
 use super::access::{denied, Allowed};
 use super::record::Ticket;
-use super::whole;
+use super::uploads::Uploads;
+use super::{fields, whole};
 use crate::policy::Action;
 use s3s::dto::*;
-use s3s::{S3Request, S3Response, S3Result, S3};
+use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result, S3};
 use std::sync::Arc;
 
-/// The S3 service the gateway runs: the allowlist, forwarded.
-pub(super) struct Forward;
+/// The S3 service the gateway runs: the allowlist, forwarded, and the
+/// multipart uploads it started.
+#[derive(Default)]
+pub(super) struct Forward {
+    uploads: Uploads,
+}
+
+impl Forward {
+    /// Refused unless `upload_id` was started through this gateway for
+    /// `bucket`/`key` (`uploads`'s module doc says why).
+    fn known(&self, upload_id: &str, bucket: &str, key: &str) -> S3Result<()> {
+        match self.uploads.is_for(upload_id, bucket, key) {
+            true => Ok(()),
+            false => Err(denied(format!(
+                "upload {upload_id} was not started through this gateway for {bucket}/{key}"
+            ))),
+        }
+    }
+}
 
 /// What the checks allowed this request (none: refused, failing closed).
 fn allowed<T>(req: &S3Request<T>) -> S3Result<Allowed> {
@@ -76,6 +94,7 @@ impl S3 for Forward {
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
         let allowed = object(&req, Action::GetObject, &req.input.bucket, &req.input.key)?;
+        noted(&req, fields::read_version(&req.input.version_id))?;
         allowed.proxy.get_object(req).await
     }
 
@@ -84,6 +103,7 @@ impl S3 for Forward {
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
         let allowed = object(&req, Action::GetObject, &req.input.bucket, &req.input.key)?;
+        noted(&req, fields::read_version(&req.input.version_id))?;
         allowed.proxy.head_object(req).await
     }
 
@@ -92,6 +112,8 @@ impl S3 for Forward {
         mut req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
         let allowed = object(&req, Action::PutObject, &req.input.bucket, &req.input.key)?;
+        fields::without_private(&mut req.input.acl);
+        noted(&req, fields::put(&req.input))?;
         let failed = whole::Failed::default();
         let body = req.input.body.take();
         req.input.body = body.map(|body| whole::verified(body, failed.clone()));
@@ -111,15 +133,27 @@ impl S3 for Forward {
             &req.input.bucket,
             &req.input.key,
         )?;
+        noted(&req, fields::delete_version(&req.input.version_id))?;
         allowed.proxy.delete_object(req).await
     }
 
     async fn create_multipart_upload(
         &self,
-        req: S3Request<CreateMultipartUploadInput>,
+        mut req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
         let allowed = object(&req, Action::PutObject, &req.input.bucket, &req.input.key)?;
-        allowed.proxy.create_multipart_upload(req).await
+        fields::without_private(&mut req.input.acl);
+        noted(&req, fields::create(&req.input))?;
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let answer = allowed.proxy.create_multipart_upload(req).await;
+        if let Some(id) = answer
+            .as_ref()
+            .ok()
+            .and_then(|a| a.output.upload_id.as_ref())
+        {
+            self.uploads.started(id, &bucket, &key);
+        }
+        answer
     }
 
     async fn upload_part(
@@ -127,6 +161,8 @@ impl S3 for Forward {
         mut req: S3Request<UploadPartInput>,
     ) -> S3Result<S3Response<UploadPartOutput>> {
         let allowed = object(&req, Action::PutObject, &req.input.bucket, &req.input.key)?;
+        let (id, bucket, key) = (&req.input.upload_id, &req.input.bucket, &req.input.key);
+        noted(&req, self.known(id, bucket, key))?;
         let failed = whole::Failed::default();
         let body = req.input.body.take();
         req.input.body = body.map(|body| whole::verified(body, failed.clone()));
@@ -140,7 +176,14 @@ impl S3 for Forward {
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
         let allowed = object(&req, Action::PutObject, &req.input.bucket, &req.input.key)?;
-        allowed.proxy.complete_multipart_upload(req).await
+        let (id, bucket, key) = (&req.input.upload_id, &req.input.bucket, &req.input.key);
+        noted(&req, self.known(id, bucket, key))?;
+        let id = id.clone();
+        let answer = allowed.proxy.complete_multipart_upload(req).await;
+        if answer.is_ok() {
+            self.uploads.finished(&id);
+        }
+        answer
     }
 
     async fn abort_multipart_upload(
@@ -171,12 +214,14 @@ impl S3 for Forward {
 
     async fn copy_object(
         &self,
-        req: S3Request<CopyObjectInput>,
+        mut req: S3Request<CopyObjectInput>,
     ) -> S3Result<S3Response<CopyObjectOutput>> {
         let allowed = noted(&req, allowed(&req))?;
         let (bucket, key) = (&req.input.bucket, &req.input.key);
         noted(&req, allowed.need(Action::PutObject, bucket, Some(key)))?;
         noted(&req, source(&allowed, &req.input.copy_source))?;
+        fields::without_private(&mut req.input.acl);
+        noted(&req, fields::copy(&req.input))?;
         allowed.proxy.copy_object(req).await
     }
 
@@ -188,6 +233,8 @@ impl S3 for Forward {
         let (bucket, key) = (&req.input.bucket, &req.input.key);
         noted(&req, allowed.need(Action::PutObject, bucket, Some(key)))?;
         noted(&req, source(&allowed, &req.input.copy_source))?;
+        noted(&req, fields::source_version(&req.input.copy_source))?;
+        noted(&req, self.known(&req.input.upload_id, bucket, key))?;
         allowed.proxy.upload_part_copy(req).await
     }
 
@@ -198,12 +245,21 @@ impl S3 for Forward {
         req: S3Request<DeleteObjectsInput>,
     ) -> S3Result<S3Response<DeleteObjectsOutput>> {
         let allowed = noted(&req, allowed(&req))?;
-        let bucket = &req.input.bucket;
-        for object in &req.input.delete.objects {
-            noted(
+        let (bucket, objects) = (&req.input.bucket, &req.input.delete.objects);
+        if objects.len() > fields::MAX_DELETE_KEYS {
+            let why = format!(
+                "at most {} keys in one DeleteObjects",
+                fields::MAX_DELETE_KEYS
+            );
+            return noted(
                 &req,
-                allowed.need(Action::DeleteObject, bucket, Some(&object.key)),
-            )?;
+                Err(S3Error::with_message(S3ErrorCode::MalformedXML, why)),
+            );
+        }
+        for object in objects {
+            let key = Some(object.key.as_str());
+            noted(&req, allowed.need(Action::DeleteObject, bucket, key))?;
+            noted(&req, fields::delete_version(&object.version_id))?;
         }
         allowed.proxy.delete_objects(req).await
     }

@@ -22,10 +22,12 @@
 //! transport (the peer's uid on loopback).
 
 mod access;
+mod fields;
 mod forward;
 mod host;
 mod ops;
 mod record;
+mod uploads;
 mod whole;
 
 use crate::local::KeyBook;
@@ -57,7 +59,7 @@ impl Gateway {
         registry: Arc<Registry>,
         addrs: [Option<std::net::SocketAddr>; 2],
     ) -> Gateway {
-        let mut builder = S3ServiceBuilder::new(forward::Forward);
+        let mut builder = S3ServiceBuilder::new(forward::Forward::default());
         builder.set_auth(access::Auth(book.clone()));
         builder.set_access(access::Access { book, registry });
         builder.set_host(host::Loopback);

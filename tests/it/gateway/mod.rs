@@ -9,6 +9,7 @@
 mod bypass;
 mod clients;
 mod credentials;
+mod fields;
 mod signing;
 mod tools;
 
