@@ -133,6 +133,12 @@ impl Access {
         if let Some(why) = sigv2(cx) {
             return Err(denied(why.into()));
         }
+        if presigned_for_too_long(cx) {
+            return Err(s3_error!(
+                AuthorizationQueryParametersError,
+                "X-Amz-Expires must be less than a week (in seconds) that is 604800"
+            ));
+        }
         if let Some(name) = unsigned_amz_header(cx) {
             return Err(denied(format!(
                 "There were headers present in the request which were not signed: {name}"
@@ -182,6 +188,18 @@ fn sigv2(cx: &S3AccessContext<'_>) -> Option<&'static str> {
         .query()
         .is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "AWSAccessKeyId"));
     (v2_header || v2_query).then_some("SigV2 is refused: sign with SigV4 (every current SDK does)")
+}
+
+/// Whether a presigned URL asks to live longer than S3 allows (seven days,
+/// 604,800 seconds: S3 API Reference, "Authenticating Requests: Using
+/// Query Parameters"), which S3 refuses whatever the signature.
+fn presigned_for_too_long(cx: &S3AccessContext<'_>) -> bool {
+    let Some(query) = cx.uri().query() else {
+        return false;
+    };
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "X-Amz-Expires")
+        .is_some_and(|(_, v)| v.parse::<u64>().map_or(true, |secs| secs > 604_800))
 }
 
 /// An `x-amz-*` header the signature does not cover, if there is one. S3

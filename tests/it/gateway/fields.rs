@@ -135,3 +135,22 @@ fn an_upload_started_for_another_key_and_too_many_deletes_are_refused() {
         "nothing written outside"
     );
 }
+
+const LONG_PRESIGN: &str = r#"
+url = s3.generate_presigned_url("get_object", Params={"Bucket": B, "Key": ARGS[0]}, ExpiresIn=8 * 86400)
+try:
+    with urllib.request.urlopen(url) as resp:
+        out["long"] = [resp.status, ""]
+except urllib.error.HTTPError as e:
+    out["long"] = [e.code, e.read().decode()]
+"#;
+
+#[test]
+fn a_presigned_url_for_longer_than_a_week_is_refused_as_s3_refuses_it() {
+    let bed = bed();
+    let key = format!("team/{}/k", unique("long"));
+    let out = bed.client(&bed.cred("/scope/up"), LONG_PRESIGN, &[&key]);
+    assert_eq!(out["long"][0], 400, "{out}");
+    let said = out["long"][1].as_str().unwrap_or_default();
+    assert!(said.contains("AuthorizationQueryParametersError"), "{said}");
+}
