@@ -53,65 +53,42 @@ pub(super) fn without_private(acl: &mut Option<ObjectCannedACL>) {
     }
 }
 
+/// The extras of a write's input: PutObject's, CreateMultipartUpload's
+/// and CopyObject's name these fields alike (s3s's generated types).
+macro_rules! extras_of {
+    ($i:expr) => {
+        Extras {
+            acl: $i.acl.is_some(),
+            grants: $i.grant_full_control.is_some()
+                || $i.grant_read.is_some()
+                || $i.grant_read_acp.is_some()
+                || $i.grant_write_acp.is_some(),
+            tagging: $i.tagging.is_some(),
+            lock: $i.object_lock_mode.is_some()
+                || $i.object_lock_retain_until_date.is_some()
+                || $i.object_lock_legal_hold_status.is_some(),
+        }
+    };
+}
+
 /// PutObject's extras.
 pub(super) fn put(i: &PutObjectInput) -> S3Result<()> {
-    extras(Extras {
-        acl: i.acl.is_some(),
-        grants: [
-            &i.grant_full_control,
-            &i.grant_read,
-            &i.grant_read_acp,
-            &i.grant_write_acp,
-        ]
-        .iter()
-        .any(|g| g.is_some()),
-        tagging: i.tagging.is_some(),
-        lock: i.object_lock_mode.is_some()
-            || i.object_lock_retain_until_date.is_some()
-            || i.object_lock_legal_hold_status.is_some(),
-    })
+    extras(extras_of!(i))
 }
 
 /// CreateMultipartUpload's extras.
 pub(super) fn create(i: &CreateMultipartUploadInput) -> S3Result<()> {
-    extras(Extras {
-        acl: i.acl.is_some(),
-        grants: [
-            &i.grant_full_control,
-            &i.grant_read,
-            &i.grant_read_acp,
-            &i.grant_write_acp,
-        ]
-        .iter()
-        .any(|g| g.is_some()),
-        tagging: i.tagging.is_some(),
-        lock: i.object_lock_mode.is_some()
-            || i.object_lock_retain_until_date.is_some()
-            || i.object_lock_legal_hold_status.is_some(),
-    })
+    extras(extras_of!(i))
 }
 
-/// CopyObject's extras, and a copy of a source's version.
+/// CopyObject's extras (tags replaced count as tags), and a copy of a
+/// source's version.
 pub(super) fn copy(i: &CopyObjectInput) -> S3Result<()> {
-    let replaces_tags = i
-        .tagging_directive
-        .as_ref()
-        .is_some_and(|d| d.as_str() == TaggingDirective::REPLACE);
-    extras(Extras {
-        acl: i.acl.is_some(),
-        grants: [
-            &i.grant_full_control,
-            &i.grant_read,
-            &i.grant_read_acp,
-            &i.grant_write_acp,
-        ]
-        .iter()
-        .any(|g| g.is_some()),
-        tagging: i.tagging.is_some() || replaces_tags,
-        lock: i.object_lock_mode.is_some()
-            || i.object_lock_retain_until_date.is_some()
-            || i.object_lock_legal_hold_status.is_some(),
-    })?;
+    let replaces_tags =
+        (i.tagging_directive.as_ref()).is_some_and(|d| d.as_str() == TaggingDirective::REPLACE);
+    let mut asked = extras_of!(i);
+    asked.tagging |= replaces_tags;
+    extras(asked)?;
     source_version(&i.copy_source)
 }
 
