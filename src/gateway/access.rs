@@ -122,6 +122,9 @@ impl S3Access for Access {
 }
 
 impl Access {
+    /// What the request may do, or why not: its signing (`signing`), its
+    /// local credential and session token, its scope (still served by the
+    /// credential's issuer), the allowlist, and what its path needs.
     fn decide(&self, cx: &S3AccessContext<'_>, ticket: Option<&Ticket>) -> S3Result<Allowed> {
         let Some(credentials) = cx.credentials() else {
             return Err(denied(
@@ -130,20 +133,7 @@ impl Access {
                     .into(),
             ));
         };
-        if let Some(why) = sigv2(cx) {
-            return Err(denied(why.into()));
-        }
-        if presigned_for_too_long(cx) {
-            return Err(s3_error!(
-                AuthorizationQueryParametersError,
-                "X-Amz-Expires must be less than a week (in seconds) that is 604800"
-            ));
-        }
-        if let Some(name) = unsigned_amz_header(cx) {
-            return Err(denied(format!(
-                "There were headers present in the request which were not signed: {name}"
-            )));
-        }
+        signing(cx)?;
         let Lookup::Valid(issued) = self.book.lookup(&credentials.access_key) else {
             return Err(s3_error!(ExpiredToken, "The provided token has expired."));
         };
@@ -188,6 +178,26 @@ fn sigv2(cx: &S3AccessContext<'_>) -> Option<&'static str> {
         .query()
         .is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "AWSAccessKeyId"));
     (v2_header || v2_query).then_some("SigV2 is refused: sign with SigV4 (every current SDK does)")
+}
+
+/// What S3 refuses of a request's signing however it verifies: SigV2, a
+/// presigned URL for over a week, an `x-amz-*` header left unsigned.
+fn signing(cx: &S3AccessContext<'_>) -> S3Result<()> {
+    if let Some(why) = sigv2(cx) {
+        return Err(denied(why.into()));
+    }
+    if presigned_for_too_long(cx) {
+        return Err(s3_error!(
+            AuthorizationQueryParametersError,
+            "X-Amz-Expires must be less than a week (in seconds) that is 604800"
+        ));
+    }
+    match unsigned_amz_header(cx) {
+        Some(name) => Err(denied(format!(
+            "There were headers present in the request which were not signed: {name}"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Whether a presigned URL asks to live longer than S3 allows (seven days,
