@@ -222,6 +222,15 @@ pub(crate) fn python_json(value: &serde_json::Value) -> String {
 /// Where a named scope is served: `/scope/NAME` (and `/scope/NAME/ecs`).
 pub(crate) const SCOPE_PATH: &str = "/scope/";
 
+/// The owner's `/about` route of `scope` (`None`: the default one), which
+/// `verify` and `exec --server` ask (docs/HTTP-API.md).
+pub(crate) fn about_path(scope: Option<&str>) -> String {
+    match scope {
+        Some(name) => format!("{SCOPE_PATH}{name}/about"),
+        None => "/about".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -171,10 +171,7 @@ async fn gateway_of(fetch: &fetch::Options, served: &Served) -> Result<Option<St
     if !held.access_key_id.starts_with(crate::local::KEY_PREFIX) {
         return Ok(None);
     }
-    let route = match fetch.scope.as_deref() {
-        Some(name) => format!("{}{name}/about", crate::body::SCOPE_PATH),
-        None => "/about".to_owned(),
-    };
+    let route = crate::body::about_path(fetch.scope.as_deref());
     #[derive(serde::Deserialize)]
     struct About {
         gateway: Option<String>,

@@ -52,10 +52,8 @@ pub(crate) async fn each(
 /// An attributed scope's own credential is minted for it at startup, so a
 /// trust policy without attribution's actions fails there, not later.
 fn the_server() -> crate::credential::Caller {
-    let uid = nix::unistd::getuid();
-    let user = nix::unistd::User::from_uid(uid).ok().flatten();
     crate::credential::Caller {
-        user: user.map_or_else(|| uid.to_string(), |u| u.name),
+        user: crate::peer::user_name(nix::unistd::getuid().as_raw()),
         program: "s3-credentials".into(),
     }
 }

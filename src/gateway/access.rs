@@ -173,10 +173,7 @@ impl Access {
 fn sigv2(cx: &S3AccessContext<'_>) -> Option<&'static str> {
     let header = cx.headers().get("authorization");
     let v2_header = header.is_some_and(|v| v.as_bytes().starts_with(b"AWS "));
-    let v2_query = cx
-        .uri()
-        .query()
-        .is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "AWSAccessKeyId"));
+    let v2_query = query_param(cx, "AWSAccessKeyId").is_some();
     (v2_header || v2_query).then_some("SigV2 is refused: sign with SigV4 (every current SDK does)")
 }
 
@@ -204,12 +201,16 @@ fn signing(cx: &S3AccessContext<'_>) -> S3Result<()> {
 /// 604,800 seconds: S3 API Reference, "Authenticating Requests: Using
 /// Query Parameters"), which S3 refuses whatever the signature.
 fn presigned_for_too_long(cx: &S3AccessContext<'_>) -> bool {
-    let Some(query) = cx.uri().query() else {
-        return false;
-    };
+    query_param(cx, "X-Amz-Expires")
+        .is_some_and(|v| v.parse::<u64>().map_or(true, |secs| secs > 604_800))
+}
+
+/// The first value of the query parameter `name`, decoded.
+fn query_param(cx: &S3AccessContext<'_>, name: &str) -> Option<String> {
+    let query = cx.uri().query()?;
     form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == "X-Amz-Expires")
-        .is_some_and(|(_, v)| v.parse::<u64>().map_or(true, |secs| secs > 604_800))
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// An `x-amz-*` header the signature does not cover, if there is one. S3
@@ -222,12 +223,7 @@ fn unsigned_amz_header(cx: &S3AccessContext<'_>) -> Option<String> {
         .and_then(|v| v.to_str().ok())
         .and_then(|auth| auth.split("SignedHeaders=").nth(1))
         .map(|rest| rest.split(',').next().unwrap_or_default().to_owned());
-    let from_query = || {
-        let query = cx.uri().query()?;
-        form_urlencoded::parse(query.as_bytes())
-            .find(|(k, _)| k == "X-Amz-SignedHeaders")
-            .map(|(_, v)| v.into_owned())
-    };
+    let from_query = || query_param(cx, "X-Amz-SignedHeaders");
     let signed = from_header.or_else(from_query)?;
     let signed: Vec<&str> = signed.split(';').map(str::trim).collect();
     (cx.headers().keys())
@@ -243,11 +239,7 @@ fn check_token(cx: &S3AccessContext<'_>, issued: &Issued) -> S3Result<()> {
         .headers()
         .get("x-amz-security-token")
         .map(|v| v.as_bytes());
-    let query = cx.uri().query().and_then(|q| {
-        form_urlencoded::parse(q.as_bytes())
-            .find(|(k, _)| k == "X-Amz-Security-Token")
-            .map(|(_, v)| v.into_owned())
-    });
+    let query = query_param(cx, "X-Amz-Security-Token");
     let sent = header.map(<[u8]>::to_vec).or(query.map(String::into_bytes));
     match sent {
         Some(sent) if bool::from(sent.ct_eq(issued.token.as_bytes())) => Ok(()),

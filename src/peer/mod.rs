@@ -32,10 +32,7 @@ impl Peer {
     /// Its user's name, from the password database (the uid in digits
     /// where it has none), looked up once per connection.
     pub(crate) fn user(&self) -> &str {
-        self.user.get_or_init(|| {
-            let found = nix::unistd::User::from_uid(self.uid.into()).ok().flatten();
-            found.map_or_else(|| self.uid.to_string(), |user| user.name)
-        })
+        self.user.get_or_init(|| user_name(self.uid))
     }
 
     /// Its program's file name, for a scope that attributes each caller:
@@ -307,6 +304,8 @@ fn could_take(local: SocketAddr, target: SocketAddr) -> bool {
 #[cfg(target_os = "linux")]
 mod diag;
 mod program;
+
+pub(crate) use program::user_name;
 
 #[cfg(test)]
 mod tests {

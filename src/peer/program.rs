@@ -1,9 +1,17 @@
-//! Which program holds a TCP client's socket: the process of the client's
-//! uid with `socket:[INODE]` among its open files (`/proc/PID/fd`, Linux),
-//! as `ss -p` finds it. Read only for a scope that attributes each caller,
-//! once per connection; a process of another uid is not looked into.
+//! A caller's names, for a scope that attributes each caller: its user's,
+//! and which program holds a TCP client's socket: the process of the
+//! client's uid with `socket:[INODE]` among its open files
+//! (`/proc/PID/fd`, Linux), as `ss -p` finds it. Read once per connection;
+//! a process of another uid is not looked into.
 
 use std::os::unix::fs::MetadataExt;
+
+/// `uid`'s user name, from the password database; the uid in digits
+/// where it has none.
+pub(crate) fn user_name(uid: u32) -> String {
+    let found = nix::unistd::User::from_uid(uid.into()).ok().flatten();
+    found.map_or_else(|| uid.to_string(), |user| user.name)
+}
 
 /// The program (`/proc/PID/exe`) of a process of `uid` holding the socket
 /// `inode`; `None` where none is found (it exited, or may not be read).

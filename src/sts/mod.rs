@@ -303,7 +303,6 @@ pub(crate) async fn check_buckets(aws: &Aws, scope: &crate::scope::Scope) -> Res
 /// profile's `services` section's for s3, or its `endpoint_url`; `None`:
 /// AWS's. Read by the SDK's own loader, with no credential looked up.
 pub(crate) async fn profile_s3_endpoint(profile: &str) -> Option<String> {
-    use aws_types::service_config::ServiceConfigKey;
     let unused = aws_credential_types::Credentials::new("-", "-", None, None, "doctor");
     let config = aws_config::defaults(BehaviorVersion::latest())
         .profile_name(profile)
@@ -311,14 +310,7 @@ pub(crate) async fn profile_s3_endpoint(profile: &str) -> Option<String> {
         .credentials_provider(unused)
         .load()
         .await;
-    let key = ServiceConfigKey::builder()
-        .service_id("s3")
-        .env("AWS_ENDPOINT_URL_S3")
-        .profile("endpoint_url")
-        .build()
-        .ok()?;
-    (config.service_config().and_then(|c| c.load_config(key)))
-        .or_else(|| config.endpoint_url().map(str::to_owned))
+    s3_endpoint(&config)
 }
 
 fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
@@ -335,15 +327,20 @@ fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
 /// or `AWS_ENDPOINT_URL_S3`, or a profile's `endpoint_url` (its own, or its
 /// `services` section's for s3), as the SDK's configured endpoints read them.
 fn s3_endpoint_overridden(config: &SdkConfig) -> bool {
+    s3_endpoint(config).is_some()
+}
+
+/// S3's configured endpoint in `config`: its own for s3
+/// (`AWS_ENDPOINT_URL_S3`, a profile's `services` section), else the one
+/// for every service; `None`: AWS's.
+fn s3_endpoint(config: &SdkConfig) -> Option<String> {
     use aws_types::service_config::ServiceConfigKey;
     let key = ServiceConfigKey::builder()
         .service_id("s3")
         .env("AWS_ENDPOINT_URL_S3")
         .profile("endpoint_url")
-        .build();
-    config.endpoint_url().is_some()
-        || key
-            .ok()
-            .and_then(|key| config.service_config()?.load_config(key))
-            .is_some()
+        .build()
+        .ok();
+    (key.and_then(|key| config.service_config()?.load_config(key)))
+        .or_else(|| config.endpoint_url().map(str::to_owned))
 }

@@ -96,10 +96,7 @@ pub async fn run(options: &Options) -> Result<(String, bool), Error> {
         parse_process_body(body).map_err(|why| format!("its answer is not credentials: {why}"))
     })
     .await?;
-    let route = match options.fetch.scope.as_deref() {
-        Some(name) => format!("{}{name}/about", crate::body::SCOPE_PATH),
-        None => "/about".to_owned(),
-    };
+    let route = crate::body::about_path(options.fetch.scope.as_deref());
     let about: About = fetch::ask_socket(&options.fetch, Some(route), |body| {
         serde_json::from_slice(body).map_err(|_| "its answer is not a scope's".to_owned())
     })
