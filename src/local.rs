@@ -43,6 +43,31 @@ pub struct Issued {
     /// Which minting of the scope issued it: a scope re-made on reload
     /// gets a new one, and the old credentials end.
     pub issuer: u64,
+    /// Its caller's own upstream session, where the scope attributes each
+    /// caller: the gateway forwards its calls with that, not the scope's.
+    pub via: Option<Arc<dyn Via>>,
+}
+
+/// A caller's own upstream session (docs/GUIDE.md, "Attribution"): what
+/// signs the gateway's calls for credentials minted for that caller, so
+/// that CloudTrail names the program behind each one.
+pub trait Via: Send + Sync {
+    /// Forwards typed S3 calls, signed with the caller's session.
+    fn proxy(&self) -> &Arc<s3s_aws::Proxy>;
+    /// Its `RoleSessionName`, for the gateway's access line.
+    fn session(&self) -> &str;
+    /// Makes sure the session has a fresh credential (one AssumeRole on
+    /// first use): STS's error comes back here, to the client that asked
+    /// for a local credential, not later to its first S3 call.
+    fn ready(&self) -> BoxFuture<'_, Result<(), Error>>;
+}
+
+/// Makes a caller's own upstream session for a scope served through the
+/// gateway that attributes each caller.
+pub trait Callers: Send + Sync {
+    /// The session for `ask` (its grant, policy, session name and caller),
+    /// or `None` when there can be none.
+    fn via(&self, ask: Ask<'_>) -> Option<Arc<dyn Via>>;
 }
 
 /// What the book knows of an AccessKeyId.
@@ -92,6 +117,7 @@ impl KeyBook {
             scope: mint.scope.clone(),
             grant: mint.grant.clone(),
             issuer: mint.issuer,
+            via: mint.via.clone(),
         };
         let credential = Credential {
             access_key_id: access_key_id.clone(),
@@ -113,6 +139,10 @@ pub struct LocalMint {
     grant: Grant,
     issuer: u64,
     duration: SessionDuration,
+    /// Where the scope attributes each caller: makes each one's session.
+    callers: Option<Arc<dyn Callers>>,
+    /// The caller's session its credentials forward with, if attributed.
+    via: Option<Arc<dyn Via>>,
 }
 
 impl LocalMint {
@@ -125,6 +155,18 @@ impl LocalMint {
             grant,
             issuer: ISSUERS.fetch_add(1, Ordering::Relaxed),
             duration,
+            callers: None,
+            via: None,
+        }
+    }
+
+    /// The same, giving each caller its own upstream session from `callers`
+    /// (`attribute = "caller"`): a narrowing for a caller then mints
+    /// credentials that forward with it.
+    pub fn for_callers(self, callers: Arc<dyn Callers>) -> Self {
+        LocalMint {
+            callers: Some(callers),
+            ..self
         }
     }
 
@@ -136,18 +178,33 @@ impl LocalMint {
 
 impl Mint for LocalMint {
     fn mint(&self) -> BoxFuture<'_, Result<Credential, Error>> {
-        Box::pin(std::future::ready(self.book.issue(self)))
+        Box::pin(async move {
+            if let Some(via) = &self.via {
+                via.ready().await?;
+            }
+            self.book.issue(self)
+        })
     }
 
     /// The same scope and issuer, reaching only `grant`: the gateway
-    /// enforces the narrowing itself (the policy is STS's form of it).
+    /// enforces the narrowing itself (the policy is STS's form of it). For
+    /// a caller, its credentials forward with the caller's own session;
+    /// a scope that cannot make one refuses rather than share its own.
     fn narrowed(&self, ask: Ask<'_>) -> Option<Box<dyn Mint>> {
+        let grant = ask.grant.clone();
+        let via = match (ask.caller, &self.callers) {
+            (None, _) => None,
+            (Some(_), Some(callers)) => Some(callers.via(ask)?),
+            (Some(_), None) => return None,
+        };
         Some(Box::new(LocalMint {
             book: self.book.clone(),
             scope: self.scope.clone(),
-            grant: ask.grant.clone(),
+            grant,
             issuer: self.issuer,
             duration: self.duration,
+            callers: None,
+            via,
         }))
     }
 }
@@ -228,5 +285,75 @@ mod tests {
         );
         let other = LocalMint::new(&book, "s", grant(), duration);
         assert_ne!(other.issuer(), mint.issuer());
+    }
+
+    /// A caller's session that is ready, or fails as STS would.
+    struct Session(Arc<s3s_aws::Proxy>, bool);
+
+    impl Via for Session {
+        fn proxy(&self) -> &Arc<s3s_aws::Proxy> {
+            &self.0
+        }
+        fn session(&self) -> &str {
+            "s3c.s.alice.curl"
+        }
+        fn ready(&self) -> BoxFuture<'_, Result<(), Error>> {
+            let ready = self.1.then_some(()).ok_or(Error::new("AccessDenied"));
+            Box::pin(std::future::ready(ready))
+        }
+    }
+
+    struct Sessions(bool);
+
+    impl Callers for Sessions {
+        fn via(&self, _ask: Ask<'_>) -> Option<Arc<dyn Via>> {
+            let config = aws_sdk_s3::Config::builder()
+                .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+                .build();
+            let proxy = s3s_aws::Proxy::from(aws_sdk_s3::Client::from_conf(config));
+            Some(Arc::new(Session(Arc::new(proxy), self.0)))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_callers_credential_carries_its_session_and_none_is_shared_silently() {
+        let book = KeyBook::new();
+        let duration = SessionDuration::from_secs(900).unwrap();
+        let (g, caller) = (
+            grant(),
+            crate::credential::Caller {
+                user: "alice".into(),
+                program: "curl".into(),
+            },
+        );
+        let ask = || Ask {
+            grant: &g,
+            policy: String::new(),
+            session_name: String::new(),
+            caller: Some(&caller),
+        };
+        let unattributed = LocalMint::new(&book, "s", grant(), duration);
+        assert!(unattributed.narrowed(ask()).is_none(), "no shared session");
+        let attributed = LocalMint::new(&book, "s", grant(), duration);
+        let narrowed = (attributed
+            .for_callers(Arc::new(Sessions(true)))
+            .narrowed(ask()))
+        .unwrap();
+        let credential = narrowed.mint().await.unwrap();
+        let Lookup::Valid(issued) = book.lookup(&credential.access_key_id) else {
+            panic!("not found")
+        };
+        assert_eq!(issued.via.as_ref().unwrap().session(), "s3c.s.alice.curl");
+        let refused = LocalMint::new(&book, "s", grant(), duration);
+        let narrowed = (refused
+            .for_callers(Arc::new(Sessions(false)))
+            .narrowed(ask()))
+        .unwrap();
+        let error = narrowed.mint().await.unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "AccessDenied",
+            "STS's refusal, not a credential"
+        );
     }
 }

@@ -102,7 +102,9 @@ fn prime(caches: Vec<(String, Prepared)>) -> Tasks<Arc<Served>> {
         };
         cache.prime().await?;
         Ok(match upstream {
-            Some(up) => Served::through_gateway(cache, &scope.name, scope.grant, up),
+            Some(up) => {
+                Served::through_gateway(cache, &scope.name, scope.grant, up, scope.attribute)
+            }
             None => Served::narrowable(cache, &scope.name, scope.grant, scope.attribute),
         })
     })

@@ -52,10 +52,9 @@ pub struct LocalserverArgs {
     pub gateway: Option<std::net::SocketAddr>,
     /// Give each caller (your user and the program, or an allowed uid's)
     /// of the buckets on the command line its own STS session, named for
-    /// it in CloudTrail (RoleSessionName, SourceIdentity, session tags).
-    // The gateway does not sign upstream per caller yet: refused rather
-    // than silently shared.
-    #[arg(long, conflicts_with = "gateway")]
+    /// it in CloudTrail (RoleSessionName, SourceIdentity, session tags);
+    /// with --gateway, the gateway's S3 calls for it go out in that session.
+    #[arg(long)]
     pub attribute: bool,
     /// Also serve this uid (a service account) every scope over TCP, IMDS
     /// and the socket; repeatable. By default only your own uid is served.

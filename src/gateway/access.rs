@@ -138,7 +138,7 @@ impl Access {
             return Err(s3_error!(ExpiredToken, "The provided token has expired."));
         };
         if let Some(ticket) = ticket {
-            ticket.scoped(&issued.scope);
+            ticket.scoped(&issued.scope, issued.via.as_ref().map(|via| via.session()));
         }
         check_token(cx, &issued)?;
         let table = self.registry.current();
@@ -152,9 +152,14 @@ impl Access {
                  a new one"
             ));
         };
+        // An attributed caller's calls go out in its own session.
+        let proxy = issued
+            .via
+            .as_ref()
+            .map_or(&upstream.proxy, |via| via.proxy());
         let allowed = Allowed {
+            proxy: proxy.clone(),
             issued,
-            proxy: upstream.proxy.clone(),
         };
         let name = cx.s3_op().name();
         let Some(op) = Op::named(name) else {

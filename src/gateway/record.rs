@@ -29,6 +29,8 @@ struct Note {
     /// s3s's name for an operation the gateway does not know.
     other_op: Option<String>,
     scope: Option<String>,
+    /// The caller's own upstream session, where the scope attributes.
+    session: Option<String>,
     bucket: String,
     key: String,
     /// Why the gateway said no, as a metrics label.
@@ -55,9 +57,12 @@ impl Ticket {
         }
     }
 
-    /// The scope whose credential signed it.
-    pub(super) fn scoped(&self, scope: &str) {
-        self.note().scope = Some(scope.to_owned());
+    /// The scope whose credential signed it, and the caller's session its
+    /// calls go out in, where the scope attributes each caller.
+    pub(super) fn scoped(&self, scope: &str, session: Option<&str>) {
+        let mut note = self.note();
+        note.scope = Some(scope.to_owned());
+        note.session = session.map(str::to_owned);
     }
 
     /// The gateway refused it with `error`.
@@ -101,6 +106,7 @@ impl Ticket {
             peer_uid = uid,
             peer_pid = pid,
             peer_exe = exe,
+            session = note.session.as_deref(),
             "gateway {scope} {op} {bucket} {key} {status} in={bytes_in} out={bytes_out} {took}us{}",
             refused.map_or(String::new(), |r| format!(" refused={r}"))
         );

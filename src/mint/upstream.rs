@@ -3,12 +3,14 @@
 //! scope's real STS credential, kept fresh, or the server's own keys).
 
 use crate::cache::Cache;
-use crate::local::{KeyBook, LocalMint};
+use crate::credential::{Ask, BoxFuture};
+use crate::local::{Callers, KeyBook, LocalMint, Via};
 use crate::registry::Upstream;
 use crate::scope::{self, Scope};
 use crate::sts::{self, Aws, Minter};
 use crate::Error;
 use aws_credential_types::provider::{self, future, ProvideCredentials};
+use aws_sdk_s3::config::SharedCredentialsProvider;
 use std::sync::Arc;
 
 /// A gateway scope before its first credentials.
@@ -26,14 +28,17 @@ pub(super) struct Forwarding {
 /// server's own keys and no STS call (`upstream = "keys"`). Returns the
 /// cache of local credentials, and how to forward.
 pub(super) async fn prepare(
-    aws: &Aws,
+    aws: &Arc<Aws>,
     book: &Arc<KeyBook>,
     scope: &Scope,
     kind: scope::Upstream,
 ) -> Result<(Arc<Cache>, Forwarding), Error> {
     let real = match kind {
         scope::Upstream::Sts => {
-            let minter = Minter::prepare(aws, scope).await?;
+            let mut minter = Minter::prepare(aws, scope).await?;
+            if scope.attribute {
+                minter = minter.attributed_to(&super::the_server());
+            }
             Some(Cache::new(Box::new(minter), scope.duration))
         }
         scope::Upstream::Keys => {
@@ -41,11 +46,17 @@ pub(super) async fn prepare(
             None
         }
     };
-    let provider = real
-        .clone()
-        .map(|cache| aws_sdk_s3::config::SharedCredentialsProvider::new(CacheCredentials(cache)));
+    let provider =
+        (real.clone()).map(|cache| SharedCredentialsProvider::new(CacheCredentials(cache)));
     let client = sts::gateway_client(aws, provider);
-    let local = LocalMint::new(book, &scope.name, scope.grant.clone(), scope.duration);
+    let mut local = LocalMint::new(book, &scope.name, scope.grant.clone(), scope.duration);
+    if let (true, Some(real)) = (scope.attribute, &real) {
+        let callers = Sessions {
+            aws: aws.clone(),
+            scope: real.clone(),
+        };
+        local = local.for_callers(Arc::new(callers));
+    }
     let forwarding = Forwarding {
         issuer: local.issuer(),
         client,
@@ -63,6 +74,65 @@ impl Forwarding {
         }
         let proxy = s3s_aws::Proxy::from(self.client);
         Ok(Upstream::new(self.issuer, proxy, self.real.as_ref()))
+    }
+}
+
+/// Makes each caller's own upstream session of an attributed scope: a
+/// narrowing of the scope's real minter, named for the caller, in a cache
+/// of its own renewed ahead while the gateway uses it.
+struct Sessions {
+    aws: Arc<Aws>,
+    /// The scope's own real credential, whose minter is narrowed.
+    scope: Arc<Cache>,
+}
+
+impl Callers for Sessions {
+    fn via(&self, ask: Ask<'_>) -> Option<Arc<dyn Via>> {
+        let session = ask.session_name.clone();
+        let real = Cache::on_demand(self.scope.narrowed_source(ask)?, self.scope.duration());
+        let provider = SharedCredentialsProvider::new(CacheCredentials(real.clone()));
+        let client = sts::gateway_client(&self.aws, Some(provider));
+        Some(Arc::new(CallerSession {
+            proxy: Arc::new(s3s_aws::Proxy::from(client)),
+            session,
+            real,
+            renewer: std::sync::OnceLock::new(),
+        }))
+    }
+}
+
+/// One caller's upstream session; its renewer, started when it is first
+/// readied (made is not yet used: the narrowing's budget may refuse it),
+/// stops with it.
+struct CallerSession {
+    proxy: Arc<s3s_aws::Proxy>,
+    session: String,
+    real: Arc<Cache>,
+    renewer: std::sync::OnceLock<tokio::task::AbortHandle>,
+}
+
+impl Via for CallerSession {
+    fn proxy(&self) -> &Arc<s3s_aws::Proxy> {
+        &self.proxy
+    }
+
+    fn session(&self) -> &str {
+        &self.session
+    }
+
+    fn ready(&self) -> BoxFuture<'_, Result<(), Error>> {
+        let real = &self.real;
+        self.renewer
+            .get_or_init(|| real.spawn_renewer().abort_handle());
+        Box::pin(async move { real.get().await.map(drop) })
+    }
+}
+
+impl Drop for CallerSession {
+    fn drop(&mut self) {
+        if let Some(renewer) = self.renewer.get() {
+            renewer.abort();
+        }
     }
 }
 

@@ -100,18 +100,20 @@ impl Served {
     }
 
     /// The same, for a scope served through the gateway: `cache` mints
-    /// local credentials, and `upstream` forwards.
+    /// local credentials, and `upstream` forwards (or, where the scope
+    /// `attributes`, each caller's own session, which its credentials carry).
     pub fn through_gateway(
         cache: Arc<Cache>,
         name: &str,
         grant: Grant,
         upstream: Upstream,
+        attributes: bool,
     ) -> Arc<Served> {
         let renewer = cache.spawn_renewer().abort_handle();
         Arc::new(Served {
             cache,
             renewer,
-            narrowed: Some(Narrowed::new(name, grant, false)),
+            narrowed: Some(Narrowed::new(name, grant, attributes)),
             upstream: Some(upstream),
         })
     }

@@ -257,9 +257,9 @@ fn serve_of(table: &FileScope, key: &dyn Fn(&str) -> String) -> Result<Serve, Re
                    this scope directly";
         return Err((span(), key("statements"), why.into()));
     }
-    if table.attribute.is_some() {
-        let why = "attribute = \"caller\" is not served through the gateway yet (its \
-                   upstream session would be shared): serve this scope directly";
+    if let (Upstream::Keys, Some(_)) = (upstream, &table.attribute) {
+        let why = "attribute = \"caller\" names each caller's STS session, and \
+                   upstream = \"keys\" has none: remove one of them";
         return Err((span(), key("attribute"), why.into()));
     }
     if let (Upstream::Keys, Some(role)) = (upstream, &table.role_arn) {

@@ -182,3 +182,35 @@ fn load_names_the_file() {
     let missing = Scopes::load(&dir.path().join("nope.toml"), &cli()).unwrap_err();
     assert!(missing.to_string().starts_with("cannot read "), "{missing}");
 }
+
+#[test]
+fn what_the_gateway_cannot_serve_is_refused_and_attribution_through_it_is_not() {
+    for (text, expected) in [
+        (
+            "[scope.a]\nbuckets = [\"b1\"]\nupstream = \"keys\"",
+            "3: scope.a.upstream: the upstream is the gateway's: add serve = \"gateway\"",
+        ),
+        (
+            "[scope.a]\nbuckets = [\"b1\"]\nserve = \"gateway\"\n\
+             statements = [{Effect = \"Deny\", Action = \"s3:*\", Resource = \"*\"}]",
+            "3: scope.a.statements: the gateway cannot enforce extra statements",
+        ),
+        (
+            "[scope.a]\nbuckets = [\"b1\"]\nserve = \"gateway\"\nupstream = \"keys\"\n\
+             role_arn = \"arn:aws:iam::123456789012:role/r\"",
+            "3: scope.a.role_arn: upstream = \"keys\" assumes no role",
+        ),
+        (
+            "[scope.a]\nbuckets = [\"b1\"]\nserve = \"gateway\"\nupstream = \"keys\"\n\
+             attribute = \"caller\"",
+            "3: scope.a.attribute: attribute = \"caller\" names each caller's STS session",
+        ),
+    ] {
+        let err = parse(text).unwrap_err();
+        assert!(err.starts_with(expected), "{text:?}:\n{err}");
+    }
+    let text = "[scope.a]\nbuckets = [\"b1\"]\nserve = \"gateway\"\nattribute = \"caller\"";
+    let scope = &parse(text).unwrap().by_name["a"];
+    assert!(scope.attribute);
+    assert_eq!(scope.serve, Serve::Gateway(Upstream::Sts));
+}

@@ -269,7 +269,8 @@ pub(crate) fn gateway_client(
     credentials: Option<aws_sdk_s3::config::SharedCredentialsProvider>,
 ) -> aws_sdk_s3::Client {
     use aws_sdk_s3::config::{
-        RequestChecksumCalculation, ResponseChecksumValidation, StalledStreamProtectionConfig,
+        IdentityCache, RequestChecksumCalculation, ResponseChecksumValidation,
+        StalledStreamProtectionConfig,
     };
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(timeouts().connect)
@@ -281,7 +282,9 @@ pub(crate) fn gateway_client(
         .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
         .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
     if let Some(credentials) = credentials {
-        s3 = s3.credentials_provider(credentials);
+        // The provider is a cache that renews ahead: the SDK asks it on
+        // every call rather than keep a credential until its last seconds.
+        s3 = (s3.credentials_provider(credentials)).identity_cache(IdentityCache::no_cache());
     }
     if s3_endpoint_overridden(&aws.config) {
         s3 = s3.force_path_style(true);

@@ -2,7 +2,8 @@
 //! programs of one user get a session each, named for them in what STS is
 //! sent (moto's record) and in the access line; the same program twice
 //! shares one; a narrowing of an attributed scope is attributed too; a
-//! guest uid gets its own; and 200 program names stay within the bound.
+//! guest uid gets its own; 200 program names stay within the bound; and
+//! through the gateway, each caller's S3 calls go out in its own session.
 
 use crate::support::*;
 use std::process::Command;
@@ -24,6 +25,11 @@ fn program(name: &str) -> String {
 
 /// The AccessKeyId `GET url` answers, fetched by `program` (curl or python3).
 fn key_by(program: &str, url: &str) -> String {
+    key_and_life(&fetched_by(program, url)).0
+}
+
+/// The body `GET url` answers, fetched by `program` (curl or python3).
+fn fetched_by(program: &str, url: &str) -> String {
     let out = match program {
         "curl" => run(Command::new("curl").args(["-s", "--max-time", "10", url])),
         _ => run(Command::new(tool("python3")).args([
@@ -32,7 +38,7 @@ fn key_by(program: &str, url: &str) -> String {
             url,
         ])),
     };
-    key_and_life(&expect_success(&out)).0
+    expect_success(&out)
 }
 
 /// The sessions the access lines named so far, waiting for `at_least`.
@@ -162,4 +168,74 @@ fn two_hundred_program_names_stay_within_the_bound() {
         .filter(|s| s.starts_with(&format!("s3c.default.{}.agent-", user())))
         .count();
     assert_eq!(minted, served, "one AssumeRole per served program");
+}
+
+/// Puts `key` into `bucket` through the gateway on port `gw` with boto3,
+/// holding `body`'s local credential only.
+fn put_through(gw: u16, body: &str, bucket: &str, key: &str) {
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
+    let field = |k: &str| v[k].as_str().unwrap().to_owned();
+    let cred = crate::gateway::Cred {
+        id: field("AccessKeyId"),
+        secret: field("SecretAccessKey"),
+        token: field("SessionToken"),
+    };
+    assert!(cred.id.starts_with("S3CL"), "a local credential: {body}");
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(tool("python3"));
+    crate::gateway::client_env(&mut cmd, home.path(), &cred, gw);
+    let script = "import boto3, sys\n\
+        from botocore.config import Config\n\
+        s3 = boto3.client('s3', config=Config(s3={'addressing_style': 'path'}))\n\
+        s3.put_object(Bucket=sys.argv[1], Key=sys.argv[2], Body=b'hi')\n";
+    expect_success(&run(cmd.args(["-c", script, bucket, key])));
+}
+
+#[test]
+fn through_the_gateway_each_callers_s3_calls_go_out_in_its_own_session() {
+    let moto = Moto::shared();
+    let bucket = moto.bucket("attrgw");
+    let server = Start::new(moto, &bucket)
+        .args(&["--attribute", "--gateway", "0", "--no-socket"])
+        .run();
+    let gw = crate::gateway::gateway_port(&server);
+    let url = format!("http://127.0.0.1:{}/", server.port);
+    put_through(gw, &fetched_by("curl", &url), &bucket, "by-curl");
+    put_through(gw, &fetched_by("python3", &url), &bucket, "by-python");
+    let narrowed = fetched_by("curl", &format!("{url}?prefix=reports/"));
+    put_through(gw, &narrowed, &bucket, "reports/narrowed");
+    let user = user();
+    let curl_session = format!("s3c.default.{user}.curl");
+    let python_session = format!("s3c.default.{user}.{}", program("python3"));
+    // What CloudTrail would name each PutObject by: the session whose key
+    // signed it upstream.
+    let calls = moto.s3_calls();
+    let session_of = |key: &str| {
+        let path = format!("/{bucket}/{key}");
+        let put = calls.iter().find(|(m, p, _)| m == "PUT" && *p == path);
+        put.unwrap_or_else(|| panic!("no PUT of {path}: {calls:?}"))
+            .2
+            .clone()
+    };
+    assert_eq!(
+        session_of("by-curl").as_deref(),
+        Some(curl_session.as_str())
+    );
+    assert_eq!(
+        session_of("by-python").as_deref(),
+        Some(python_session.as_str())
+    );
+    let narrowed_session = session_of("reports/narrowed").unwrap_or_default();
+    assert!(
+        narrowed_session.starts_with(&format!("{curl_session}.n")),
+        "narrowed, and still curl's: {narrowed_session}"
+    );
+    // The gateway's access lines name the session each call went out in.
+    for (key, session) in [("by-curl", &curl_session), ("by-python", &python_session)] {
+        let named = format!("session=\"{session}\"");
+        let line = |l: &String| l.contains(" gateway ") && l.contains(key) && l.contains(&named);
+        polled(&named, Duration::from_secs(10), || {
+            server.stderr_lines().iter().any(line).then_some(())
+        });
+    }
 }

@@ -39,8 +39,10 @@ the signing key id from `Authorization` (or null: unsigned), the service
 of its credential scope, the STS/IAM action, and its Content-Encoding and
 X-Amz-Content-SHA256 headers (how its body is framed), the error code it
 was refused with (`refused`, null when forwarded); an AssumeRole's also
-with its `session_name`, `source_identity` (or null) and `tags` (an
-object, in the request's order).
+with its `session_name`, `source_identity` (or null), `tags` (an
+object, in the request's order) and the AccessKeyId STS `issued` (null
+when refused), which joins each later call to its session as CloudTrail
+does. A forwarded request is recorded once moto has answered it.
 """
 
 import argparse
@@ -218,10 +220,8 @@ class Relay(BaseHTTPRequestHandler):
         if action == "AssumeRole":
             record.update(session_name=form.get("RoleSessionName"),
                           source_identity=form.get("SourceIdentity"), tags=dict(tags_of(form)))
-        with lock:
-            with open(args.record, "a") as out:
-                out.write(json.dumps(record) + "\n")
         if refusal:
+            self.write(record)
             status, code, message, svc = refusal
             return self.answer(status, {"Content-Type": "text/xml"}, error_xml(code, message, svc))
         if action == "GetCallerIdentity" and akid in args.root_key:
@@ -232,14 +232,25 @@ class Relay(BaseHTTPRequestHandler):
                 "</GetCallerIdentityResult><ResponseMetadata><RequestId>root</RequestId>"
                 "</ResponseMetadata></GetCallerIdentityResponse>"
             ).encode()
+            self.write(record)
             return self.answer(200, {"Content-Type": "text/xml"}, xml)
         status, headers, data = self.forward(body)
+        if action == "AssumeRole":
+            # CloudTrail joins a call to its session by the key STS issued.
+            issued = re.search(rb"<AccessKeyId>([^<]+)</AccessKeyId>", data) if status == 200 else None
+            record.update(issued=issued.group(1).decode() if issued else None)
+        self.write(record)
         if status == 200 and b"<CompleteMultipartUploadResponse" in data[:200]:
             data = data.replace(b"CompleteMultipartUploadResponse", b"CompleteMultipartUploadResult")
         if action == "CreateRole" and status == 200:
             with lock:
                 created[form.get("RoleName", "")] = (time.time(), int(form.get("MaxSessionDuration") or 3600))
         return self.answer(status, headers, data)
+
+    def write(self, record):
+        with lock:
+            with open(args.record, "a") as out:
+                out.write(json.dumps(record) + "\n")
 
     def refuse(self, action, form, akid):
         if action == "AssumeRole":

@@ -171,6 +171,29 @@ impl Moto {
             .collect()
     }
 
+    /// Each S3 call the relay forwarded, as CloudTrail names it: method,
+    /// path, and the `RoleSessionName` of the session whose key signed it
+    /// (joined by the AccessKeyId each AssumeRole issued; `None`: a key no
+    /// AssumeRole issued, moto's own say).
+    pub fn s3_calls(&self) -> Vec<(String, String, Option<String>)> {
+        let text = std::fs::read_to_string(&self.signed).unwrap_or_default();
+        let records: Vec<serde_json::Value> = (text.lines())
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        let session_of = |akid: &serde_json::Value| {
+            (records.iter())
+                .find(|r| r["action"] == "AssumeRole" && !akid.is_null() && r["issued"] == *akid)
+                .and_then(|r| r["session_name"].as_str().map(str::to_owned))
+        };
+        (records.iter())
+            .filter(|r| r["service"] == "s3" && r["refused"].is_null())
+            .map(|r| {
+                let field = |k: &str| r[k].as_str().unwrap_or_default().to_owned();
+                (field("method"), field("path"), session_of(&r["akid"]))
+            })
+            .collect()
+    }
+
     /// Every AssumeRole the relay saw, oldest first, refused ones too:
     /// what AWS would record of each (CloudTrail's `sourceIdentity` and
     /// session tags).
