@@ -188,21 +188,29 @@ fn a_role_without_attributions_actions_is_one_line_at_startup() {
     let bare = role_trusting(&moto, "attr-startup-bare", json!("sts:AssumeRole"));
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("scopes.toml");
-    let text = format!(
-        "[scope.bare]\nbuckets = [\"{bucket}\"]\nduration = \"1h\"\nattribute = \"caller\"\n\
-         role_arn = \"{bare}\"\n"
-    );
-    std::fs::write(&config, text).unwrap();
-    let lines = Start::new(&moto, "")
-        .args(&["--config", config.to_str().unwrap()])
-        .try_run()
-        .err()
-        .expect("the server refuses to start");
-    let errors: Vec<&String> = lines.iter().filter(|l| l.starts_with("Error: ")).collect();
-    assert_eq!(errors.len(), 1, "{lines:#?}");
-    assert!(
-        errors[0].starts_with("Error: scope 'bare': ")
-            && errors[0].contains("the role's trust policy must allow sts:SetSourceIdentity and sts:TagSession for attribute = \"caller\""),
-        "{lines:#?}"
-    );
+    // Served directly, and through the gateway (whose callers' sessions
+    // are attributed the same way).
+    for (serve, flags) in [
+        ("", &[][..]),
+        ("serve = \"gateway\"\n", &["--gateway", "0"][..]),
+    ] {
+        let text = format!(
+            "[scope.bare]\nbuckets = [\"{bucket}\"]\nduration = \"1h\"\nattribute = \"caller\"\n\
+             role_arn = \"{bare}\"\n{serve}"
+        );
+        std::fs::write(&config, text).unwrap();
+        let lines = Start::new(&moto, "")
+            .args(&["--config", config.to_str().unwrap()])
+            .args(flags)
+            .try_run()
+            .err()
+            .expect("the server refuses to start");
+        let errors: Vec<&String> = lines.iter().filter(|l| l.starts_with("Error: ")).collect();
+        assert_eq!(errors.len(), 1, "{lines:#?}");
+        assert!(
+            errors[0].starts_with("Error: scope 'bare': ")
+                && errors[0].contains("the role's trust policy must allow sts:SetSourceIdentity and sts:TagSession for attribute = \"caller\""),
+            "{serve}: {lines:#?}"
+        );
+    }
 }
