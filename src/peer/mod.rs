@@ -36,25 +36,26 @@ impl Peer {
     }
 
     /// Its program's file name, for a scope that attributes each caller:
-    /// the exe's last part (the socket's peer; for `s3-credentials-fetch`,
-    /// which an SDK runs as its credential_process, the program that ran
-    /// it), or, on TCP, that of the process of its uid holding the client's
-    /// socket inode, found once per connection; `unknown` where neither
-    /// tells (never left out).
+    /// the exe's last part, of the socket's peer or, on TCP, of the process
+    /// of its uid holding the client's socket inode (found once per
+    /// connection); for `s3-credentials-fetch`, which an SDK runs as its
+    /// credential_process, the program that ran it (past an `sh -c`);
+    /// `unknown` where nothing tells (never left out).
     pub(crate) fn program(&self) -> &str {
         self.program.get_or_init(|| {
-            let exe = match (&self.exe, self.pid) {
-                (Some(exe), Some(pid)) if exe.ends_with("/s3-credentials-fetch") => {
-                    program::parent_of(pid)
-                        .and_then(exe_of)
-                        .or(Some(exe.clone()))
+            let (exe, pid) = match &self.exe {
+                Some(exe) => (Some(exe.clone()), self.pid),
+                None => {
+                    let holder = self.inode.and_then(|i| program::holder(self.uid, i));
+                    (holder.and_then(exe_of), holder)
                 }
-                (exe, _) => exe.clone(),
             };
-            let exe = exe.or_else(|| {
-                self.inode
-                    .and_then(|inode| program::holder(self.uid, inode))
-            });
+            let exe = match (exe, pid) {
+                (Some(exe), Some(pid)) if exe.ends_with("/s3-credentials-fetch") => {
+                    program::runner_of(pid).and_then(exe_of).or(Some(exe))
+                }
+                (exe, _) => exe,
+            };
             let name = exe.as_deref().and_then(|e| e.rsplit('/').next());
             name.filter(|n| !n.is_empty())
                 .unwrap_or("unknown")

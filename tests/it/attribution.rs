@@ -16,10 +16,16 @@ fn user() -> String {
     found.map_or_else(|| uid.to_string(), |u| u.name)
 }
 
-/// The file name of the program `name` on PATH resolves to (what
-/// `/proc/PID/exe` names once it runs).
+/// The file name of the program `name` (the test venv's, else PATH's)
+/// resolves to (what `/proc/PID/exe` names once it runs).
 fn program(name: &str) -> String {
-    let path = std::fs::canonicalize(tool(name)).unwrap();
+    let venv = Some(tool(name)).filter(|path| path.is_absolute());
+    let path = venv.or_else(|| {
+        (std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()))
+            .map(|dir| dir.join(name))
+            .find(|path| path.is_file())
+    });
+    let path = std::fs::canonicalize(path.expect("the program on PATH")).unwrap();
     path.file_name().unwrap().to_string_lossy().into_owned()
 }
 
@@ -238,4 +244,38 @@ fn through_the_gateway_each_callers_s3_calls_go_out_in_its_own_session() {
             server.stderr_lines().iter().any(line).then_some(())
         });
     }
+}
+
+#[test]
+fn rclone_running_fetch_through_sh_c_is_named_rclone() {
+    let moto = Moto::shared();
+    let bucket = moto.bucket("attrrclone");
+    let server = Start::new(moto, &bucket).args(&["--attribute"]).run();
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir(home.path().join(".aws")).unwrap();
+    // The Go SDK (v1) reads credential_process from the credentials file
+    // and runs it with `sh -c`.
+    let process = format!("{FETCH} --port {}", server.port);
+    let credentials = format!("[default]\ncredential_process = {process}\n");
+    std::fs::write(home.path().join(".aws/credentials"), credentials).unwrap();
+    let out = run(Command::new("rclone")
+        .args(["lsf", &format!("m:{bucket}")])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("RCLONE_CONFIG_M_TYPE", "s3")
+        .env("RCLONE_CONFIG_M_PROVIDER", "Other")
+        .env("RCLONE_CONFIG_M_ENV_AUTH", "true")
+        .env("RCLONE_CONFIG_M_ENDPOINT", moto.url())
+        .env("RCLONE_CONFIG_M_FORCE_PATH_STYLE", "true"));
+    expect_success(&out);
+    let named = sessions(&server, 1);
+    let rclone = program("rclone");
+    assert_eq!(
+        named[0],
+        format!("s3c.default.{}.{rclone}", user()),
+        "{named:?}"
+    );
 }
