@@ -64,7 +64,7 @@ Register-ArgumentCompleter -Native -CommandName 's3-credentials' -ScriptBlock {
             [CompletionResult]::new('--read-only', '--read-only', [CompletionResultType]::ParameterName, 'Only allow reading from the bucket')
             [CompletionResult]::new('--write-only', '--write-only', [CompletionResultType]::ParameterName, 'Only allow writing to the bucket')
             [CompletionResult]::new('--no-socket', '--no-socket', [CompletionResultType]::ParameterName, 'Serve over TCP only, with no Unix socket')
-            [CompletionResult]::new('--attribute', '--attribute', [CompletionResultType]::ParameterName, 'Give each caller (your user and the program, or an allowed uid''s) of the buckets on the command line its own STS session, named for it in CloudTrail (RoleSessionName, SourceIdentity, session tags); with --gateway, the gateway''s S3 calls for it go out in that session')
+            [CompletionResult]::new('--attribute', '--attribute', [CompletionResultType]::ParameterName, 'Give each caller (your user and the program, or an allowed uid''s) of the buckets on the command line its own STS session, named for it in CloudTrail (RoleSessionName, SourceIdentity, session tags); with --gateway, the gateway''s S3 calls for it go out in that session. A --config scope says attribute = "caller" instead')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Do not log each request')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Do not log each request')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

@@ -60,7 +60,7 @@ set edit:completion:arg-completer[s3-credentials] = {|@words|
             cand --read-only 'Only allow reading from the bucket'
             cand --write-only 'Only allow writing to the bucket'
             cand --no-socket 'Serve over TCP only, with no Unix socket'
-            cand --attribute 'Give each caller (your user and the program, or an allowed uid''s) of the buckets on the command line its own STS session, named for it in CloudTrail (RoleSessionName, SourceIdentity, session tags); with --gateway, the gateway''s S3 calls for it go out in that session'
+            cand --attribute 'Give each caller (your user and the program, or an allowed uid''s) of the buckets on the command line its own STS session, named for it in CloudTrail (RoleSessionName, SourceIdentity, session tags); with --gateway, the gateway''s S3 calls for it go out in that session. A --config scope says attribute = "caller" instead'
             cand -q 'Do not log each request'
             cand --quiet 'Do not log each request'
             cand -h 'Print help (see more with ''--help'')'

@@ -91,7 +91,7 @@ complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserve
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l read-only -d 'Only allow reading from the bucket'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l write-only -d 'Only allow writing to the bucket'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l no-socket -d 'Serve over TCP only, with no Unix socket'
-complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l attribute -d 'Give each caller (your user and the program, or an allowed uid\'s) of the buckets on the command line its own STS session, named for it in CloudTrail (RoleSessionName, SourceIdentity, session tags); with --gateway, the gateway\'s S3 calls for it go out in that session'
+complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -l attribute -d 'Give each caller (your user and the program, or an allowed uid\'s) of the buckets on the command line its own STS session, named for it in CloudTrail (RoleSessionName, SourceIdentity, session tags); with --gateway, the gateway\'s S3 calls for it go out in that session. A --config scope says attribute = "caller" instead'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -s q -l quiet -d 'Do not log each request'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand localserver" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c s3-credentials -n "__fish_s3_credentials_using_subcommand exec" -l prefix -d 'Restrict to keys starting with this prefix' -r -f

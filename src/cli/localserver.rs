@@ -54,7 +54,8 @@ pub struct LocalserverArgs {
     /// of the buckets on the command line its own STS session, named for
     /// it in CloudTrail (RoleSessionName, SourceIdentity, session tags);
     /// with --gateway, the gateway's S3 calls for it go out in that session.
-    #[arg(long)]
+    /// A --config scope says attribute = "caller" instead.
+    #[arg(long, requires = "buckets")]
     pub attribute: bool,
     /// Also serve this uid (a service account) every scope over TCP, IMDS
     /// and the socket; repeatable. By default only your own uid is served.

@@ -24,6 +24,34 @@ fn read_only_and_write_only_conflict() {
 }
 
 #[test]
+fn attribute_needs_the_command_lines_buckets_and_goes_with_the_gateway() {
+    let config = [
+        "s3-credentials",
+        "localserver",
+        "--config",
+        "s.toml",
+        "--attribute",
+    ];
+    let err = Cli::try_parse_from(config).unwrap_err();
+    assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+    let both = [
+        "s3-credentials",
+        "localserver",
+        "b",
+        "-d",
+        "1h",
+        "--attribute",
+        "--gateway",
+        "0",
+    ];
+    let Command::Localserver(args) = Cli::try_parse_from(both).unwrap().command else {
+        panic!("localserver")
+    };
+    let options = args.options().unwrap();
+    assert!(options.command_line.attribute && options.command_line.serve.through_gateway());
+}
+
+#[test]
 fn duration_is_required_and_checked() {
     let err = Cli::try_parse_from(["s3-credentials", "localserver", "b"]).unwrap_err();
     assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);

@@ -72,9 +72,14 @@ pub(super) fn announce(args: &Options, scopes: &Scopes, bound: &Bound, running: 
 fn announce_gateway(scopes: &Scopes, addr: std::net::SocketAddr) {
     let through = (scopes.by_name.values()).filter(|s| s.serve.through_gateway());
     let names: Vec<&str> = through.map(|s| s.name.as_str()).collect();
+    let serving = match names.is_empty() {
+        true => "serving no scope yet: add serve = \"gateway\" to a [scope.NAME] and reload \
+                 (SIGHUP)"
+            .to_owned(),
+        false => format!("for scopes {}", quoted(&names)),
+    };
     log::say(&format!(
-        "S3 gateway: http://{addr} (for AWS_ENDPOINT_URL_S3), for scopes {}",
-        quoted(&names)
+        "S3 gateway: http://{addr} (for AWS_ENDPOINT_URL_S3), {serving}"
     ));
     for scope in scopes.by_name.values() {
         if scope.serve == Serve::Gateway(Upstream::Keys) {

@@ -194,3 +194,43 @@ fn upstream_keys_scopes_make_no_sts_or_iam_call_at_startup_or_after() {
         "S3 saw the server's own key"
     );
 }
+
+#[test]
+fn a_gateway_serving_no_scope_says_so_and_serves_one_added_on_reload() {
+    let bed = bed();
+    let dir = tempfile::tempdir().unwrap();
+    let direct = format!(
+        "duration = \"15m\"\n[scope.plain]\nbuckets = [\"{}\"]\n",
+        bed.other
+    );
+    let (mut server, gw) = gateway_server(&bed.moto, dir.path(), &direct);
+    let lines = server.stderr_lines();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("serving no scope yet: add serve = \"gateway\"")),
+        "{lines:#?}"
+    );
+    let added = format!(
+        "{direct}[scope.late]\nbuckets = [\"{}\"]\nprefix = \"team/\"\nserve = \"gateway\"\n\
+         upstream = \"keys\"\n",
+        bed.bucket
+    );
+    std::fs::write(dir.path().join("scopes.toml"), added).unwrap();
+    signal(&server.child, Signal::SIGHUP);
+    let reloaded = "serving scopes 'late', 'plain'";
+    assert!(
+        server.wait_for_stderr(reloaded, Duration::from_secs(20)),
+        "{:#?}",
+        server.stderr_lines()
+    );
+    let key = format!("team/{}/k", unique("late"));
+    let out = attempt_at(
+        bed,
+        gw,
+        &cred_from(&server, "/scope/late"),
+        &[(&bed.bucket, &key)],
+    );
+    assert_eq!(out[format!("put {}/{key}", bed.bucket)], "ok", "{out}");
+    server.terminate();
+}
