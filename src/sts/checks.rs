@@ -82,6 +82,9 @@ pub async fn clock_offset(options: &AwsOptions) -> Result<time::Duration, Error>
 
 /// The scope's session policy against STS's size limit (no AWS call).
 pub fn policy_size(scope: &Scope) -> Verdict {
+    if signs_with_own_keys(scope) {
+        return Verdict::Ok("none is sent: upstream = \"keys\", the gateway enforces it".into());
+    }
     let policy = scope.grant.policy_compact();
     match explain::policy_size(&scope.grant, policy.len()) {
         Ok(()) => Verdict::Ok(format!(
@@ -95,6 +98,13 @@ pub fn policy_size(scope: &Scope) -> Verdict {
 
 /// What else startup would check of `scope` with AWS, each on its own.
 pub async fn check_scope(aws: &Aws, scope: &Scope) -> Vec<(&'static str, Verdict)> {
+    if signs_with_own_keys(scope) {
+        let why = "upstream = \"keys\": the server's own keys sign, no STS or IAM call is made";
+        return vec![
+            ("upstream", Verdict::Ok(why.into())),
+            ("buckets", buckets(aws, scope).await),
+        ];
+    }
     let chaining = match &aws.identity {
         Ok((arn, _)) => match explain::role_chaining(arn, scope.duration) {
             Some(e) => Verdict::Fail(e.to_string()),
@@ -113,6 +123,12 @@ pub async fn check_scope(aws: &Aws, scope: &Scope) -> Vec<(&'static str, Verdict
         found.push(("trust policy", trust_policy(&role)));
     }
     found
+}
+
+/// Whether the gateway signs `scope`'s calls with the server's own keys
+/// (`upstream = "keys"`): no session policy, role or STS call applies.
+fn signs_with_own_keys(scope: &Scope) -> bool {
+    scope.serve == crate::scope::Serve::Gateway(crate::scope::Upstream::Keys)
 }
 
 /// The scope's buckets, checked as startup checks them: the first that
@@ -326,6 +342,23 @@ mod tests {
         for verdict in [max_session(&seen, &scope()), trust_policy(&seen)] {
             assert!(matches!(verdict, Verdict::Warn(_)), "{verdict:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_scope_signed_with_the_servers_own_keys_checks_its_buckets_alone() {
+        let keys = Scope {
+            serve: crate::scope::Serve::Gateway(crate::scope::Upstream::Keys),
+            ..scope()
+        };
+        assert!(matches!(policy_size(&keys), Verdict::Ok(said) if said.contains("none is sent")));
+        let store = canned::answering("200 OK", "").await;
+        let found = check_scope(&aws_at(&store.url).await, &keys).await;
+        let names: Vec<&str> = found.iter().map(|(what, _)| *what).collect();
+        assert_eq!(names, ["upstream", "buckets"]);
+        assert!(
+            found.iter().all(|(_, v)| matches!(v, Verdict::Ok(_))),
+            "{found:?}"
+        );
     }
 
     #[tokio::test]
