@@ -55,9 +55,13 @@ impl About {
         let url = self.gateway.as_deref()?;
         Some(match self.upstream.as_deref() {
             Some("keys") => format!("by the gateway at {url} alone (upstream = \"keys\")"),
-            Some("sts") => {
-                format!("by the gateway at {url}, and by S3 with the scope's STS credential")
-            }
+            // The probes reach the gateway alone: whether S3 enforces the
+            // credential behind it is not shown by them.
+            Some("sts") => format!(
+                "by the gateway at {url}, which signs upstream with the scope's STS \
+                 credential (whether S3 enforces that too is not probed here: verify a \
+                 scope served directly)"
+            ),
             _ => format!("by the gateway at {url}"),
         })
     }
