@@ -25,7 +25,6 @@ pub(crate) use target::{targets, Target};
 
 /// How an answer from no target begins (see [`nobody_there`]).
 const NOBODY_THERE: &str = "no localserver is running on";
-const START_ONE: &str = "start one with: s3-credentials localserver BUCKET --duration 1h";
 /// No credential body is anywhere near this; a larger answer is not ours.
 const MAX_BODY: usize = 64 * 1024;
 
@@ -167,19 +166,20 @@ pub(crate) async fn ask_first<T>(
         }
     }
     let tried: Vec<String> = targets.iter().map(Target::to_string).collect();
-    // The port asked for, when it is not the default: the server to start
-    // must listen there.
-    let port = (targets.iter())
-        .find_map(|t| match t {
-            Target::Url(uri) => uri.port_u16(),
-            Target::Socket { .. } => None,
-        })
-        .filter(|port| *port != crate::socket::DEFAULT_PORT)
-        .map_or(String::new(), |port| format!(" --port {port}"));
+    let port = targets.iter().find_map(Target::port);
     Err(Error::new(format!(
-        "{NOBODY_THERE} {}; {START_ONE}{port}",
-        tried.join(" or ")
+        "{NOBODY_THERE} {}; {}",
+        tried.join(" or "),
+        start_one(port)
     )))
+}
+
+/// How to start the server a client looked for on `port`: on that port,
+/// when it is not the default.
+pub(crate) fn start_one(port: Option<u16>) -> String {
+    let port = (port.filter(|port| *port != crate::socket::DEFAULT_PORT))
+        .map_or(String::new(), |port| format!(" --port {port}"));
+    format!("start one with: s3-credentials localserver BUCKET --duration 1h{port}")
 }
 
 /// Why one target gave no credentials.

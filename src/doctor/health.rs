@@ -62,8 +62,8 @@ pub(super) async fn server(port: u16) -> Check {
              it, or pass doctor --port N for yours"
         )),
         _ => Verdict::Fail(format!(
-            "no server answers on {socket} or 127.0.0.1:{port}: start one with \
-             s3-credentials localserver BUCKET --duration 1h (or pass doctor --port N)"
+            "no server answers on {socket} or 127.0.0.1:{port}: {} (or pass doctor --port N)",
+            crate::fetch::start_one(Some(port))
         )),
     };
     Check::new("server", verdict)

@@ -25,6 +25,22 @@ pub(crate) enum Target {
     Url(Uri),
 }
 
+impl Target {
+    /// The server port it stands for: a URL's, or the default socket's (a
+    /// default socket is named for its port, `PORT.sock`).
+    pub(crate) fn port(&self) -> Option<u16> {
+        match self {
+            Target::Url(uri) => uri.port_u16(),
+            Target::Socket {
+                path,
+                default: true,
+                ..
+            } => path.file_stem()?.to_str()?.parse().ok(),
+            Target::Socket { .. } => None,
+        }
+    }
+}
+
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -94,4 +110,27 @@ fn parse_url(url: &str) -> Result<Uri, Error> {
         )));
     }
     Ok(uri)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_target_stands_for_its_port_where_it_names_one() {
+        let socket = |path: &str, default| Target::Socket {
+            path: path.into(),
+            default,
+            route: "/".into(),
+        };
+        assert_eq!(
+            socket("/run/user/1/s3-credentials/9001.sock", true).port(),
+            Some(9001)
+        );
+        assert_eq!(socket("/tmp/mine.sock", false).port(), None);
+        let url = Target::Url("http://127.0.0.1:9002/".parse().unwrap());
+        assert_eq!(url.port(), Some(9002));
+        assert!(crate::fetch::start_one(Some(9001)).ends_with("--duration 1h --port 9001"));
+        assert!(crate::fetch::start_one(Some(8094)).ends_with("--duration 1h"));
+    }
 }
