@@ -339,6 +339,10 @@ fn refused(target: &Target, status: StatusCode, body: &[u8]) -> Error {
         StatusCode::UNAUTHORIZED => {
             "; the server wants --auth-token-file's token over TCP: ask its Unix socket instead"
         }
+        StatusCode::NOT_FOUND if target.asks_a_scope() => {
+            "; check --scope against the [scope.NAME] tables of the server's --config"
+        }
+        StatusCode::NOT_FOUND => "; give --scope NAME, a [scope.NAME] of the server's --config",
         _ => "",
     };
     Error::new(format!(

@@ -39,6 +39,15 @@ impl Target {
             Target::Socket { .. } => None,
         }
     }
+
+    /// Whether it asks for a named scope (`/scope/NAME...`), not `/`'s.
+    pub(crate) fn asks_a_scope(&self) -> bool {
+        let path = match self {
+            Target::Socket { route, .. } => route.as_str(),
+            Target::Url(uri) => uri.path(),
+        };
+        path.starts_with("/scope/")
+    }
 }
 
 impl fmt::Display for Target {
@@ -132,5 +141,8 @@ mod tests {
         assert_eq!(url.port(), Some(9002));
         assert!(crate::fetch::start_one(Some(9001)).ends_with("--duration 1h --port 9001"));
         assert!(crate::fetch::start_one(Some(8094)).ends_with("--duration 1h"));
+        assert!(!socket("/x.sock", false).asks_a_scope());
+        let scoped = Target::Url("http://127.0.0.1:1/scope/a/about".parse().unwrap());
+        assert!(scoped.asks_a_scope());
     }
 }

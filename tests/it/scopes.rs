@@ -148,10 +148,17 @@ fn a_config_serves_each_scope_its_own_credential() {
     aws_env(&mut fetch, server.home.path());
     let out = run(fetch.args(["--port", &port.to_string(), "--scope", "gamma"]));
     assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stderr);
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("404"),
-        "{out:?}"
+        said.contains("404: No such scope; check --scope against"),
+        "{said}"
     );
+    // Without --scope, a server with no default says to give one.
+    let mut fetch = Command::new(FETCH);
+    aws_env(&mut fetch, server.home.path());
+    let out = run(fetch.args(["--port", &port.to_string()]));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("; give --scope NAME"), "{said}");
 
     // boto3 through the scope's container endpoint.
     let uri = format!("http://127.0.0.1:{port}/scope/beta/ecs");
