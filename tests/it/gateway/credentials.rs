@@ -198,12 +198,13 @@ fn upstream_keys_scopes_make_no_sts_or_iam_call_at_startup_or_after() {
 #[test]
 fn a_gateway_serving_no_scope_says_so_and_serves_one_added_on_reload() {
     let bed = bed();
+    // Not the bed's moto: a scope served directly calls STS, which the
+    // bed's must never see.
+    let moto = Moto::shared();
+    let (plain, late) = (moto.bucket("plain"), moto.bucket("late"));
     let dir = tempfile::tempdir().unwrap();
-    let direct = format!(
-        "duration = \"15m\"\n[scope.plain]\nbuckets = [\"{}\"]\n",
-        bed.other
-    );
-    let (mut server, gw) = gateway_server(&bed.moto, dir.path(), &direct);
+    let direct = format!("duration = \"15m\"\n[scope.plain]\nbuckets = [\"{plain}\"]\n");
+    let (mut server, gw) = gateway_server(moto, dir.path(), &direct);
     let lines = server.stderr_lines();
     assert!(
         lines
@@ -212,9 +213,8 @@ fn a_gateway_serving_no_scope_says_so_and_serves_one_added_on_reload() {
         "{lines:#?}"
     );
     let added = format!(
-        "{direct}[scope.late]\nbuckets = [\"{}\"]\nprefix = \"team/\"\nserve = \"gateway\"\n\
-         upstream = \"keys\"\n",
-        bed.bucket
+        "{direct}[scope.late]\nbuckets = [\"{late}\"]\nprefix = \"team/\"\n\
+         serve = \"gateway\"\nupstream = \"keys\"\n"
     );
     std::fs::write(dir.path().join("scopes.toml"), added).unwrap();
     signal(&server.child, Signal::SIGHUP);
@@ -229,8 +229,8 @@ fn a_gateway_serving_no_scope_says_so_and_serves_one_added_on_reload() {
         bed,
         gw,
         &cred_from(&server, "/scope/late"),
-        &[(&bed.bucket, &key)],
+        &[(&late, &key)],
     );
-    assert_eq!(out[format!("put {}/{key}", bed.bucket)], "ok", "{out}");
+    assert_eq!(out[format!("put {late}/{key}")], "ok", "{out}");
     server.terminate();
 }
