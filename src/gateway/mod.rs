@@ -40,6 +40,36 @@ use s3s::service::{S3Service, S3ServiceBuilder};
 use std::sync::Arc;
 use std::time::Instant;
 
+/// S3's message for a signature that does not match (AWS S3 API
+/// reference, "Error responses"), where s3s says the code alone.
+const SIGNATURE_MESSAGE: &str = "The request signature we calculated does not match the \
+    signature you provided. Check your key and signing method.";
+
+/// The error s3s answers without a message: what S3 says is added. Only a
+/// 403's small body, which s3s made whole, is read.
+async fn worded(response: Response<s3s::Body>) -> Response<s3s::Body> {
+    const BARE: &[u8] = b"<Code>SignatureDoesNotMatch</Code></Error>";
+    if response.status() != hyper::StatusCode::FORBIDDEN {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(collected) = http_body_util::BodyExt::collect(body).await else {
+        return Response::from_parts(parts, s3s::Body::empty());
+    };
+    let bytes = collected.to_bytes();
+    let Some(at) = bytes.windows(BARE.len()).position(|w| w == BARE) else {
+        return Response::from_parts(parts, s3s::Body::from(bytes));
+    };
+    let message = format!("<Message>{SIGNATURE_MESSAGE}</Message></Error>");
+    let head = &bytes[..at + BARE.len() - "</Error>".len()];
+    let worded: bytes::Bytes = [head, message.as_bytes()].concat().into();
+    // The length s3s wrote is the bare body's.
+    parts
+        .headers
+        .insert(hyper::header::CONTENT_LENGTH, worded.len().into());
+    Response::from_parts(parts, s3s::Body::from(worded))
+}
+
 /// The answer's body: s3s's, counted.
 pub(crate) type Body = CountOut<s3s::Body>;
 
@@ -104,8 +134,8 @@ impl Gateway {
                 response
             }
         };
+        let mut response = worded(response).await;
         let status = response.status().as_u16();
-        let mut response = response;
         if has_body && status >= 400 {
             // Refused before its body was read (botocore waits for a `100
             // Continue` that never comes): the connection cannot be
