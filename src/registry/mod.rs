@@ -186,16 +186,6 @@ pub struct Table {
 }
 
 impl Table {
-    /// The cache of the scope called `name`.
-    pub fn get(&self, name: &str) -> Option<&Arc<Cache>> {
-        self.by_name.get(name).map(|s| s.cache())
-    }
-
-    /// The cache `/` serves.
-    pub fn default_cache(&self) -> Option<&Arc<Cache>> {
-        self.get(self.default.as_deref()?)
-    }
-
     /// Whether `uid` is a guest of some scope (so may connect at all).
     pub fn has_guest(&self, uid: u32) -> bool {
         self.guests.values().any(|uids| uids.contains(&uid))

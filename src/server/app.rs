@@ -143,13 +143,13 @@ impl App {
     /// 405 for a method no route takes, or the route's.
     async fn answer<B>(&self, asked: &Asked<'_>, req: &Request<B>) -> Answer {
         if asked.route == Route::Imds {
-            let (table, caller) = (asked.table, asked.caller);
-            let default_ok = (table.default.as_deref()).is_some_and(|d| caller.may_fetch(table, d));
-            let instance = &self.options.instance;
-            let tokens = &self.imds_tokens;
-            return super::imds::respond(tokens, table, instance, default_ok, req)
-                .await
-                .into();
+            let (instance, tokens) = (&self.options.instance, &self.imds_tokens);
+            let (response, session) =
+                super::imds::respond(tokens, instance, imds_credential(asked), req).await;
+            return Answer {
+                session,
+                ..response.into()
+            };
         }
         if req.method() != Method::GET && req.method() != Method::HEAD {
             let mut response = error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed");
@@ -256,17 +256,9 @@ async fn credential(
             session: None,
         };
     };
-    let caller = served.attributes().then(|| who(asked.peer));
-    let (held, session) = match (narrowing.is_empty(), &caller) {
-        (true, None) => (served.cache().get().await, None),
-        (_, caller) => match served
-            .narrowed(narrowing, asked.caller.share(), caller.as_ref())
-            .await
-        {
-            Ok((held, session)) => (Ok(held), Some(session)),
-            Err(NarrowFailure::Unavailable(why)) => (Err(why), None),
-            Err(refused) => return narrow_refusal(refused),
-        },
+    let (held, session) = match held_for(asked, served, narrowing).await {
+        Ok(found) => found,
+        Err(refused) => return narrow_refusal(refused),
     };
     match held {
         Ok(held) => Answer {
@@ -278,6 +270,48 @@ async fn credential(
             error(StatusCode::SERVICE_UNAVAILABLE, &why).into()
         }
     }
+}
+
+/// The credential `served` gives this caller for `narrowing`, with its
+/// session's name where it is its own: the scope's, or where the request
+/// narrows or the scope attributes each caller, the caller's own entry.
+/// The one place that decides it, for every route that hands one out
+/// (IMDS too). Why none: the narrowing's refusal; STS's error is the
+/// first part's.
+async fn held_for(
+    asked: &Asked<'_>,
+    served: &crate::registry::Served,
+    narrowing: &Narrowing,
+) -> Result<
+    (
+        Result<Arc<crate::cache::Held>, crate::Error>,
+        Option<String>,
+    ),
+    NarrowFailure,
+> {
+    let caller = served.attributes().then(|| who(asked.peer));
+    if narrowing.is_empty() && caller.is_none() {
+        return Ok((served.cache().get().await, None));
+    }
+    let share = asked.caller.share();
+    match served.narrowed(narrowing, share, caller.as_ref()).await {
+        Ok((held, session)) => Ok((Ok(held), Some(session))),
+        Err(NarrowFailure::Unavailable(why)) => Ok((Err(why), None)),
+        Err(refused) => Err(refused),
+    }
+}
+
+/// IMDS's credential: the default scope's, as `/` gives it to this caller
+/// (its own session where the scope attributes each caller); `None` where
+/// there is none it may fetch.
+async fn imds_credential(asked: &Asked<'_>) -> super::imds::Credential {
+    let table = asked.table;
+    let name = table.default.as_deref()?;
+    let served = (table.by_name.get(name)).filter(|_| asked.caller.may_fetch(table, name))?;
+    Some(match held_for(asked, served, &Narrowing::default()).await {
+        Ok((held, session)) => (held.map_err(drop), session),
+        Err(_) => (Err(()), None),
+    })
 }
 
 /// Who is asking, for a scope that gives each caller its own session: the

@@ -6,11 +6,11 @@
 
 use super::respond::{text, Body};
 use crate::cache::Held;
-use crate::registry::Table;
 use crate::token;
 use hyper::header::{HeaderValue, ALLOW};
 use hyper::{Method, Request, Response, StatusCode};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::Mutex;
 use time::OffsetDateTime;
 
@@ -81,35 +81,42 @@ impl Tokens {
     }
 }
 
-/// Answers one IMDS request (the TCP guards have passed); `default_ok`:
-/// whether the caller may fetch the default scope. Paths are EC2's, with
-/// or without the listing's trailing slash, and a leading `//` (what
-/// clients make of an endpoint that ends in `/`) is `/`.
+/// The default scope's credential as the caller may have it, with the
+/// session it came from where that is the caller's own; `None`: none it
+/// may fetch; `Err`: none just now.
+pub(super) type Credential = Option<(Result<Arc<Held>, ()>, Option<String>)>;
+
+/// Answers one IMDS request (the TCP guards have passed), with the session
+/// its credential came from; `credential` is awaited only on the
+/// credential's path. Paths are EC2's, with or without the listing's
+/// trailing slash, and a leading `//` (what clients make of an endpoint
+/// that ends in `/`) is `/`.
 pub(super) async fn respond<B>(
     tokens: &Tokens,
-    table: &Table,
     instance: &Instance,
-    default_ok: bool,
+    credential: impl std::future::Future<Output = Credential>,
     req: &Request<B>,
-) -> Response<Body> {
+) -> (Response<Body>, Option<String>) {
     let raw = req.uri().path();
     let path = format!("/{}", raw.trim_start_matches('/'));
     let path = path.as_str();
     let read = matches!(*req.method(), Method::GET | Method::HEAD);
-    match path {
+    let token = req.headers().get(TOKEN_HEADER);
+    if path.strip_prefix(CREDENTIALS_PATH) == Some(ROLE) && tokens.valid(token) && read {
+        return match credential.await {
+            Some((Ok(held), session)) => (imds_body(&held), session),
+            Some((Err(()), _)) => (unavailable(), None),
+            None => (text(StatusCode::NOT_FOUND, "Not Found"), None),
+        };
+    }
+    let response = match path {
         TOKEN_PATH if req.method() == Method::PUT => issue(tokens, req),
         TOKEN_PATH => not_allowed("PUT"),
         _ if !read => not_allowed("GET, HEAD, PUT"),
-        _ if !tokens.valid(req.headers().get(TOKEN_HEADER)) => {
-            text(StatusCode::UNAUTHORIZED, "Unauthorized")
-        }
+        _ if !tokens.valid(token) => text(StatusCode::UNAUTHORIZED, "Unauthorized"),
         _ if path.trim_end_matches('/') == CREDENTIALS_PATH.trim_end_matches('/') => {
             text(StatusCode::OK, ROLE)
         }
-        _ if path.strip_prefix(CREDENTIALS_PATH) == Some(ROLE) => match default_ok {
-            true => credential(table).await,
-            false => text(StatusCode::NOT_FOUND, "Not Found"),
-        },
         INFO_PATH => document(crate::body::render_imds_info(
             &instance.account,
             ROLE,
@@ -122,7 +129,8 @@ pub(super) async fn respond<B>(
             &instance.region,
         )),
         _ => text(StatusCode::NOT_FOUND, "Not Found"),
-    }
+    };
+    (response, None)
 }
 
 /// `PUT /latest/api/token`: a TTL of 1..=21600 seconds, echoed.
@@ -152,15 +160,8 @@ fn issue<B>(tokens: &Tokens, req: &Request<B>) -> Response<Body> {
     }
 }
 
-/// The default scope's credential, in IMDS's document.
-async fn credential(table: &Table) -> Response<Body> {
-    let Some(cache) = table.default_cache() else {
-        return text(StatusCode::NOT_FOUND, "Not Found");
-    };
-    match cache.get().await {
-        Ok(held) => imds_body(&held),
-        Err(_) => text(StatusCode::SERVICE_UNAVAILABLE, "credentials unavailable"),
-    }
+fn unavailable() -> Response<Body> {
+    text(StatusCode::SERVICE_UNAVAILABLE, "credentials unavailable")
 }
 
 fn imds_body(held: &Held) -> Response<Body> {

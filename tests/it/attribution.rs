@@ -279,3 +279,56 @@ fn rclone_running_fetch_through_sh_c_is_named_rclone() {
         "{named:?}"
     );
 }
+
+/// The credential IMDS at `port` gives curl, as `/` would give it (the
+/// `Token` field named `SessionToken`).
+fn imds_by_curl(port: u16) -> String {
+    let base = format!("http://127.0.0.1:{port}/latest");
+    let token = run(Command::new("curl").args(["-s", "-X", "PUT", "-H"]).args([
+        "x-aws-ec2-metadata-token-ttl-seconds: 60",
+        &format!("{base}/api/token"),
+    ]));
+    let header = format!("x-aws-ec2-metadata-token: {}", expect_success(&token));
+    let url = format!("{base}/meta-data/iam/security-credentials/s3-credentials");
+    let out = run(Command::new("curl").args(["-s", "-H", &header, &url]));
+    let mut v: serde_json::Value = serde_json::from_str(&expect_success(&out)).unwrap();
+    v["SessionToken"] = v["Token"].clone();
+    v.to_string()
+}
+
+#[test]
+fn imds_gives_each_caller_its_own_session_too() {
+    let moto = Moto::shared();
+    let bucket = moto.bucket("attrimds");
+    let curl_session = format!("s3c.default.{}.curl", user());
+    for gateway in [false, true] {
+        let mut start = Start::new(moto, &bucket).args(&["--attribute", "--imds-port", "0"]);
+        if gateway {
+            start = start.args(&["--gateway", "0"]);
+        }
+        let server = start.run();
+        let imds = server.stderr_lines().iter().find_map(|l| {
+            l.strip_prefix("IMDSv2: http://127.0.0.1:")?
+                .split(' ')
+                .next()?
+                .parse::<u16>()
+                .ok()
+        });
+        let body = imds_by_curl(imds.expect("the IMDS line"));
+        let named = sessions(&server, 1);
+        assert_eq!(
+            named,
+            std::slice::from_ref(&curl_session),
+            "gateway {gateway}"
+        );
+        if gateway {
+            let gw = crate::gateway::gateway_port(&server);
+            put_through(gw, &body, &bucket, "by-imds");
+            let calls = moto.s3_calls();
+            let path = format!("/{bucket}/by-imds");
+            let put = calls.iter().find(|(m, p, _)| m == "PUT" && *p == path);
+            let session = put.and_then(|(_, _, s)| s.clone());
+            assert_eq!(session.as_deref(), Some(curl_session.as_str()), "{calls:?}");
+        }
+    }
+}
