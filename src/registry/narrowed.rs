@@ -100,7 +100,7 @@ impl Narrowed {
             Some((cache, session)) => (cache, session, false),
             None => {
                 let (source, session) = self.source(scope, &key, asked.is_empty())?;
-                let made = (key, session.clone());
+                let made = (key.clone(), session.clone());
                 let (cache, fresh) = partition.made(&self.scope, made, source, scope.duration())?;
                 (cache, session, fresh)
             }
@@ -110,6 +110,9 @@ impl Narrowed {
             true => cache.prime().await,
             false => cache.get().await,
         };
+        if fresh && held.is_err() {
+            partition.forget(&key, &cache);
+        }
         held.map(|held| (held, session))
             .map_err(NarrowFailure::Unavailable)
     }

@@ -120,6 +120,14 @@ impl Partition {
         Ok((cache, true))
     }
 
+    /// Drops `key`'s entry if it is still `cache`: one whose first mint
+    /// failed, so that nothing retries it for a caller that asked once (a
+    /// new request makes a new entry, within the budget).
+    pub(super) fn forget(&self, key: &Key, cache: &Arc<Cache>) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|e| !(e.key == *key && Arc::ptr_eq(&e.cache, cache)));
+    }
+
     /// How many entries, and the soonest expiry among them.
     pub(super) fn summary(&self) -> (usize, Option<Duration>) {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());

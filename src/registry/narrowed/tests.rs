@@ -235,3 +235,60 @@ async fn refused_narrowings_spend_no_mint() {
         assert!(got.is_ok(), "narrowing {i} after the refusals: {got:?}");
     }
 }
+
+/// Its own credential is good (`own`); every narrowed mint fails, counted.
+struct FailingNarrowed {
+    fails: Arc<AtomicUsize>,
+    own: bool,
+}
+
+impl Mint for FailingNarrowed {
+    fn mint(&self) -> BoxFuture<'_, Result<Credential, Error>> {
+        if self.own {
+            return Box::pin(std::future::ready(Ok(Credential {
+                access_key_id: "ASIAOWN".into(),
+                secret_access_key: "secret".into(),
+                session_token: "token".into(),
+                expiration: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+            })));
+        }
+        self.fails.fetch_add(1, Ordering::SeqCst);
+        Box::pin(std::future::ready(Err(Error::new("AccessDenied"))))
+    }
+
+    fn narrowed(&self, _: crate::credential::Ask<'_>) -> Option<Box<dyn Mint>> {
+        Some(Box::new(FailingNarrowed {
+            fails: self.fails.clone(),
+            own: false,
+        }))
+    }
+}
+
+/// The attack: a caller asks once for what STS refuses, and goes away.
+#[tokio::test(start_paused = true)]
+async fn a_narrowing_sts_refuses_is_not_retried_for_nobody() {
+    let fails = Arc::new(AtomicUsize::new(0));
+    let source = FailingNarrowed {
+        fails: fails.clone(),
+        own: true,
+    };
+    let cache = Cache::new(Box::new(source), SessionDuration::from_secs(900).unwrap());
+    cache.prime().await.unwrap();
+    let grant = Grant {
+        buckets: vec!["a".into()],
+        access: Access::ReadWrite,
+        prefix: "*".into(),
+        statements: vec![],
+    };
+    let served = Served::narrowable(cache, "s", grant, false);
+    let refused = served.narrowed(&prefix(1), Share::Owner, None).await;
+    assert!(matches!(refused, Err(NarrowFailure::Unavailable(_))));
+    let after_ask = fails.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    assert_eq!(
+        fails.load(Ordering::SeqCst),
+        after_ask,
+        "retried for nobody"
+    );
+    assert_eq!(served.narrowed_summary().0, 0, "no entry left behind");
+}
