@@ -189,6 +189,12 @@ impl Cache {
         if !self.used.load(std::sync::atomic::Ordering::Relaxed) {
             self.used.store(true, std::sync::atomic::Ordering::Relaxed);
         }
+        self.get_unused().await
+    }
+
+    /// The same, not counted as a use: a cache renewed only while used
+    /// (`on_demand`) is not renewed ahead for this call alone.
+    pub async fn get_unused(self: &Arc<Self>) -> Result<Arc<Held>, Error> {
         let now = self.clock.now();
         let (held, generation) = {
             let state = self.read();

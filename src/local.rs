@@ -57,9 +57,11 @@ pub trait Via: Send + Sync {
     /// Its `RoleSessionName`, for the gateway's access line.
     fn session(&self) -> &str;
     /// Makes sure the session has a fresh credential (one AssumeRole on
-    /// first use): STS's error comes back here, to the client that asked
-    /// for a local credential, not later to its first S3 call.
-    fn ready(&self) -> BoxFuture<'_, Result<(), Error>>;
+    /// first use), and says when that expires: STS's error comes back
+    /// here, to the client that asked for a local credential, not later to
+    /// its first S3 call. Not a use: the session is renewed ahead only for
+    /// the gateway's calls.
+    fn ready(&self) -> BoxFuture<'_, Result<OffsetDateTime, Error>>;
 }
 
 /// Makes a caller's own upstream session for a scope served through the
@@ -106,14 +108,16 @@ impl KeyBook {
         self.keys.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Issues a new credential for `mint`, and forgets the expired ones.
-    fn issue(&self, mint: &LocalMint) -> Result<Credential, Error> {
+    /// Issues a new credential for `mint`, good until `until` at the latest
+    /// (its caller's upstream session's end), and forgets the expired ones.
+    fn issue(&self, mint: &LocalMint, until: Option<OffsetDateTime>) -> Result<Credential, Error> {
         let now = OffsetDateTime::now_utc();
+        let full = now + time::Duration::seconds(mint.duration.secs().into());
         let access_key_id = format!("{KEY_PREFIX}{}", random(KEY_RANDOM, UPPER)?);
         let issued = Issued {
             secret: random(SECRET_CHARS, MIXED)?,
             token: random(TOKEN_CHARS, MIXED)?,
-            expiration: now + time::Duration::seconds(mint.duration.secs().into()),
+            expiration: until.map_or(full, |until| until.min(full)),
             scope: mint.scope.clone(),
             grant: mint.grant.clone(),
             issuer: mint.issuer,
@@ -178,11 +182,14 @@ impl LocalMint {
 
 impl Mint for LocalMint {
     fn mint(&self) -> BoxFuture<'_, Result<Credential, Error>> {
+        // A local credential never outlives the session its calls go out
+        // in: a client refetches then, and hears why there is none.
         Box::pin(async move {
-            if let Some(via) = &self.via {
-                via.ready().await?;
-            }
-            self.book.issue(self)
+            let until = match &self.via {
+                Some(via) => Some(via.ready().await?),
+                None => None,
+            };
+            self.book.issue(self, until)
         })
     }
 
@@ -297,8 +304,9 @@ mod tests {
         fn session(&self) -> &str {
             "s3c.s.alice.curl"
         }
-        fn ready(&self) -> BoxFuture<'_, Result<(), Error>> {
-            let ready = self.1.then_some(()).ok_or(Error::new("AccessDenied"));
+        fn ready(&self) -> BoxFuture<'_, Result<OffsetDateTime, Error>> {
+            let until = OffsetDateTime::now_utc() + time::Duration::minutes(20);
+            let ready = self.1.then_some(until).ok_or(Error::new("AccessDenied"));
             Box::pin(std::future::ready(ready))
         }
     }
@@ -344,6 +352,11 @@ mod tests {
             panic!("not found")
         };
         assert_eq!(issued.via.as_ref().unwrap().session(), "s3c.s.alice.curl");
+        let left = issued.expiration - OffsetDateTime::now_utc();
+        assert!(
+            left <= time::Duration::minutes(20),
+            "not past its session: {left}"
+        );
         let refused = LocalMint::new(&book, "s", grant(), duration);
         let narrowed = (refused
             .for_callers(Arc::new(Sessions(false)))

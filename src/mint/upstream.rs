@@ -120,11 +120,11 @@ impl Via for CallerSession {
         &self.session
     }
 
-    fn ready(&self) -> BoxFuture<'_, Result<(), Error>> {
+    fn ready(&self) -> BoxFuture<'_, Result<time::OffsetDateTime, Error>> {
         let real = &self.real;
         self.renewer
             .get_or_init(|| real.spawn_renewer().abort_handle());
-        Box::pin(async move { real.get().await.map(drop) })
+        Box::pin(async move { Ok(real.get_unused().await?.credential().expiration) })
     }
 }
 
@@ -162,5 +162,59 @@ impl ProvideCredentials for CacheCredentials {
                 "s3-credentials scope",
             ))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credential::{Credential, Mint};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    /// Counts its mints, each a 4-second credential (due for renewal
+    /// after about a second).
+    struct Counting(Arc<AtomicUsize>);
+
+    impl Mint for Counting {
+        fn mint(&self) -> BoxFuture<'_, Result<Credential, Error>> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Box::pin(std::future::ready(Ok(Credential {
+                access_key_id: "ASIACALLER".into(),
+                secret_access_key: "secret".into(),
+                session_token: "token".into(),
+                expiration: time::OffsetDateTime::now_utc() + time::Duration::seconds(4),
+            })))
+        }
+    }
+
+    fn session(mints: &Arc<AtomicUsize>) -> CallerSession {
+        let duration = crate::duration::SessionDuration::from_secs(900).unwrap();
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .build();
+        CallerSession {
+            proxy: Arc::new(s3s_aws::Proxy::from(aws_sdk_s3::Client::from_conf(config))),
+            session: "s3c.s.alice.curl".into(),
+            real: Cache::on_demand(Box::new(Counting(mints.clone())), duration),
+            renewer: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Real time: a caller that fetched once and never used the gateway
+    /// costs one AssumeRole; one whose calls went through is renewed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_callers_session_is_renewed_only_for_the_gateways_calls() {
+        let (idle, used) = (Arc::default(), Arc::default());
+        let (idle_session, used_session) = (session(&idle), session(&used));
+        let until = idle_session.ready().await.unwrap();
+        assert!(until > time::OffsetDateTime::now_utc(), "its expiry");
+        used_session.ready().await.unwrap();
+        for _ in 0..10 {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            used_session.real.get().await.unwrap(); // as the gateway's client asks
+        }
+        assert_eq!(idle.load(Ordering::SeqCst), 1, "renewed for nobody");
+        assert!(used.load(Ordering::SeqCst) > 1, "not renewed while used");
     }
 }
