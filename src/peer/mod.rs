@@ -29,38 +29,33 @@ pub(crate) struct Peer {
 }
 
 impl Peer {
-    /// Its user's name, from the password database (the uid in digits
-    /// where it has none), looked up once per connection.
-    pub(crate) fn user(&self) -> &str {
-        self.user.get_or_init(|| user_name(self.uid))
-    }
-
-    /// Its program's file name, for a scope that attributes each caller:
-    /// the exe's last part, of the socket's peer or, on TCP, of the process
-    /// of its uid holding the client's socket inode (found once per
-    /// connection); for `s3-credentials-fetch`, which an SDK runs as its
+    /// Its user's name (from the password database; the uid in digits
+    /// where it has none) and its program's file name, for a scope that
+    /// attributes each caller: looked up once per connection, off the
+    /// async workers (a password database may be remote; a `/proc` scan is
+    /// the peer's to make long), so no caller stalls another's requests.
+    ///
+    /// The program is the exe's last part, of the socket's peer or, on
+    /// TCP, of the process of its uid holding the client's socket inode;
+    /// for `s3-credentials-fetch`, which an SDK runs as its
     /// credential_process, the program that ran it (past an `sh -c`);
-    /// `unknown` where nothing tells (never left out).
-    pub(crate) fn program(&self) -> &str {
-        self.program.get_or_init(|| {
-            let (exe, pid) = match &self.exe {
-                Some(exe) => (Some(exe.clone()), self.pid),
-                None => {
-                    let holder = self.inode.and_then(|i| program::holder(self.uid, i));
-                    (holder.and_then(exe_of), holder)
-                }
-            };
-            let exe = match (exe, pid) {
-                (Some(exe), Some(pid)) if exe.ends_with("/s3-credentials-fetch") => {
-                    program::runner_of(pid).and_then(exe_of).or(Some(exe))
-                }
-                (exe, _) => exe,
-            };
-            let name = exe.as_deref().and_then(|e| e.rsplit('/').next());
-            name.filter(|n| !n.is_empty())
-                .unwrap_or("unknown")
-                .to_owned()
-        })
+    /// `unknown` where nothing tells, or the lookup ran out of time (never
+    /// left out).
+    pub(crate) async fn names(&self) -> (&str, &str) {
+        if let (Some(user), Some(program)) = (self.user.get(), self.program.get()) {
+            return (user, program);
+        }
+        let (uid, pid, exe, inode) = (self.uid, self.pid, self.exe.clone(), self.inode);
+        let looked_up = tokio::task::spawn_blocking(move || {
+            (user_name(uid), program::name_of(uid, pid, exe, inode))
+        });
+        let (user, program) = looked_up
+            .await
+            .unwrap_or_else(|_| (uid.to_string(), "unknown".to_owned()));
+        (
+            self.user.get_or_init(|| user).as_str(),
+            self.program.get_or_init(|| program).as_str(),
+        )
     }
 }
 

@@ -13,10 +13,50 @@ pub(crate) fn user_name(uid: u32) -> String {
     found.map_or_else(|| uid.to_string(), |user| user.name)
 }
 
+/// How long the search for a TCP client's process may take: the peer's
+/// own processes and open files decide its cost, so it is cut short (the
+/// program is then `unknown`).
+const SEARCH_FOR: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// The program's file name of a peer (see `Peer::names`): `exe` (with its
+/// `pid`), or on TCP the holder of the socket `inode`; `unknown` where
+/// neither tells.
+pub(super) fn name_of(
+    uid: u32,
+    pid: Option<i32>,
+    exe: Option<String>,
+    inode: Option<u32>,
+) -> String {
+    let (exe, pid) = match exe {
+        Some(exe) => (Some(exe), pid),
+        None => {
+            let holder = inode.and_then(|i| holder(uid, i));
+            (holder.and_then(super::exe_of), holder)
+        }
+    };
+    let exe = match (exe, pid) {
+        (Some(exe), Some(pid)) if exe.ends_with("/s3-credentials-fetch") => {
+            runner_of(pid).and_then(super::exe_of).or(Some(exe))
+        }
+        (exe, _) => exe,
+    };
+    let name = exe.as_deref().and_then(|e| e.rsplit('/').next());
+    name.filter(|n| !n.is_empty())
+        .unwrap_or("unknown")
+        .to_owned()
+}
+
 /// A process of `uid` holding the socket `inode`; `None` where none is
-/// found (it exited, or may not be read).
+/// found (it exited, may not be read, or the search ran out of time).
 #[cfg(target_os = "linux")]
 pub(super) fn holder(uid: u32, inode: u32) -> Option<i32> {
+    holder_within(uid, inode, SEARCH_FOR)
+}
+
+/// [`holder`], searching for `budget` at most.
+#[cfg(target_os = "linux")]
+fn holder_within(uid: u32, inode: u32, budget: std::time::Duration) -> Option<i32> {
+    let deadline = std::time::Instant::now() + budget;
     let wanted = format!("socket:[{inode}]");
     let pids = std::fs::read_dir("/proc")
         .ok()?
@@ -29,11 +69,17 @@ pub(super) fn holder(uid: u32, inode: u32) -> Option<i32> {
         let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
             continue;
         };
-        let holds = fds.flatten().any(|fd| {
-            std::fs::read_link(fd.path()).is_ok_and(|to| to.as_os_str() == wanted.as_str())
-        });
-        if holds {
-            return Some(pid);
+        for fd in fds.flatten() {
+            let to = std::fs::read_link(fd.path());
+            if to.is_ok_and(|to| to.as_os_str() == wanted.as_str()) {
+                return Some(pid);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+        }
+        if std::time::Instant::now() >= deadline {
+            return None;
         }
     }
     None
@@ -161,5 +207,8 @@ mod tests {
         let (uid, inode) = super::super::tcp_peer_of(local, remote).unwrap();
         let found = super::holder(uid, inode.unwrap());
         assert_eq!(found, Some(std::process::id() as i32));
+        // With no time to search, past the first open file: not found.
+        let rushed = super::holder_within(uid, inode.unwrap(), std::time::Duration::ZERO);
+        assert_eq!(rushed, None, "the search keeps to its budget");
     }
 }

@@ -289,7 +289,10 @@ async fn held_for(
     ),
     NarrowFailure,
 > {
-    let caller = served.attributes().then(|| who(asked.peer));
+    let caller = match served.attributes() {
+        true => Some(who(asked.peer).await),
+        false => None,
+    };
     if narrowing.is_empty() && caller.is_none() {
         return Ok((served.cache().get().await, None));
     }
@@ -317,8 +320,11 @@ async fn imds_credential(asked: &Asked<'_>) -> super::imds::Credential {
 /// Who is asking, for a scope that gives each caller its own session: the
 /// peer's user and program; where the kernel could not name the peer (a
 /// container), `unknown` for both, never another caller's session.
-fn who(peer: Option<&Peer>) -> crate::credential::Caller {
-    let (user, program) = peer.map_or(("unknown", "unknown"), |p| (p.user(), p.program()));
+async fn who(peer: Option<&Peer>) -> crate::credential::Caller {
+    let (user, program) = match peer {
+        Some(peer) => peer.names().await,
+        None => ("unknown", "unknown"),
+    };
     crate::credential::Caller {
         user: user.to_owned(),
         program: program.to_owned(),
