@@ -45,7 +45,10 @@ pub struct Issued {
     pub issuer: u64,
     /// Its caller's own upstream session, where the scope attributes each
     /// caller: the gateway forwards its calls with that, not the scope's.
-    pub via: Option<Arc<dyn Via>>,
+    /// The caller's entry holds the session; once that entry is let go
+    /// (the least recently used, past the bound), its credentials end
+    /// rather than keep it alive: the bound holds the sessions too.
+    pub via: Option<std::sync::Weak<dyn Via>>,
 }
 
 /// A caller's own upstream session (docs/GUIDE.md, "Attribution"): what
@@ -121,7 +124,7 @@ impl KeyBook {
             scope: mint.scope.clone(),
             grant: mint.grant.clone(),
             issuer: mint.issuer,
-            via: mint.via.clone(),
+            via: mint.via.as_ref().map(Arc::downgrade),
         };
         let credential = Credential {
             access_key_id: access_key_id.clone(),
@@ -351,7 +354,12 @@ mod tests {
         let Lookup::Valid(issued) = book.lookup(&credential.access_key_id) else {
             panic!("not found")
         };
-        assert_eq!(issued.via.as_ref().unwrap().session(), "s3c.s.alice.curl");
+        let via = issued
+            .via
+            .as_ref()
+            .and_then(std::sync::Weak::upgrade)
+            .unwrap();
+        assert_eq!(via.session(), "s3c.s.alice.curl");
         let left = issued.expiration - OffsetDateTime::now_utc();
         assert!(
             left <= time::Duration::minutes(20),

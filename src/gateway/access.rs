@@ -137,8 +137,15 @@ impl Access {
         let Lookup::Valid(issued) = self.book.lookup(&credentials.access_key) else {
             return Err(s3_error!(ExpiredToken, "The provided token has expired."));
         };
+        // An attributed caller's calls go out in its own session, if its
+        // entry still holds it.
+        let via = match issued.via.as_ref().map(std::sync::Weak::upgrade) {
+            Some(None) => return Err(let_go()),
+            Some(via) => via,
+            None => None,
+        };
         if let Some(ticket) = ticket {
-            ticket.scoped(&issued.scope, issued.via.as_ref().map(|via| via.session()));
+            ticket.scoped(&issued.scope, via.as_ref().map(|via| via.session()));
         }
         check_token(cx, &issued)?;
         let table = self.registry.current();
@@ -152,11 +159,7 @@ impl Access {
                  a new one"
             ));
         };
-        // An attributed caller's calls go out in its own session.
-        let proxy = issued
-            .via
-            .as_ref()
-            .map_or(&upstream.proxy, |via| via.proxy());
+        let proxy = via.as_ref().map_or(&upstream.proxy, |via| via.proxy());
         let allowed = Allowed {
             proxy: proxy.clone(),
             issued,
@@ -171,6 +174,16 @@ impl Access {
         by_path(&allowed, op, cx.s3_path())?;
         Ok(allowed)
     }
+}
+
+/// A local credential whose caller's session was let go: its entry was
+/// the least recently used past the bound (docs/GUIDE.md, "Attribution").
+fn let_go() -> S3Error {
+    s3_error!(
+        ExpiredToken,
+        "This local credential's session was let go (more callers than the bound): fetch \
+         a new one"
+    )
 }
 
 /// Why a request signed with SigV2 is refused, if it is one (s3s verifies
