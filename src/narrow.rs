@@ -182,7 +182,11 @@ pub fn caller_session_name(
     let whole = format!("s3c.{scope}.{}.{}", caller.user, caller.program);
     let tag = narrowed.map_or(String::new(), |policy| format!(".n{:08x}", fnv(policy)));
     let name = crate::policy::session_name(&format!("{whole}{tag}"));
-    if whole.len() + tag.len() <= 64 && name.len() == whole.len() + tag.len() {
+    // Kept as it is only where it names one caller alone: not cut, no
+    // character replaced (`pr og` and `pr-og` would meet), and no `.` in
+    // the user's name (user `a.b` of program `c` would meet user `a` of
+    // program `b.c`).
+    if name.len() <= 64 && name == format!("{whole}{tag}") && !caller.user.contains('.') {
         return name;
     }
     let cut = format!(".h{:08x}", fnv(&format!("{whole}{tag}")));

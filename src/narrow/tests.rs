@@ -124,6 +124,39 @@ fn a_narrowed_session_name_shows_the_narrowing_within_stss_characters_and_length
     );
 }
 
+#[test]
+fn a_callers_session_name_names_one_caller_alone() {
+    let name = |user: &str, program: &str, narrowed: Option<&str>| {
+        let caller = crate::credential::Caller {
+            user: user.into(),
+            program: program.into(),
+        };
+        caller_session_name("prod", &caller, narrowed)
+    };
+    assert_eq!(
+        name("alice", "python3.11", None),
+        "s3c.prod.alice.python3.11"
+    );
+    let narrowed = name("alice", "curl", Some("{}"));
+    assert!(narrowed.starts_with("s3c.prod.alice.curl.n"), "{narrowed}");
+    // Names that would meet once sanitised, or split at another dot.
+    let apart = [
+        name("alice", "pr og", None),
+        name("alice", "pr-og", None),
+        name("a.b", "c", None),
+        name("a", "b.c", None),
+    ];
+    for (i, one) in apart.iter().enumerate() {
+        assert!(one.len() <= 64, "{one}");
+        for other in &apart[i + 1..] {
+            assert_ne!(one, other);
+        }
+    }
+    assert_eq!(apart[1], "s3c.prod.alice.pr-og");
+    let long = name("alice", &"x".repeat(100), None);
+    assert_eq!(long.len(), 64, "{long}");
+}
+
 fn glob(pattern: &str, text: &str) -> bool {
     let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
     fn go(p: &[char], t: &[char]) -> bool {
