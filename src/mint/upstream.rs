@@ -90,10 +90,9 @@ impl Callers for Sessions {
     fn via(&self, ask: Ask<'_>) -> Option<Arc<dyn Via>> {
         let session = ask.session_name.clone();
         let real = Cache::on_demand(self.scope.narrowed_source(ask)?, self.scope.duration());
-        let provider = SharedCredentialsProvider::new(CacheCredentials(real.clone()));
-        let client = sts::gateway_client(&self.aws, Some(provider));
         Some(Arc::new(CallerSession {
-            proxy: Arc::new(s3s_aws::Proxy::from(client)),
+            aws: self.aws.clone(),
+            proxy: std::sync::OnceLock::new(),
             session,
             real,
             renewer: std::sync::OnceLock::new(),
@@ -101,11 +100,13 @@ impl Callers for Sessions {
     }
 }
 
-/// One caller's upstream session; its renewer, started when it is first
-/// readied (made is not yet used: the narrowing's budget may refuse it),
-/// stops with it.
+/// One caller's upstream session. Made before the narrowing's budget is
+/// asked (which may refuse it), so it costs little until used: its
+/// renewer starts when it is first readied, and its S3 client on the
+/// gateway's first call; the renewer stops with it.
 struct CallerSession {
-    proxy: Arc<s3s_aws::Proxy>,
+    aws: Arc<Aws>,
+    proxy: std::sync::OnceLock<Arc<s3s_aws::Proxy>>,
     session: String,
     real: Arc<Cache>,
     renewer: std::sync::OnceLock<tokio::task::AbortHandle>,
@@ -113,7 +114,11 @@ struct CallerSession {
 
 impl Via for CallerSession {
     fn proxy(&self) -> &Arc<s3s_aws::Proxy> {
-        &self.proxy
+        self.proxy.get_or_init(|| {
+            let provider = SharedCredentialsProvider::new(CacheCredentials(self.real.clone()));
+            let client = sts::gateway_client(&self.aws, Some(provider));
+            Arc::new(s3s_aws::Proxy::from(client))
+        })
     }
 
     fn session(&self) -> &str {
@@ -188,13 +193,11 @@ mod tests {
         }
     }
 
-    fn session(mints: &Arc<AtomicUsize>) -> CallerSession {
+    fn session(aws: &Arc<Aws>, mints: &Arc<AtomicUsize>) -> CallerSession {
         let duration = crate::duration::SessionDuration::from_secs(900).unwrap();
-        let config = aws_sdk_s3::Config::builder()
-            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-            .build();
         CallerSession {
-            proxy: Arc::new(s3s_aws::Proxy::from(aws_sdk_s3::Client::from_conf(config))),
+            aws: aws.clone(),
+            proxy: std::sync::OnceLock::new(),
             session: "s3c.s.alice.curl".into(),
             real: Cache::on_demand(Box::new(Counting(mints.clone())), duration),
             renewer: std::sync::OnceLock::new(),
@@ -205,8 +208,9 @@ mod tests {
     /// costs one AssumeRole; one whose calls went through is renewed.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_callers_session_is_renewed_only_for_the_gateways_calls() {
+        let aws = Arc::new(Aws::at("http://127.0.0.1:9").await);
         let (idle, used) = (Arc::default(), Arc::default());
-        let (idle_session, used_session) = (session(&idle), session(&used));
+        let (idle_session, used_session) = (session(&aws, &idle), session(&aws, &used));
         let until = idle_session.ready().await.unwrap();
         assert!(until > time::OffsetDateTime::now_utc(), "its expiry");
         used_session.ready().await.unwrap();

@@ -267,18 +267,7 @@ mod tests {
 
     /// The server's AWS side, every call sent to `url`.
     async fn aws_at(url: &str) -> Aws {
-        let options = AwsOptions {
-            endpoint_url: Some(url.into()),
-            ..options()
-        };
-        let config = load_config(&options).await.unwrap();
-        Aws {
-            sts: aws_sdk_sts::Client::new(&config),
-            s3: super::super::s3_client(&config),
-            identity: Ok(("arn:aws:iam::1:user/a".into(), "1".into())),
-            default_role: tokio::sync::OnceCell::new(),
-            config,
-        }
+        Aws::at(url).await
     }
 
     #[tokio::test]

@@ -89,6 +89,30 @@ pub struct Aws {
 }
 
 impl Aws {
+    /// For tests: test keys in us-east-1, every call sent to `url`, and a
+    /// known identity.
+    #[cfg(test)]
+    pub(crate) async fn at(url: &str) -> Aws {
+        let options = AwsOptions {
+            credentials: KeySource::Keys(Keys {
+                access_key_id: "AKIDTEST".into(),
+                secret_access_key: "testing".into(),
+                session_token: None,
+            }),
+            region: Some("us-east-1".into()),
+            endpoint_url: Some(url.into()),
+            profile: None,
+        };
+        let config = load_config(&options).await.expect("a test config");
+        Aws {
+            sts: aws_sdk_sts::Client::new(&config),
+            s3: s3_client(&config),
+            identity: Ok(("arn:aws:iam::1:user/a".into(), "1".into())),
+            default_role: tokio::sync::OnceCell::new(),
+            config,
+        }
+    }
+
     /// The region in use.
     pub fn region(&self) -> Option<&str> {
         self.config.region().map(|r| r.as_ref())
