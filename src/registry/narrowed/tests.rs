@@ -48,7 +48,12 @@ async fn scope(lifetime_secs: i64) -> (Arc<Served>, Arc<AtomicUsize>) {
         narrowed: narrowed.clone(),
         lifetime_secs,
     };
-    let cache = Cache::new(Box::new(source), SessionDuration::from_secs(900).unwrap());
+    (served_from(Box::new(source)).await, narrowed)
+}
+
+/// A narrowable scope of all of bucket `a`, its own credential from `source`.
+async fn served_from(source: Box<dyn Mint>) -> Arc<Served> {
+    let cache = Cache::new(source, SessionDuration::from_secs(900).unwrap());
     cache.prime().await.unwrap();
     let grant = Grant {
         buckets: vec!["a".into()],
@@ -56,7 +61,7 @@ async fn scope(lifetime_secs: i64) -> (Arc<Served>, Arc<AtomicUsize>) {
         prefix: "*".into(),
         statements: vec![],
     };
-    (Served::narrowable(cache, "s", grant, false), narrowed)
+    Served::narrowable(cache, "s", grant, false)
 }
 
 fn prefix(i: usize) -> Narrowing {
@@ -272,15 +277,7 @@ async fn a_narrowing_sts_refuses_is_not_retried_for_nobody() {
         fails: fails.clone(),
         own: true,
     };
-    let cache = Cache::new(Box::new(source), SessionDuration::from_secs(900).unwrap());
-    cache.prime().await.unwrap();
-    let grant = Grant {
-        buckets: vec!["a".into()],
-        access: Access::ReadWrite,
-        prefix: "*".into(),
-        statements: vec![],
-    };
-    let served = Served::narrowable(cache, "s", grant, false);
+    let served = served_from(Box::new(source)).await;
     let refused = served.narrowed(&prefix(1), Share::Owner, None).await;
     assert!(matches!(refused, Err(NarrowFailure::Unavailable(_))));
     let after_ask = fails.load(Ordering::SeqCst);
