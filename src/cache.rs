@@ -194,7 +194,7 @@ impl Cache {
 
     /// The same, not counted as a use: a cache renewed only while used
     /// (`on_demand`) is not renewed ahead for this call alone.
-    pub async fn get_unused(self: &Arc<Self>) -> Result<Arc<Held>, Error> {
+    async fn get_unused(self: &Arc<Self>) -> Result<Arc<Held>, Error> {
         let now = self.clock.now();
         let (held, generation) = {
             let state = self.read();
@@ -213,6 +213,22 @@ impl Cache {
             Ok(Ok(fresh)) => Ok(fresh),
             Ok(Err(error)) => held.ok_or(error),
             Err(_) => held.ok_or_else(|| Error::new("STS has not answered yet")),
+        }
+    }
+
+    /// `get`, not counted as a use (see `get_unused`), but where no valid credential is
+    /// held and the last STS call failed, one new call (single flight)
+    /// rather than that failure: for an on-demand cache readied again after
+    /// its renewer stopped, which nothing else would retry.
+    pub async fn get_retrying(self: &Arc<Self>) -> Result<Arc<Held>, Error> {
+        let (failed, generation) = {
+            let state = self.read();
+            let failed = state.valid(self.clock.now()).is_none() && state.error.is_some();
+            (failed, state.generation)
+        };
+        match failed {
+            true => self.renew_after(generation).await,
+            false => self.get_unused().await,
         }
     }
 

@@ -95,7 +95,7 @@ impl Callers for Sessions {
             proxy: std::sync::OnceLock::new(),
             session,
             real,
-            renewer: std::sync::OnceLock::new(),
+            renewer: std::sync::Mutex::new(None),
         }))
     }
 }
@@ -109,7 +109,10 @@ struct CallerSession {
     proxy: std::sync::OnceLock<Arc<s3s_aws::Proxy>>,
     session: String,
     real: Arc<Cache>,
-    renewer: std::sync::OnceLock<tokio::task::AbortHandle>,
+    /// Renews while the gateway uses the session; started again whenever
+    /// the session is readied after it stopped (an idle spell), or the
+    /// last renewal's failure would stand for good.
+    renewer: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Via for CallerSession {
@@ -127,15 +130,19 @@ impl Via for CallerSession {
 
     fn ready(&self) -> BoxFuture<'_, Result<time::OffsetDateTime, Error>> {
         let real = &self.real;
-        self.renewer
-            .get_or_init(|| real.spawn_renewer().abort_handle());
-        Box::pin(async move { Ok(real.get_unused().await?.credential().expiration) })
+        let mut renewer = self.renewer.lock().unwrap_or_else(|e| e.into_inner());
+        if renewer.as_ref().is_none_or(|r| r.is_finished()) {
+            *renewer = Some(real.spawn_renewer());
+        }
+        drop(renewer);
+        Box::pin(async move { Ok(real.get_retrying().await?.credential().expiration) })
     }
 }
 
 impl Drop for CallerSession {
     fn drop(&mut self) {
-        if let Some(renewer) = self.renewer.get() {
+        let renewer = self.renewer.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Some(renewer) = renewer {
             renewer.abort();
         }
     }
@@ -200,8 +207,48 @@ mod tests {
             proxy: std::sync::OnceLock::new(),
             session: "s3c.s.alice.curl".into(),
             real: Cache::on_demand(Box::new(Counting(mints.clone())), duration),
-            renewer: std::sync::OnceLock::new(),
+            renewer: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Mints 1-second credentials, failing where `fails` says (in order).
+    struct Scripted(
+        std::sync::Mutex<std::collections::VecDeque<bool>>,
+        Arc<AtomicUsize>,
+    );
+
+    impl Mint for Scripted {
+        fn mint(&self) -> BoxFuture<'_, Result<Credential, Error>> {
+            self.1.fetch_add(1, Ordering::SeqCst);
+            let fail = self.0.lock().unwrap().pop_front().unwrap_or(false);
+            Box::pin(std::future::ready(match fail {
+                true => Err(Error::new("could not reach STS")),
+                false => Ok(Credential {
+                    access_key_id: "ASIACALLER".into(),
+                    secret_access_key: "secret".into(),
+                    session_token: "token".into(),
+                    expiration: time::OffsetDateTime::now_utc() + time::Duration::seconds(1),
+                }),
+            }))
+        }
+    }
+
+    /// Real time: an idle caller's session expires, its one renewal fails
+    /// (STS unreachable a moment); readied again, it is tried again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_session_whose_renewal_failed_while_idle_is_tried_again_when_readied() {
+        let aws = Arc::new(Aws::at("http://127.0.0.1:9").await);
+        let mints = Arc::new(AtomicUsize::new(0));
+        let mut caller = session(&aws, &mints);
+        let script = [false, true].into_iter().collect();
+        let scripted = Scripted(std::sync::Mutex::new(script), mints.clone());
+        let duration = crate::duration::SessionDuration::from_secs(900).unwrap();
+        caller.real = Cache::on_demand(Box::new(scripted), duration);
+        caller.ready().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1500)).await; // expired, unused
+        assert!(caller.ready().await.is_err(), "STS unreachable");
+        caller.ready().await.expect("STS back: tried again");
+        assert_eq!(mints.load(Ordering::SeqCst), 3);
     }
 
     /// Real time: a caller that fetched once and never used the gateway
