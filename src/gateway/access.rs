@@ -149,16 +149,19 @@ impl Access {
         }
         check_token(cx, &issued)?;
         let table = self.registry.current();
-        let upstream = (table.by_name.get(&issued.scope))
-            .and_then(|served| served.upstream())
+        let served = table.by_name.get(&issued.scope);
+        let upstream = (served.and_then(|served| served.upstream()))
             .filter(|upstream| upstream.issuer == issued.issuer);
-        let Some(upstream) = upstream else {
+        let (Some(served), Some(upstream)) = (served, upstream) else {
             return Err(s3_error!(
                 ExpiredToken,
                 "The scope that issued this local credential is no longer served: fetch \
                  a new one"
             ));
         };
+        if let Some(via) = &via {
+            served.used_by_gateway(via.session());
+        }
         let proxy = via.as_ref().map_or(&upstream.proxy, |via| via.proxy());
         let allowed = Allowed {
             proxy: proxy.clone(),

@@ -151,6 +151,14 @@ impl Served {
         }
     }
 
+    /// Notes that the gateway made a call in `session` (a caller's own):
+    /// its entry is used, and so not the first to be let go.
+    pub fn used_by_gateway(&self, session: &str) {
+        if let Some(narrowed) = &self.narrowed {
+            narrowed.touch(session);
+        }
+    }
+
     /// Whether it gives each caller its own session (`attribute =
     /// "caller"`): every answer is then that caller's.
     pub fn attributes(&self) -> bool {

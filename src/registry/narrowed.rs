@@ -153,6 +153,13 @@ impl Narrowed {
         Ok((source, session))
     }
 
+    /// Marks the entry of `session` used, in whichever share holds it.
+    pub(super) fn touch(&self, session: &str) {
+        if !self.owner.touch(session) {
+            self.others.touch(session);
+        }
+    }
+
     /// How many entries (both shares), and the soonest expiry among them.
     pub(super) fn summary(&self) -> (usize, Option<Duration>) {
         let (owner, others) = (self.owner.summary(), self.others.summary());

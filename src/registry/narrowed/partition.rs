@@ -120,6 +120,19 @@ impl Partition {
         Ok((cache, true))
     }
 
+    /// Marks the entry whose session is `session` used, if it is here: a
+    /// caller's calls through the gateway count, so the entry let go is
+    /// the one least recently used, not the one least recently fetched.
+    pub(super) fn touch(&self, session: &str) -> bool {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        let Some(entry) = entries.iter().find(|e| e.session == session) else {
+            return false;
+        };
+        let now = self.clock.fetch_add(1, Ordering::Relaxed);
+        entry.used.store(now, Ordering::Relaxed);
+        true
+    }
+
     /// Drops `key`'s entry if it is still `cache`: one whose first mint
     /// failed, so that nothing retries it for a caller that asked once (a
     /// new request makes a new entry, within the budget).

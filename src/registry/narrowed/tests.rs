@@ -289,3 +289,38 @@ async fn a_narrowing_sts_refuses_is_not_retried_for_nobody() {
     );
     assert_eq!(served.narrowed_summary().0, 0, "no entry left behind");
 }
+
+/// The attack: others churn new entries while a caller works through the
+/// gateway without fetching again; its entry is in use, so it stays.
+#[tokio::test(start_paused = true)]
+async fn an_entry_the_gateway_uses_is_not_the_one_let_go() {
+    let (served, mints) = scope(3600).await;
+    let (_, working) = served
+        .narrowed(&prefix(0), Share::Owner, None)
+        .await
+        .unwrap();
+    for i in 1..=MAX_ENTRIES {
+        tokio::time::advance(Duration::from_secs(1)).await;
+        served.used_by_gateway(&working);
+        served
+            .narrowed(&prefix(i), Share::Owner, None)
+            .await
+            .unwrap();
+    }
+    let before = mints.load(Ordering::SeqCst);
+    served
+        .narrowed(&prefix(0), Share::Owner, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        mints.load(Ordering::SeqCst),
+        before,
+        "the working entry was let go"
+    );
+    // Without the gateway's use, the oldest goes: prefix 1 is minted anew.
+    served
+        .narrowed(&prefix(1), Share::Owner, None)
+        .await
+        .unwrap();
+    assert_eq!(mints.load(Ordering::SeqCst), before + 1);
+}
