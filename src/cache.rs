@@ -239,6 +239,13 @@ impl Cache {
         self.read().outcome(now).map(|held| held.expires_in(now))
     }
 
+    /// Whether the held credential is due for renewal (its renewal time
+    /// has come), without calling STS.
+    pub fn due(&self) -> bool {
+        let now = self.clock.now();
+        self.read().held.as_ref().is_some_and(|h| h.renew_at <= now)
+    }
+
     /// Mints the first credential; startup fails with STS's error.
     pub async fn prime(self: &Arc<Self>) -> Result<Arc<Held>, Error> {
         let generation = self.read().generation;
@@ -334,29 +341,15 @@ impl Cache {
                     "minted a credential"
                 );
                 let held = Held::new(&credential, renew_margin(self.duration), now);
-                self.warn_if_short(&held, now);
+                if self.source.lives_as_asked() {
+                    held.warn_if_short(self.duration.as_duration(), now);
+                }
                 state.held = Some(Arc::new(held));
                 state.error = None;
             }
             Err(error) => state.error = Some(error),
         }
         self.finished.send_replace(state.generation);
-    }
-
-    /// STS's Expiration is the truth, but one far sooner than the session
-    /// asked for, just as it arrives, usually means this machine's clock is
-    /// off (a suspend cannot cause it: the credential was minted after it).
-    fn warn_if_short(&self, held: &Held, now: OffsetDateTime) {
-        let asked = self.duration.as_duration();
-        let lives = held.expires_in(now);
-        if lives < asked / 2 {
-            tracing::warn!(
-                "STS's credential expires in {}s though {}s were asked for: \
-                 is this machine's clock right? Renewal follows STS's Expiration",
-                lives.as_secs(),
-                asked.as_secs()
-            );
-        }
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {

@@ -72,4 +72,11 @@ pub trait Mint: Send + Sync + 'static {
     fn narrowed(&self, _ask: Ask<'_>) -> Option<Box<dyn Mint>> {
         None
     }
+
+    /// Whether what it mints lives the duration asked for, so that one far
+    /// shorter means a clock is off (STS's do; a local credential cut to
+    /// its caller's session need not).
+    fn lives_as_asked(&self) -> bool {
+        true
+    }
 }

@@ -196,6 +196,11 @@ impl Mint for LocalMint {
         })
     }
 
+    /// Cut to its caller's session, where it has one.
+    fn lives_as_asked(&self) -> bool {
+        self.via.is_none()
+    }
+
     /// The same scope and issuer, reaching only `grant`: the gateway
     /// enforces the narrowing itself (the policy is STS's form of it). For
     /// a caller, its credentials forward with the caller's own session;

@@ -72,6 +72,21 @@ impl Held {
         now < self.expiration
     }
 
+    /// STS's Expiration is the truth, but one far sooner than the session
+    /// `asked` for, just as it arrives, usually means this machine's clock
+    /// is off (a suspend cannot cause it: the credential was minted after).
+    pub(super) fn warn_if_short(&self, asked: Duration, now: OffsetDateTime) {
+        let lives = self.expires_in(now);
+        if lives < asked / 2 {
+            tracing::warn!(
+                "STS's credential expires in {}s though {}s were asked for: \
+                 is this machine's clock right? Renewal follows STS's Expiration",
+                lives.as_secs(),
+                asked.as_secs()
+            );
+        }
+    }
+
     /// Past its renewal time by more than the lead: the renewer was asleep
     /// (a suspend) or the clock jumped, and serving it as it is would hand
     /// out less than the margin.

@@ -135,7 +135,16 @@ impl Via for CallerSession {
             *renewer = Some(real.spawn_renewer());
         }
         drop(renewer);
-        Box::pin(async move { Ok(real.get_retrying().await?.credential().expiration) })
+        Box::pin(async move {
+            let mut held = real.get_retrying().await?;
+            // Due for renewal, it is renewed now (single flight) for the
+            // local credential minted on it, which would be cut short with
+            // it; if STS fails, the one held still serves.
+            if real.due() {
+                held = real.prime().await.unwrap_or(held);
+            }
+            Ok(held.credential().expiration)
+        })
     }
 }
 
@@ -249,6 +258,22 @@ mod tests {
         assert!(caller.ready().await.is_err(), "STS unreachable");
         caller.ready().await.expect("STS back: tried again");
         assert_eq!(mints.load(Ordering::SeqCst), 3);
+    }
+
+    /// Real time: readied when its session is due for renewal (a client
+    /// fetching again), the session is renewed then, so the local
+    /// credential minted on it is not cut short.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_session_due_for_renewal_is_renewed_when_readied() {
+        let aws = Arc::new(Aws::at("http://127.0.0.1:9").await);
+        let mints = Arc::default();
+        let caller = session(&aws, &mints);
+        let first = caller.ready().await.unwrap();
+        assert!(!caller.real.due());
+        tokio::time::sleep(Duration::from_millis(1200)).await; // due after about 1 s
+        let second = caller.ready().await.unwrap();
+        assert_eq!(mints.load(Ordering::SeqCst), 2);
+        assert!(second > first, "{second} after {first}");
     }
 
     /// Real time: a caller that fetched once and never used the gateway

@@ -48,7 +48,7 @@ impl Peer {
         let (uid, pid, exe, inode) = (self.uid, self.pid, self.exe.clone(), self.inode);
         // One lookup at a time per uid: a user's many connections queue
         // behind each other, and never take every core from another's.
-        let turn = lookup_turn(uid);
+        let turn = program::turn(uid);
         let _turn = turn.lock().await;
         let looked_up = tokio::task::spawn_blocking(move || {
             (user_name(uid), program::name_of(uid, pid, exe, inode))
@@ -62,19 +62,6 @@ impl Peer {
         )
     }
 }
-
-/// The lock a lookup of `uid`'s names holds (one per uid that has
-/// connected: the server admits a handful).
-fn lookup_turn(uid: u32) -> std::sync::Arc<tokio::sync::Mutex<()>> {
-    static TURNS: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<u32, Turn>>> =
-        std::sync::OnceLock::new();
-    let turns = TURNS.get_or_init(Default::default);
-    let mut turns = turns.lock().unwrap_or_else(|e| e.into_inner());
-    turns.entry(uid).or_default().clone()
-}
-
-/// One uid's turn at looking up names.
-type Turn = std::sync::Arc<tokio::sync::Mutex<()>>;
 
 /// The peer of a Unix socket connection.
 pub(crate) fn unix_peer(stream: &UnixStream) -> std::io::Result<Peer> {

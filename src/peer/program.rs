@@ -13,6 +13,19 @@ pub(crate) fn user_name(uid: u32) -> String {
     found.map_or_else(|| uid.to_string(), |user| user.name)
 }
 
+/// The lock a lookup of `uid`'s names holds (one per uid that has
+/// connected: the server admits a handful).
+pub(super) fn turn(uid: u32) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    static TURNS: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<u32, Turn>>> =
+        std::sync::OnceLock::new();
+    let turns = TURNS.get_or_init(Default::default);
+    let mut turns = turns.lock().unwrap_or_else(|e| e.into_inner());
+    turns.entry(uid).or_default().clone()
+}
+
+/// One uid's turn at looking up names.
+type Turn = std::sync::Arc<tokio::sync::Mutex<()>>;
+
 /// How many open files the search for a TCP client's process reads at
 /// most: the peer's own processes and open files decide its cost, so it is
 /// cut short (the program is then `unknown`). Counted in work, not time,
