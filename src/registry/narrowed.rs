@@ -29,13 +29,17 @@ const MINTS_PER_SECOND: f64 = 2.0;
 
 /// Whose share of a scope's narrowed entries and new mints a request
 /// draws on. Each share has its own `MAX_ENTRIES` and its own budget, so
-/// STS sees at most twice one share's rate from a scope.
+/// that no caller can evict another's entries nor spend its mints; STS
+/// sees at most one share's rate for each (the guests are the uids a
+/// config names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Share {
     /// The server's own user and its `--allow-uid`s.
     Owner,
-    /// Everyone else: a scope's guest uids, and callers the kernel could
-    /// not name (a container holding a scope's token, say).
+    /// One guest uid, which a scope's `uids` names.
+    Guest(u32),
+    /// Callers the kernel could not name (a container holding a scope's
+    /// token, say).
     Others,
 }
 
@@ -60,6 +64,8 @@ pub(super) struct Narrowed {
     pub(super) attributes: bool,
     owner: Partition,
     others: Partition,
+    /// Each guest uid's, made when it first asks.
+    guests: std::sync::Mutex<std::collections::BTreeMap<u32, Arc<Partition>>>,
 }
 
 impl Narrowed {
@@ -75,6 +81,7 @@ impl Narrowed {
             attributes,
             owner: Partition::default(),
             others: Partition::default(),
+            guests: Default::default(),
         }
     }
 
@@ -91,9 +98,14 @@ impl Narrowed {
         caller: Option<&Caller>,
     ) -> Result<(Arc<Held>, String), NarrowFailure> {
         let tuple = asked.narrow(&self.grant).map_err(NarrowFailure::Refused)?;
+        let guest;
         let partition = match share {
             Share::Owner => &self.owner,
             Share::Others => &self.others,
+            Share::Guest(uid) => {
+                guest = self.guest(uid);
+                &*guest
+            }
         };
         let key = (tuple, caller.cloned());
         let (cache, session, fresh) = match partition.held(&key) {
@@ -153,18 +165,35 @@ impl Narrowed {
         Ok((source, session))
     }
 
+    /// Guest `uid`'s share.
+    fn guest(&self, uid: u32) -> Arc<Partition> {
+        let mut guests = self.guests.lock().unwrap_or_else(|e| e.into_inner());
+        guests.entry(uid).or_default().clone()
+    }
+
+    /// Each guest uid's share.
+    fn partitions(&self) -> Vec<Arc<Partition>> {
+        let guests = self.guests.lock().unwrap_or_else(|e| e.into_inner());
+        guests.values().cloned().collect()
+    }
+
     /// Marks the entry of `session` used, in whichever share holds it.
     pub(super) fn touch(&self, session: &str) {
-        if !self.owner.touch(session) {
-            self.others.touch(session);
+        if !self.owner.touch(session) && !self.others.touch(session) {
+            self.partitions().iter().any(|p| p.touch(session));
         }
     }
 
-    /// How many entries (both shares), and the soonest expiry among them.
+    /// How many entries (every share), and the soonest expiry among them.
     pub(super) fn summary(&self) -> (usize, Option<Duration>) {
-        let (owner, others) = (self.owner.summary(), self.others.summary());
-        let soonest = [owner.1, others.1].into_iter().flatten().min();
-        (owner.0 + others.0, soonest)
+        let guests = self.partitions();
+        let shares = [&self.owner, &self.others].into_iter();
+        let all = shares
+            .chain(guests.iter().map(|g| &**g))
+            .map(Partition::summary);
+        all.fold((0, None), |(count, soonest), (n, expires)| {
+            (count + n, [soonest, expires].into_iter().flatten().min())
+        })
     }
 }
 

@@ -72,11 +72,13 @@ impl Caller {
     }
 
     /// Whose share of a scope's narrowed entries and mints this caller
-    /// draws on: the owner's is the owner's alone.
+    /// draws on: the owner's is the owner's alone, and each guest uid's
+    /// its own.
     pub(super) fn share(self) -> Share {
         match self {
             Caller::Owner => Share::Owner,
-            Caller::Guest(_) | Caller::Untraced => Share::Others,
+            Caller::Guest(uid) => Share::Guest(uid),
+            Caller::Untraced => Share::Others,
         }
     }
 

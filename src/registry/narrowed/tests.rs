@@ -324,3 +324,28 @@ async fn an_entry_the_gateway_uses_is_not_the_one_let_go() {
         .unwrap();
     assert_eq!(mints.load(Ordering::SeqCst), before + 1);
 }
+
+/// The attack: one guest uid spends its budget and churns its entries;
+/// another guest's first narrowing is served at once, from its own share.
+#[tokio::test(start_paused = true)]
+async fn one_guest_flooding_leaves_another_guest_its_entries_and_mints() {
+    let (served, mints) = scope(3600).await;
+    let (flooder, other) = (Share::Guest(65534), Share::Guest(65533));
+    served.narrowed(&prefix(9999), other, None).await.unwrap();
+    let mut limited = 0;
+    // 40 s: about 90 new entries, past the 64 a share holds.
+    for i in 0..400 {
+        if let Err(NarrowFailure::Limited(_)) = served.narrowed(&prefix(i), flooder, None).await {
+            limited += 1;
+        }
+        tokio::time::advance(Duration::from_millis(100)).await;
+    }
+    assert!(limited > 200, "the flooder was limited: {limited}");
+    let before = mints.load(Ordering::SeqCst);
+    served.narrowed(&prefix(9999), other, None).await.unwrap();
+    assert_eq!(mints.load(Ordering::SeqCst), before, "its entry stayed");
+    assert!(
+        served.narrowed(&prefix(1), other, None).await.is_ok(),
+        "its own budget"
+    );
+}
