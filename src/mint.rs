@@ -58,6 +58,17 @@ fn the_server() -> crate::credential::Caller {
     }
 }
 
+/// `scope`'s STS minter, its buckets and role settled (startup steps 2
+/// and 3), attributed to the server itself where the scope attributes
+/// each caller: served directly, or behind the gateway.
+async fn minter(aws: &Aws, scope: &Scope) -> Result<Minter, Error> {
+    let minter = Minter::prepare(aws, scope).await?;
+    Ok(match scope.attribute {
+        true => minter.attributed_to(&the_server()),
+        false => minter,
+    })
+}
+
 /// A scope's error, naming the scope unless it is the command line's (its
 /// causes kept).
 pub(crate) fn named(scope: &str, error: Error) -> Error {
@@ -79,10 +90,7 @@ fn prepare(aws: &Arc<Aws>, book: &Arc<KeyBook>, scopes: Vec<Scope>) -> Tasks<Pre
         async move {
             match scope.serve {
                 Serve::Direct => {
-                    let mut minter = Minter::prepare(&aws, &scope).await?;
-                    if scope.attribute {
-                        minter = minter.attributed_to(&the_server());
-                    }
+                    let minter = minter(&aws, &scope).await?;
                     Ok((Cache::new(Box::new(minter), scope.duration), scope, None))
                 }
                 Serve::Gateway(kind) => {

@@ -7,7 +7,7 @@ use crate::credential::{Ask, BoxFuture};
 use crate::local::{Callers, KeyBook, LocalMint, Via};
 use crate::registry::Upstream;
 use crate::scope::{self, Scope};
-use crate::sts::{self, Aws, Minter};
+use crate::sts::{self, Aws};
 use crate::Error;
 use aws_credential_types::provider::{self, future, ProvideCredentials};
 use aws_sdk_s3::config::SharedCredentialsProvider;
@@ -35,10 +35,7 @@ pub(super) async fn prepare(
 ) -> Result<(Arc<Cache>, Forwarding), Error> {
     let real = match kind {
         scope::Upstream::Sts => {
-            let mut minter = Minter::prepare(aws, scope).await?;
-            if scope.attribute {
-                minter = minter.attributed_to(&super::the_server());
-            }
+            let minter = super::minter(aws, scope).await?;
             Some(Cache::new(Box::new(minter), scope.duration))
         }
         scope::Upstream::Keys => {
