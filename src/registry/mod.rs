@@ -143,7 +143,7 @@ impl Served {
         &self,
         asked: &Narrowing,
         share: Share,
-        caller: Option<&Caller>,
+        caller: Option<Caller>,
     ) -> Result<(Arc<Held>, String), NarrowFailure> {
         match &self.narrowed {
             Some(narrowed) => narrowed.get(&self.cache, asked, share, caller).await,

@@ -32,7 +32,7 @@ const MINTS_PER_SECOND: f64 = 2.0;
 /// that no caller can evict another's entries nor spend its mints; STS
 /// sees at most one share's rate for each (the guests are the uids a
 /// config names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Share {
     /// The server's own user and its `--allow-uid`s.
     Owner,
@@ -62,10 +62,8 @@ pub(super) struct Narrowed {
     grant: Grant,
     /// Each caller gets its own entry (`attribute = "caller"`).
     pub(super) attributes: bool,
-    owner: Partition,
-    others: Partition,
-    /// Each guest uid's, made when it first asks.
-    guests: std::sync::Mutex<std::collections::BTreeMap<u32, Arc<Partition>>>,
+    /// Each share's entries, made when it first asks.
+    shares: std::sync::RwLock<std::collections::BTreeMap<Share, Arc<Partition>>>,
 }
 
 impl Narrowed {
@@ -79,9 +77,7 @@ impl Narrowed {
             scope: scope.to_owned(),
             grant,
             attributes,
-            owner: Partition::default(),
-            others: Partition::default(),
-            guests: Default::default(),
+            shares: Default::default(),
         }
     }
 
@@ -95,19 +91,11 @@ impl Narrowed {
         scope: &Arc<Cache>,
         asked: &Narrowing,
         share: Share,
-        caller: Option<&Caller>,
+        caller: Option<Caller>,
     ) -> Result<(Arc<Held>, String), NarrowFailure> {
         let tuple = asked.narrow(&self.grant).map_err(NarrowFailure::Refused)?;
-        let guest;
-        let partition = match share {
-            Share::Owner => &self.owner,
-            Share::Others => &self.others,
-            Share::Guest(uid) => {
-                guest = self.guest(uid);
-                &*guest
-            }
-        };
-        let key = (tuple, caller.cloned());
+        let partition = self.share(share);
+        let key = (tuple, caller);
         let (cache, session, fresh) = match partition.held(&key) {
             Some((cache, session)) => (cache, session, false),
             None => {
@@ -165,34 +153,34 @@ impl Narrowed {
         Ok((source, session))
     }
 
-    /// Guest `uid`'s share.
-    fn guest(&self, uid: u32) -> Arc<Partition> {
-        let mut guests = self.guests.lock().unwrap_or_else(|e| e.into_inner());
-        guests.entry(uid).or_default().clone()
+    /// `share`'s entries (a read lock once it has asked before).
+    fn share(&self, share: Share) -> Arc<Partition> {
+        let shares = self.shares.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(partition) = shares.get(&share) {
+            return partition.clone();
+        }
+        drop(shares);
+        let mut shares = self.shares.write().unwrap_or_else(|e| e.into_inner());
+        shares.entry(share).or_default().clone()
     }
 
-    /// Each guest uid's share.
+    /// Every share's entries so far.
     fn partitions(&self) -> Vec<Arc<Partition>> {
-        let guests = self.guests.lock().unwrap_or_else(|e| e.into_inner());
-        guests.values().cloned().collect()
+        let shares = self.shares.read().unwrap_or_else(|e| e.into_inner());
+        shares.values().cloned().collect()
     }
 
     /// Marks the entry of `session` used, in whichever share holds it.
     pub(super) fn touch(&self, session: &str) {
-        if !self.owner.touch(session) && !self.others.touch(session) {
-            self.partitions().iter().any(|p| p.touch(session));
-        }
+        self.partitions().iter().any(|p| p.touch(session));
     }
 
     /// How many entries (every share), and the soonest expiry among them.
     pub(super) fn summary(&self) -> (usize, Option<Duration>) {
-        let guests = self.partitions();
-        let shares = [&self.owner, &self.others].into_iter();
-        let all = shares
-            .chain(guests.iter().map(|g| &**g))
-            .map(Partition::summary);
-        all.fold((0, None), |(count, soonest), (n, expires)| {
-            (count + n, [soonest, expires].into_iter().flatten().min())
+        let partitions = self.partitions();
+        let each = partitions.iter().map(|p| p.summary());
+        each.fold((0, None), |(count, soonest), (n, expires)| {
+            (count + n, soonest.into_iter().chain(expires).min())
         })
     }
 }

@@ -297,7 +297,7 @@ async fn held_for(
         return Ok((served.cache().get().await, None));
     }
     let share = asked.caller.share();
-    match served.narrowed(narrowing, share, caller.as_ref()).await {
+    match served.narrowed(narrowing, share, caller).await {
         Ok((held, session)) => Ok((Ok(held), Some(session))),
         Err(NarrowFailure::Unavailable(why)) => Ok((Err(why), None)),
         Err(refused) => Err(refused),
