@@ -249,37 +249,14 @@ fn trust_policy(seen: &RoleSeen) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sts::{canned, KeySource, Keys};
-
-    /// Test keys, in us-east-1.
-    fn options() -> AwsOptions {
-        AwsOptions {
-            credentials: KeySource::Keys(Keys {
-                access_key_id: "AKIDTEST".into(),
-                secret_access_key: "testing".into(),
-                session_token: None,
-            }),
-            region: Some("us-east-1".into()),
-            endpoint_url: None,
-            profile: None,
-        }
-    }
-
-    /// The server's AWS side, every call sent to `url`.
-    async fn aws_at(url: &str) -> Aws {
-        Aws::at(url).await
-    }
+    use crate::sts::canned;
 
     #[tokio::test]
     async fn a_clock_not_checked_keeps_why() {
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", closed.local_addr().unwrap());
         drop(closed);
-        let options = AwsOptions {
-            endpoint_url: Some(url),
-            ..options()
-        };
-        let error = clock_offset(&options).await.unwrap_err();
+        let error = clock_offset(&AwsOptions::test_at(&url)).await.unwrap_err();
         assert_eq!(
             error.to_string(),
             "STS did not answer (no credentials to sign with, or unreachable)"
@@ -317,7 +294,7 @@ mod tests {
             s3-credentials.AmazonS3FullAccess cannot be found.</Message></Error>\
             <RequestId>r</RequestId></ErrorResponse>";
         let iam = canned::answering("404 Not Found", missing).await;
-        let seen = RoleSeen::get(&aws_at(&iam.url).await, &scope()).await;
+        let seen = RoleSeen::get(&Aws::at(&iam.url).await, &scope()).await;
         for verdict in [max_session(&seen, &scope()), trust_policy(&seen)] {
             assert!(
                 matches!(&verdict, Verdict::Ok(said) if said.contains("does not exist yet")),
@@ -327,7 +304,7 @@ mod tests {
         // An endpoint that is no IAM (an S3-only store) answers 404 to
         // anything: that role is not known to be missing, nor creatable.
         let not_iam = canned::answering("404 Not Found", "").await;
-        let seen = RoleSeen::get(&aws_at(&not_iam.url).await, &scope()).await;
+        let seen = RoleSeen::get(&Aws::at(&not_iam.url).await, &scope()).await;
         for verdict in [max_session(&seen, &scope()), trust_policy(&seen)] {
             assert!(matches!(verdict, Verdict::Warn(_)), "{verdict:?}");
         }
@@ -341,7 +318,7 @@ mod tests {
         };
         assert!(matches!(policy_size(&keys), Verdict::Ok(said) if said.contains("none is sent")));
         let store = canned::answering("200 OK", "").await;
-        let found = check_scope(&aws_at(&store.url).await, &keys).await;
+        let found = check_scope(&Aws::at(&store.url).await, &keys).await;
         let names: Vec<&str> = found.iter().map(|(what, _)| *what).collect();
         assert_eq!(names, ["upstream", "buckets"]);
         assert!(
@@ -368,7 +345,7 @@ mod tests {
         };
         let only_assume = "%7B%22Statement%22%3A%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22sts%3AAssumeRole%22%7D%7D";
         let iam = canned::answering("200 OK", &role(only_assume)).await;
-        let seen = RoleSeen::get(&aws_at(&iam.url).await, &attributed).await;
+        let seen = RoleSeen::get(&Aws::at(&iam.url).await, &attributed).await;
         let verdict = trust_policy(&seen);
         assert_eq!(
             verdict,
@@ -379,7 +356,7 @@ mod tests {
         );
         let all = only_assume.replace("sts%3AAssumeRole", "sts%3A%2A");
         let iam = canned::answering("200 OK", &role(&all)).await;
-        let seen = RoleSeen::get(&aws_at(&iam.url).await, &attributed).await;
+        let seen = RoleSeen::get(&Aws::at(&iam.url).await, &attributed).await;
         assert!(matches!(trust_policy(&seen), Verdict::Ok(_)));
     }
 }

@@ -88,12 +88,11 @@ pub struct Aws {
     default_role: tokio::sync::OnceCell<role::DefaultRole>,
 }
 
-impl Aws {
-    /// For tests: test keys in us-east-1, every call sent to `url`, and a
-    /// known identity.
+impl AwsOptions {
+    /// For tests: test keys in us-east-1, every call sent to `url`.
     #[cfg(test)]
-    pub(crate) async fn at(url: &str) -> Aws {
-        let options = AwsOptions {
+    pub(crate) fn test_at(url: &str) -> AwsOptions {
+        AwsOptions {
             credentials: KeySource::Keys(Keys {
                 access_key_id: "AKIDTEST".into(),
                 secret_access_key: "testing".into(),
@@ -102,7 +101,16 @@ impl Aws {
             region: Some("us-east-1".into()),
             endpoint_url: Some(url.into()),
             profile: None,
-        };
+        }
+    }
+}
+
+impl Aws {
+    /// For tests: test keys in us-east-1, every call sent to `url`, and a
+    /// known identity.
+    #[cfg(test)]
+    pub(crate) async fn at(url: &str) -> Aws {
+        let options = AwsOptions::test_at(url);
         let config = load_config(&options).await.expect("a test config");
         Aws {
             sts: aws_sdk_sts::Client::new(&config),

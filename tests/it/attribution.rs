@@ -20,13 +20,16 @@ fn user() -> String {
 /// resolves to (what `/proc/PID/exe` names once it runs).
 fn program(name: &str) -> String {
     let venv = Some(tool(name)).filter(|path| path.is_absolute());
-    let path = venv.or_else(|| {
-        (std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()))
-            .map(|dir| dir.join(name))
-            .find(|path| path.is_file())
-    });
-    let path = std::fs::canonicalize(path.expect("the program on PATH")).unwrap();
+    let path = std::fs::canonicalize(venv.unwrap_or_else(|| on_path(name))).unwrap();
     path.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+/// Where the program `name` is on PATH.
+fn on_path(name: &str) -> std::path::PathBuf {
+    (std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()))
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| panic!("{name} on PATH"))
 }
 
 /// The AccessKeyId `GET url` answers, fetched by `program` (curl or python3).
@@ -144,10 +147,7 @@ fn two_hundred_program_names_stay_within_the_bound() {
     let server = Start::new(moto, &bucket).args(&["--attribute"]).run();
     let url = format!("http://127.0.0.1:{}/", server.port);
     let dir = tempfile::tempdir().unwrap();
-    let curl = (std::env::split_paths(&std::env::var_os("PATH").unwrap()))
-        .map(|dir| dir.join("curl"))
-        .find(|path| path.is_file())
-        .expect("curl on PATH");
+    let curl = on_path("curl");
     let (mut served, mut limited) = (0, 0);
     for i in 0..200 {
         let named = dir.path().join(format!("agent-{i:03}"));
