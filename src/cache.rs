@@ -20,9 +20,11 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 
 mod held;
+mod renewer;
 
 use held::to_std;
 pub use held::Held;
+pub use renewer::Renewer;
 
 /// Renewal starts this long before the margin is reached, so that even the
 /// credential served while STS answers has the full margin left.

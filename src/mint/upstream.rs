@@ -2,7 +2,7 @@
 //! credentials its clients get, and what the gateway forwards with (the
 //! scope's real STS credential, kept fresh, or the server's own keys).
 
-use crate::cache::Cache;
+use crate::cache::{Cache, Renewer};
 use crate::credential::{Ask, BoxFuture};
 use crate::local::{Callers, KeyBook, LocalMint, Via};
 use crate::registry::Upstream;
@@ -92,7 +92,7 @@ impl Callers for Sessions {
             proxy: std::sync::OnceLock::new(),
             session,
             real,
-            renewer: std::sync::Mutex::new(None),
+            renewer: Renewer::default(),
         }))
     }
 }
@@ -109,7 +109,7 @@ struct CallerSession {
     /// Renews while the gateway uses the session; started again whenever
     /// the session is readied after it stopped (an idle spell), or the
     /// last renewal's failure would stand for good.
-    renewer: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    renewer: Renewer,
 }
 
 impl Via for CallerSession {
@@ -127,11 +127,7 @@ impl Via for CallerSession {
 
     fn ready(&self) -> BoxFuture<'_, Result<time::OffsetDateTime, Error>> {
         let real = &self.real;
-        let mut renewer = self.renewer.lock().unwrap_or_else(|e| e.into_inner());
-        if renewer.as_ref().is_none_or(|r| r.is_finished()) {
-            *renewer = Some(real.spawn_renewer());
-        }
-        drop(renewer);
+        self.renewer.keep_going(real);
         Box::pin(async move {
             let mut held = real.get_retrying().await?;
             // Due for renewal, it is renewed now (single flight) for the
@@ -142,15 +138,6 @@ impl Via for CallerSession {
             }
             Ok(held.credential().expiration)
         })
-    }
-}
-
-impl Drop for CallerSession {
-    fn drop(&mut self) {
-        let renewer = self.renewer.get_mut().unwrap_or_else(|e| e.into_inner());
-        if let Some(renewer) = renewer {
-            renewer.abort();
-        }
     }
 }
 
@@ -213,7 +200,7 @@ mod tests {
             proxy: std::sync::OnceLock::new(),
             session: "s3c.s.alice.curl".into(),
             real: Cache::on_demand(Box::new(Counting(mints.clone())), duration),
-            renewer: std::sync::Mutex::new(None),
+            renewer: Renewer::default(),
         }
     }
 

@@ -8,7 +8,7 @@ mod narrowed;
 
 pub use narrowed::{NarrowFailure, Share};
 
-use crate::cache::{Cache, Held};
+use crate::cache::{Cache, Held, Renewer};
 use crate::credential::Caller;
 use crate::narrow::Narrowing;
 use crate::policy::Grant;
@@ -16,13 +16,13 @@ use crate::token::Token;
 use narrowed::Narrowed;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
-use tokio::task::AbortHandle;
 
 /// One scope's cache, kept fresh for as long as this lives, and the
 /// narrowed credentials asked of it.
 pub struct Served {
     cache: Arc<Cache>,
-    renewer: AbortHandle,
+    /// Keeps `cache` fresh; stopped with the scope.
+    _renewer: Renewer,
     narrowed: Option<Narrowed>,
     upstream: Option<Upstream>,
 }
@@ -39,7 +39,7 @@ pub struct Upstream {
     /// too), or the server's own keys (the gateway alone enforces it).
     pub kind: crate::scope::Upstream,
     /// The real credential's renewer (STS), stopped with the scope.
-    renewer: Option<AbortHandle>,
+    _renewer: Option<Renewer>,
 }
 
 impl Upstream {
@@ -54,15 +54,7 @@ impl Upstream {
             issuer,
             proxy: Arc::new(proxy),
             kind,
-            renewer: real.map(|cache| cache.spawn_renewer().abort_handle()),
-        }
-    }
-}
-
-impl Drop for Upstream {
-    fn drop(&mut self) {
-        if let Some(renewer) = &self.renewer {
-            renewer.abort();
+            _renewer: real.map(Renewer::start),
         }
     }
 }
@@ -71,10 +63,10 @@ impl Served {
     /// Starts renewing `cache` (primed already, normally); nothing can be
     /// narrowed from it.
     pub fn start(cache: Arc<Cache>) -> Arc<Served> {
-        let renewer = cache.spawn_renewer().abort_handle();
+        let renewer = Renewer::start(&cache);
         Arc::new(Served {
             cache,
-            renewer,
+            _renewer: renewer,
             narrowed: None,
             upstream: None,
         })
@@ -89,11 +81,11 @@ impl Served {
         grant: Grant,
         attributes: bool,
     ) -> Arc<Served> {
-        let renewer = cache.spawn_renewer().abort_handle();
+        let renewer = Renewer::start(&cache);
         let narrowed = Some(Narrowed::new(name, grant, attributes));
         Arc::new(Served {
             cache,
-            renewer,
+            _renewer: renewer,
             narrowed,
             upstream: None,
         })
@@ -109,10 +101,10 @@ impl Served {
         upstream: Upstream,
         attributes: bool,
     ) -> Arc<Served> {
-        let renewer = cache.spawn_renewer().abort_handle();
+        let renewer = Renewer::start(&cache);
         Arc::new(Served {
             cache,
-            renewer,
+            _renewer: renewer,
             narrowed: Some(Narrowed::new(name, grant, attributes)),
             upstream: Some(upstream),
         })
@@ -169,12 +161,6 @@ impl Served {
     /// expiry (for `/healthz`).
     pub fn narrowed_summary(&self) -> (usize, Option<std::time::Duration>) {
         self.narrowed.as_ref().map_or((0, None), Narrowed::summary)
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        self.renewer.abort();
     }
 }
 

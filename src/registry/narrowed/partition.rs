@@ -2,7 +2,7 @@
 //! least recently used goes) and its own token bucket of new mints.
 
 use super::{NarrowFailure, MAX_ENTRIES, MINTS_PER_SECOND, MINT_BURST};
-use crate::cache::Cache;
+use crate::cache::{Cache, Renewer};
 use crate::credential::Caller;
 use crate::credential::Mint;
 use crate::duration::SessionDuration;
@@ -10,7 +10,6 @@ use crate::narrow::Tuple;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 /// A share's entries and its budget of new mints. A hit takes the read
@@ -38,17 +37,8 @@ struct Entry {
     /// Its `RoleSessionName`, for the access line.
     session: String,
     cache: Arc<Cache>,
-    renewer: Mutex<JoinHandle<()>>,
+    renewer: Renewer,
     used: AtomicU64,
-}
-
-impl Drop for Entry {
-    fn drop(&mut self) {
-        self.renewer
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .abort();
-    }
 }
 
 impl Default for Partition {
@@ -74,10 +64,7 @@ impl Partition {
             self.clock.fetch_add(1, Ordering::Relaxed),
             Ordering::Relaxed,
         );
-        let mut renewer = entry.renewer.lock().unwrap_or_else(|e| e.into_inner());
-        if renewer.is_finished() {
-            *renewer = entry.cache.spawn_renewer();
-        }
+        entry.renewer.keep_going(&entry.cache);
         Some((entry.cache.clone(), entry.session.clone()))
     }
 
@@ -113,7 +100,7 @@ impl Partition {
         entries.push(Entry {
             key,
             session,
-            renewer: Mutex::new(cache.spawn_renewer()),
+            renewer: Renewer::start(&cache),
             cache: cache.clone(),
             used: AtomicU64::new(self.clock.fetch_add(1, Ordering::Relaxed)),
         });
