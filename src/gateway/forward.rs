@@ -49,22 +49,37 @@ fn noted<T, V>(req: &S3Request<T>, checked: S3Result<V>) -> S3Result<V> {
     checked
 }
 
-/// `answer`, unless the upload's body failed its checks: then S3's error
-/// for that (SignatureDoesNotMatch, IncompleteBody), noted on `ticket`,
-/// rather than the upstream client's InternalError.
-fn body_refused<T>(
-    answer: S3Result<T>,
-    failed: &whole::Failed,
-    ticket: Option<&Ticket>,
-) -> S3Result<T> {
-    match (answer, whole::refusal(failed)) {
-        (Err(_), Some(refused)) => {
-            if let Some(ticket) = ticket {
-                ticket.refused(&refused);
+/// An upload whose body is held back until verified (`whole`): how it
+/// failed, if it did, and the call's ticket, for the answer.
+struct HeldBack {
+    failed: whole::Failed,
+    ticket: Option<Arc<Ticket>>,
+}
+
+impl HeldBack {
+    /// Holds `body` back, for the call `extensions` belong to.
+    fn body(body: &mut Option<StreamingBlob>, extensions: &hyper::http::Extensions) -> HeldBack {
+        let failed = whole::Failed::default();
+        *body = body
+            .take()
+            .map(|body| whole::verified(body, failed.clone()));
+        let ticket = extensions.get::<Arc<Ticket>>().cloned();
+        HeldBack { failed, ticket }
+    }
+
+    /// `answer`, unless the body failed its checks: then S3's error for
+    /// that (SignatureDoesNotMatch, IncompleteBody), noted on the ticket,
+    /// rather than the upstream client's InternalError.
+    fn answer<T>(self, answer: S3Result<T>) -> S3Result<T> {
+        match (answer, whole::refusal(&self.failed)) {
+            (Err(_), Some(refused)) => {
+                if let Some(ticket) = &self.ticket {
+                    ticket.refused(&refused);
+                }
+                Err(refused)
             }
-            Err(refused)
+            (answer, _) => answer,
         }
-        (answer, _) => answer,
     }
 }
 
@@ -114,13 +129,9 @@ impl S3 for Forward {
         let allowed = object(&req, Action::PutObject, &req.input.bucket, &req.input.key)?;
         fields::without_private(&mut req.input.acl);
         noted(&req, fields::put(&req.input))?;
-        let failed = whole::Failed::default();
-        let body = req.input.body.take();
-        req.input.body = body.map(|body| whole::verified(body, failed.clone()));
+        let held_back = HeldBack::body(&mut req.input.body, &req.extensions);
         req.input.content_encoding = whole::stored_encoding(req.input.content_encoding.take());
-        let ticket = req.extensions.get::<Arc<Ticket>>().cloned();
-        let answer = allowed.proxy.put_object(req).await;
-        body_refused(answer, &failed, ticket.as_deref())
+        held_back.answer(allowed.proxy.put_object(req).await)
     }
 
     async fn delete_object(
@@ -163,12 +174,8 @@ impl S3 for Forward {
         let allowed = object(&req, Action::PutObject, &req.input.bucket, &req.input.key)?;
         let (id, bucket, key) = (&req.input.upload_id, &req.input.bucket, &req.input.key);
         noted(&req, self.known(id, bucket, key))?;
-        let failed = whole::Failed::default();
-        let body = req.input.body.take();
-        req.input.body = body.map(|body| whole::verified(body, failed.clone()));
-        let ticket = req.extensions.get::<Arc<Ticket>>().cloned();
-        let answer = allowed.proxy.upload_part(req).await;
-        body_refused(answer, &failed, ticket.as_deref())
+        let held_back = HeldBack::body(&mut req.input.body, &req.extensions);
+        held_back.answer(allowed.proxy.upload_part(req).await)
     }
 
     async fn complete_multipart_upload(
